@@ -1,0 +1,32 @@
+"""Small rendering helpers shared by the admin modules."""
+
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+
+
+def cart_lines_table(lines):
+    """The lines of a cart snapshot as an HTML table; every value is escaped."""
+    if not lines:
+        return _("(empty)")
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                line.get("name", ""),
+                line.get("sku", ""),
+                line.get("quantity", ""),
+                line.get("unit_price", ""),
+            )
+            for line in lines
+        ),
+    )
+    return format_html(
+        "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+        "<tbody>{}</tbody></table>",
+        _("Product"),
+        _("SKU"),
+        _("Quantity"),
+        _("Unit price"),
+        rows,
+    )

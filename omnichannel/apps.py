@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OmnichannelConfig(AppConfig):
+    name = "omnichannel"
+    verbose_name = _("Omnichannel marketing")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)
+        from .conf import omnichannel_settings
+        from .integrations import receivers
+
+        receivers.connect_shop_signals()
+        if omnichannel_settings.CONNECT_AUTH_RECEIVERS:
+            receivers.connect_auth_receivers()

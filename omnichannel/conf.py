@@ -1,0 +1,127 @@
+"""The ``OMNICHANNEL`` settings dict, read through one object.
+
+Modelled on Django REST framework's ``api_settings``: every key has a default, dotted paths
+are imported lazily on first use, unknown keys are refused (with a "did you mean"), and the
+cache is dropped when ``override_settings`` or ``setting_changed`` touches ``OMNICHANNEL``,
+so tests can change one key at a time.
+
+    from omnichannel.conf import omnichannel_settings
+    omnichannel_settings.DEFAULT_CURRENCY
+"""
+
+import difflib
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+SETTINGS_NAME = "OMNICHANNEL"
+
+DEFAULTS = {
+    # Dotted path to the shop adapter class (see omnichannel.integrations.adapter.ShopAdapter).
+    "SHOP_ADAPTER": None,
+    # Connect the ready-made receivers for django.contrib.auth (user created, logged in)
+    # and allauth's user_signed_up when allauth is installed.
+    "CONNECT_AUTH_RECEIVERS": True,
+    # Region used to read phone numbers typed without a +country prefix (ISO 3166 alpha-2),
+    # when the contact's own country is unknown.
+    "DEFAULT_PHONE_REGION": None,
+    # Currency recorded when the adapter does not say (ISO 4217).
+    "DEFAULT_CURRENCY": "USD",
+    # Time zone for contacts whose own (profile or phone country) is unknown; None means
+    # settings.TIME_ZONE.
+    "DEFAULT_TIME_ZONE": None,
+    # Order statuses that count as a purchase (convert the cart, stop recovery). None means
+    # every tracked order counts; a shop with bank transfers lists only its paid statuses.
+    "PURCHASE_ORDER_STATUSES": None,
+    # Days without activity after which an unconverted cart snapshot is marked expired.
+    "CART_EXPIRY_DAYS": 30,
+    # Key under which the visitor / contact ids live in request.session.
+    "SESSION_KEY": "omnichannel",
+    # request.META key holding the client IP when behind your own proxy, e.g.
+    # "HTTP_X_FORWARDED_FOR" (first hop is used). None: REMOTE_ADDR.
+    "CLIENT_IP_HEADER": None,
+    # Channel name -> dotted path of its backend class. Channels not listed are disabled.
+    "CHANNEL_BACKENDS": {},
+}
+
+# Settings whose value is a dotted path imported on first access.
+IMPORT_STRINGS = {"SHOP_ADAPTER"}
+
+CHANNELS = ("email", "sms", "whatsapp", "push", "inbox")
+
+
+def perform_import(value, setting_name):
+    if value is None or not isinstance(value, str):
+        return value
+    try:
+        return import_string(value)
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            f"Could not import {value!r} for {SETTINGS_NAME}['{setting_name}']: {exc}"
+        ) from exc
+
+
+class OmnichannelSettings:
+    """Attribute access to ``settings.OMNICHANNEL`` with defaults.
+
+    Attributes are cached on first access; ``reload()`` drops the cache.
+    """
+
+    def __init__(self, defaults=None, import_strings=None):
+        self.defaults = defaults or DEFAULTS
+        self.import_strings = import_strings or IMPORT_STRINGS
+        self._cached_attrs = set()
+        self._user_settings = None
+
+    @property
+    def user_settings(self):
+        if self._user_settings is None:
+            user_settings = getattr(settings, SETTINGS_NAME, {}) or {}
+            if not isinstance(user_settings, dict):
+                raise ImproperlyConfigured(f"settings.{SETTINGS_NAME} must be a dict.")
+            problems = unknown_key_messages(user_settings)
+            if problems:
+                raise ImproperlyConfigured(" ".join(problems))
+            self._user_settings = user_settings
+        return self._user_settings
+
+    def __getattr__(self, attr):
+        if attr not in self.defaults:
+            raise AttributeError(f"Invalid omnichannel setting: {attr!r}")
+        value = self.user_settings.get(attr, self.defaults[attr])
+        if attr in self.import_strings:
+            value = perform_import(value, attr)
+        self._cached_attrs.add(attr)
+        setattr(self, attr, value)
+        return value
+
+    def reload(self):
+        for attr in self._cached_attrs:
+            delattr(self, attr)
+        self._cached_attrs.clear()
+        self._user_settings = None
+
+
+def unknown_key_messages(user_settings):
+    """One message per key of ``OMNICHANNEL`` that the app does not know."""
+    messages = []
+    for key in user_settings:
+        if key in DEFAULTS:
+            continue
+        close = difflib.get_close_matches(key, DEFAULTS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        messages.append(f"Unknown setting {SETTINGS_NAME}[{key!r}].{hint}")
+    return messages
+
+
+omnichannel_settings = OmnichannelSettings()
+
+
+def reload_omnichannel_settings(*args, setting, **kwargs):
+    if setting == SETTINGS_NAME:
+        omnichannel_settings.reload()
+
+
+setting_changed.connect(reload_omnichannel_settings)

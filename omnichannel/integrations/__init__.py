@@ -1,0 +1,21 @@
+"""The bridge between the shop and the app.
+
+Shops call the functions re-exported here (or send the signals in ``omnichannel.signals``);
+nothing else in the app knows about the shop. Import from this module, not its submodules.
+"""
+
+from .adapter import CartLine, DiscountSpec, OrderData, Product, ShopAdapter, get_adapter
+from .api import identify, track_cart, track_order, track_signup
+
+__all__ = [
+    "CartLine",
+    "DiscountSpec",
+    "OrderData",
+    "Product",
+    "ShopAdapter",
+    "get_adapter",
+    "identify",
+    "track_cart",
+    "track_order",
+    "track_signup",
+]

@@ -1,0 +1,166 @@
+"""The shop adapter: the only place that knows the shop's own models.
+
+A shop subclasses ``ShopAdapter``, implements the methods its features need, and names the
+class in ``OMNICHANNEL["SHOP_ADAPTER"]``. Every method receives the shop's own objects (its
+cart, its order) and returns the plain data classes below, so the rest of the app never
+imports a shop model.
+
+Methods that raise ``NotImplementedError`` are required for the feature that calls them:
+cart tracking needs ``get_cart_key`` / ``get_cart_lines``, order tracking needs
+``get_order_data``, cart recovery needs ``restore_cart``, offers need
+``create_discount_code``.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+
+from django.core.exceptions import ImproperlyConfigured
+
+from ..conf import omnichannel_settings
+
+
+@dataclass(frozen=True)
+class CartLine:
+    """One line of a cart, as the app stores and shows it."""
+
+    product_id: str
+    name: str
+    quantity: int
+    unit_price: Decimal
+    sku: str = ""
+    url: str = ""
+    image_url: str = ""
+
+    @property
+    def total(self):
+        return self.unit_price * self.quantity
+
+    def as_json(self):
+        return {
+            "product_id": str(self.product_id),
+            "name": self.name,
+            "quantity": self.quantity,
+            "unit_price": str(self.unit_price),
+            "sku": self.sku,
+            "url": self.url,
+            "image_url": self.image_url,
+        }
+
+
+@dataclass(frozen=True)
+class OrderData:
+    """What the app needs to know about an order."""
+
+    order_key: str
+    total: Decimal
+    currency: str = ""
+    status: str = ""
+    email: str = ""
+    phone: str = ""
+    user: object = None
+    cart_key: str = ""
+    placed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product to recommend in a message."""
+
+    product_id: str
+    name: str
+    url: str
+    price: Decimal | None = None
+    image_url: str = ""
+
+
+@dataclass(frozen=True)
+class DiscountSpec:
+    """The discount a flow step asks the shop to create."""
+
+    kind: str  # "percent", "fixed" or "free_shipping"
+    value: Decimal
+    expires_at: datetime
+    prefix: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class ShopAdapter:
+    """Base class for the shop adapter. Subclass it and override what your shop needs."""
+
+    # --- carts -------------------------------------------------------------------------
+
+    def get_cart_key(self, cart):
+        """A stable string id of the cart, unique in the shop (e.g. ``str(basket.pk)``).
+
+        Give a new id once a cart has become an order: the app keeps a converted cart
+        converted and ignores later changes under the same id.
+        """
+        raise NotImplementedError("ShopAdapter.get_cart_key() is required for track_cart().")
+
+    def get_cart_lines(self, cart):
+        """The cart's lines as a list of ``CartLine``."""
+        raise NotImplementedError("ShopAdapter.get_cart_lines() is required for track_cart().")
+
+    def get_cart_total(self, cart, lines):
+        """The cart's value; the default sums the lines. Override for shop-side discounts."""
+        return sum((line.total for line in lines), Decimal("0"))
+
+    def get_cart_currency(self, cart):
+        """ISO 4217 code of the cart; the default is ``DEFAULT_CURRENCY``."""
+        return omnichannel_settings.DEFAULT_CURRENCY
+
+    def get_cart_email(self, cart):
+        """An email the shop already holds for the cart's owner (guest checkout), or ''."""
+        return ""
+
+    def restore_cart(self, request, snapshot):
+        """Rebuild ``snapshot`` (a ``CartSnapshot``) as the current cart of ``request``.
+
+        Called by the restore link on any device; must not log anyone in. Returns the URL
+        to redirect to (usually the cart page).
+        """
+        raise NotImplementedError("ShopAdapter.restore_cart() is required for restore links.")
+
+    def apply_discount_code(self, request, code):
+        """Put ``code`` on the current cart of ``request``; the default does nothing."""
+
+    # --- orders ------------------------------------------------------------------------
+
+    def get_order_data(self, order):
+        """An ``OrderData`` describing ``order``."""
+        raise NotImplementedError("ShopAdapter.get_order_data() is required for track_order().")
+
+    # --- merchandising -----------------------------------------------------------------
+
+    def get_recommendations(self, contact, cart_lines, limit=3):
+        """Products to show beside a cart or in a welcome message; default none."""
+        return []
+
+    def create_discount_code(self, contact, spec):
+        """Create a single-use code in the shop for ``contact`` per ``spec``; return it."""
+        raise NotImplementedError(
+            "ShopAdapter.create_discount_code() is required for offers in flows."
+        )
+
+    # --- the shop itself ---------------------------------------------------------------
+
+    def get_shop_context(self):
+        """Shop name, URL, postal address and support contact for message templates."""
+        return {}
+
+
+@cache
+def _adapter_instance(adapter_class):
+    return adapter_class()
+
+
+def get_adapter():
+    """The configured adapter instance (one per class, created on first use)."""
+    adapter_class = omnichannel_settings.SHOP_ADAPTER
+    if adapter_class is None:
+        raise ImproperlyConfigured(
+            'Set OMNICHANNEL["SHOP_ADAPTER"] to the dotted path of your ShopAdapter subclass.'
+        )
+    return _adapter_instance(adapter_class)

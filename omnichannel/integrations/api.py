@@ -1,0 +1,138 @@
+"""The public Python API a shop calls from its own views.
+
+Each function is safe to call from the shop's request: it never raises (failures are
+logged on the ``omnichannel.integrations`` logger) and does its database writes after the
+shop's transaction commits.
+
+    from omnichannel.integrations import identify, track_cart, track_order, track_signup
+"""
+
+import logging
+
+from django.core.exceptions import ValidationError
+
+from .. import carts, identity, orders
+from ..models import Contact
+from ..normalize import clean_email, normalize_phone
+from . import session
+from .adapter import get_adapter
+from .safety import after_commit, never_raises
+
+logger = logging.getLogger("omnichannel.integrations")
+
+PROFILE_KEYS = {"first_name", "last_name", "locale", "country", "time_zone"}
+
+
+def _authenticated_user(request):
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+def _valid_or_none(clean, value, what):
+    try:
+        return clean(value)
+    except ValidationError as exc:
+        logger.warning("omnichannel: ignoring invalid %s %r: %s", what, value, exc.messages[0])
+        return None
+
+
+@never_raises
+def identify(
+    request=None, *, user=None, email=None, phone=None, source="", attributes=None, **profile
+):
+    """Tell the app who the visitor is; returns their ``Contact`` (or None on failure).
+
+    Call it when the visitor gives an email or phone (a checkout field, a newsletter form).
+    With a ``request``, the session's guest contact and anonymous carts join the contact,
+    and the session remembers it. ``profile`` takes ``first_name``, ``last_name``,
+    ``locale``, ``country`` and ``time_zone``; ``attributes`` is a dict of extra profile
+    fields. Existing values are never overwritten.
+    """
+    unknown = set(profile) - PROFILE_KEYS
+    if unknown:
+        raise TypeError(f"identify() got unexpected profile fields: {sorted(unknown)}")
+    email = _valid_or_none(clean_email, email, "email")
+    phone = _valid_or_none(
+        lambda value: normalize_phone(value, region=profile.get("country") or None), phone, "phone"
+    )
+    user = user or _authenticated_user(request)
+    session_contact_id = session.contact_id(request) if request is not None else None
+    extra = list(Contact.objects.filter(pk=session_contact_id)) if session_contact_id else []
+    if not (user or email or phone or extra):
+        return None
+    contact = identity.resolve_contact(
+        user=user, email=email, phone=phone, source=source, profile=profile, extra=extra
+    )
+    if attributes:
+        contact.attributes = {**attributes, **contact.attributes}
+        contact.save(update_fields=["attributes", "updated_at"])
+    if request is not None:
+        session.remember_contact(request, contact)
+        carts.attach_visitor_carts(session.visitor_id(request, create=False), contact)
+    return contact
+
+
+@never_raises
+def track_signup(user, request=None, *, source="signup", **profile):
+    """A shop user signed up: create or join their contact and record the signup once."""
+    contact = identify(
+        request, user=user, email=getattr(user, "email", None), source=source, **profile
+    )
+    if contact is not None:
+        identity.mark_signed_up(contact, request=request, user=user)
+    return contact
+
+
+@never_raises
+def track_cart(cart, request=None):
+    """The shop's ``cart`` changed: snapshot it after the shop's transaction commits.
+
+    Reads the cart through the adapter now (it may change later in the request) and
+    writes with at most two queries: one to check the contact, one upsert.
+    """
+    adapter = get_adapter()
+    lines = adapter.get_cart_lines(cart)
+    snapshot = {
+        "cart_key": str(adapter.get_cart_key(cart)),
+        "lines": lines,
+        "value": adapter.get_cart_total(cart, lines),
+        "currency": adapter.get_cart_currency(cart),
+    }
+    email = adapter.get_cart_email(cart)
+    if request is None:
+        after_commit(_write_cart, snapshot, email=email)
+        return
+    user = _authenticated_user(request)
+    after_commit(
+        _write_cart,
+        snapshot,
+        email=email,
+        visitor_id=session.visitor_id(request),
+        contact_id=session.contact_id(request),
+        user_id=user.pk if user else None,
+    )
+
+
+def _write_cart(snapshot, *, email="", visitor_id=None, contact_id=None, user_id=None):
+    live_id = carts.live_contact_id(contact_id=contact_id, user_id=user_id)
+    if live_id is None and email:
+        contact = identity.resolve_contact(email=clean_email(email), source="cart")
+        live_id = contact.pk
+    carts.upsert_snapshot(**snapshot, visitor_id=visitor_id, contact_id=live_id)
+
+
+@never_raises
+def track_order(order, request=None):
+    """The shop placed ``order`` or changed its status: record it after commit.
+
+    The buyer's contact is found from the order's user, email or phone and the current
+    session; a purchase converts the order's cart, which stops its recovery.
+    """
+    after_commit(_write_order, get_adapter().get_order_data(order), request)
+
+
+def _write_order(data, request):
+    contact = identify(
+        request, user=data.user, email=data.email, phone=data.phone or None, source="order"
+    )
+    orders.record_order(data, contact)

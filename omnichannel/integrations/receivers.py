@@ -1,0 +1,67 @@
+"""Ready-made receivers: django.contrib.auth, allauth, and the app's inbound signals.
+
+Each one takes ``**kwargs``, returns at once on ``raw`` (fixtures being loaded), defers its
+work until the shop's transaction commits, and never raises into the shop.
+"""
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_in
+from django.db.models.signals import post_save
+
+from .. import signals
+from . import api
+from .safety import after_commit
+
+DISPATCH_PREFIX = "omnichannel."
+
+
+def user_created(sender, instance, created, raw=False, **kwargs):
+    # Staff and superusers are the shop's team, not its customers.
+    if raw or not created or instance.is_staff or instance.is_superuser:
+        return
+    after_commit(api.track_signup, instance, source="signup")
+
+
+def user_logged_in_receiver(sender, request, user, **kwargs):
+    if user.is_staff or user.is_superuser:
+        return
+    # Fold the guest session (contact, anonymous carts) into the user's contact.
+    after_commit(api.identify, request, user=user, source="login")
+
+
+def allauth_user_signed_up(sender, request, user, **kwargs):
+    after_commit(api.track_signup, user, request, source="signup")
+
+
+def cart_changed_receiver(sender, cart, request=None, **kwargs):
+    api.track_cart(cart, request)
+
+
+def order_placed_receiver(sender, order, request=None, **kwargs):
+    api.track_order(order, request)
+
+
+def customer_identified_receiver(sender, request=None, **kwargs):
+    after_commit(api.identify, request, **kwargs)
+
+
+def connect_auth_receivers():
+    post_save.connect(
+        user_created, sender=get_user_model(), dispatch_uid=DISPATCH_PREFIX + "user_created"
+    )
+    user_logged_in.connect(user_logged_in_receiver, dispatch_uid=DISPATCH_PREFIX + "logged_in")
+    if apps.is_installed("allauth.account"):
+        from allauth.account.signals import user_signed_up
+
+        user_signed_up.connect(
+            allauth_user_signed_up, dispatch_uid=DISPATCH_PREFIX + "allauth_signed_up"
+        )
+
+
+def connect_shop_signals():
+    signals.cart_changed.connect(cart_changed_receiver, dispatch_uid=DISPATCH_PREFIX + "cart")
+    signals.order_placed.connect(order_placed_receiver, dispatch_uid=DISPATCH_PREFIX + "order")
+    signals.customer_identified.connect(
+        customer_identified_receiver, dispatch_uid=DISPATCH_PREFIX + "identified"
+    )

@@ -1,0 +1,46 @@
+"""Recording the shop's orders."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import signals
+from .carts import convert_cart
+from .conf import omnichannel_settings
+from .models import TrackedOrder
+
+
+def counts_as_purchase(status):
+    statuses = omnichannel_settings.PURCHASE_ORDER_STATUSES
+    return statuses is None or status in statuses
+
+
+def record_order(data, contact):
+    """Upsert the ``TrackedOrder`` for ``data`` (an ``OrderData``); returns it.
+
+    The first report that counts as a purchase converts the order's cart; a later status
+    change (paid after a bank transfer) does the same then.
+    """
+    is_purchase = counts_as_purchase(data.status)
+    with transaction.atomic():
+        order = TrackedOrder.objects.select_for_update().filter(order_key=data.order_key).first()
+        created = order is None
+        was_purchase = bool(order and order.is_purchase)
+        if created:
+            order = TrackedOrder(
+                order_key=data.order_key, placed_at=data.placed_at or timezone.now()
+            )
+        order.status = data.status
+        order.is_purchase = is_purchase
+        order.total = data.total
+        order.currency = data.currency or omnichannel_settings.DEFAULT_CURRENCY
+        order.contact = contact or order.contact
+        became_purchase = is_purchase and not was_purchase
+        if became_purchase and data.cart_key:
+            order.cart = convert_cart(data.cart_key, when=order.placed_at)
+        order.save()
+    transaction.on_commit(
+        lambda: signals.order_tracked.send(
+            sender=TrackedOrder, order=order, created=created, became_purchase=became_purchase
+        )
+    )
+    return order

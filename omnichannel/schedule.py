@@ -1,0 +1,30 @@
+"""The app's periodic tasks, installed into django-celery-beat.
+
+They live in the database (not in ``CELERY_BEAT_SCHEDULE``) so staff can see, pause and
+retime them in the admin. Installing is idempotent: an existing task keeps the interval
+and enabled flag staff gave it.
+"""
+
+from django.db import transaction
+
+# name -> (task, every N seconds)
+PERIODIC_TASKS = {
+    "omnichannel: expire stale carts": ("omnichannel.expire_stale_carts", 3600),
+}
+
+
+def install_periodic_tasks():
+    """Create the missing periodic tasks; returns the names created."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    created = []
+    with transaction.atomic():
+        for name, (task, seconds) in PERIODIC_TASKS.items():
+            if PeriodicTask.objects.filter(name=name).exists():
+                continue
+            interval, _ = IntervalSchedule.objects.get_or_create(
+                every=seconds, period=IntervalSchedule.SECONDS
+            )
+            PeriodicTask.objects.create(name=name, task=task, interval=interval)
+            created.append(name)
+    return created

@@ -1,0 +1,54 @@
+"""The app's public signals.
+
+Two directions:
+
+* **Signals the shop sends** (instead of calling ``omnichannel.integrations.api``):
+  ``cart_changed``, ``order_placed``, ``customer_identified``. The app listens to them with
+  receivers that never raise.
+* **Signals the app sends**, for the shop or other apps to react to: everything below
+  "sent by omnichannel".
+
+Every receiver must accept ``**kwargs``: arguments may be added later.
+"""
+
+from django.dispatch import Signal
+
+# --- sent by the shop ------------------------------------------------------------------
+
+#: The shop's cart changed (line added, quantity changed, line removed, emptied).
+#: Arguments: ``cart`` (the shop's cart object, read through the adapter),
+#: ``request`` (optional, the current request).
+cart_changed = Signal()
+
+#: An order was placed or changed status.
+#: Arguments: ``order`` (the shop's order object, read through the adapter),
+#: ``request`` (optional).
+order_placed = Signal()
+
+#: The visitor told the shop who they are (e.g. typed an email at checkout).
+#: Arguments: ``request``, and any of ``email``, ``phone``, ``first_name``, ``last_name``.
+customer_identified = Signal()
+
+# --- sent by omnichannel ---------------------------------------------------------------
+
+#: A new contact was created. Arguments: ``contact``, ``source``.
+contact_created = Signal()
+
+#: ``merged`` (an unsaved copy; its row is gone) was folded into ``contact``.
+#: Arguments: ``contact``, ``merged``, ``reason``.
+contacts_merged = Signal()
+
+#: A contact signed up in the shop for the first time. Arguments: ``contact``, ``user``,
+#: ``request`` (may be None).
+signup_tracked = Signal()
+
+#: A consent changed. Arguments: ``contact``, ``consent`` (the ``Consent`` row),
+#: ``event`` (the ``ConsentEvent`` appended to the ledger).
+consent_changed = Signal()
+
+#: A cart snapshot was written. Arguments: ``cart_key``, ``contact_id`` (may be None).
+cart_tracked = Signal()
+
+#: An order was recorded. Arguments: ``order`` (the ``TrackedOrder``), ``created``,
+#: ``became_purchase`` (True the first time it counts as a purchase).
+order_tracked = Signal()

@@ -1,0 +1,15 @@
+"""Celery tasks: thin wrappers that call the app's functions.
+
+A task message is only ever a wake-up: the work it does is found in the database, so a
+lost or duplicated message loses or repeats nothing.
+"""
+
+from celery import shared_task
+
+from . import carts
+
+
+@shared_task(name="omnichannel.expire_stale_carts", ignore_result=True)
+def expire_stale_carts():
+    """Mark carts idle longer than ``CART_EXPIRY_DAYS`` as expired; returns how many."""
+    return carts.expire_stale_carts()

@@ -1,0 +1,1 @@
+"""Helpers for integrators' own test suites (factories, fakes)."""
