@@ -68,14 +68,12 @@ def attach_visitor_carts(visitor_id, contact):
 
 
 def convert_cart(cart_key, when=None):
-    """Mark the cart converted (idempotent); returns the snapshot or None."""
-    if not cart_key:
-        return None
-    when = when or timezone.now()
-    CartSnapshot.objects.filter(cart_key=cart_key).exclude(status__in=FINAL_STATUSES).update(
-        status=CartStatus.CONVERTED, converted_at=when
+    """Mark the cart converted (idempotent); returns whether it changed."""
+    return bool(
+        CartSnapshot.objects.filter(cart_key=cart_key)
+        .exclude(status__in=FINAL_STATUSES)
+        .update(status=CartStatus.CONVERTED, converted_at=when or timezone.now())
     )
-    return CartSnapshot.objects.filter(cart_key=cart_key).first()
 
 
 EXPIRY_BATCH_SIZE = 500

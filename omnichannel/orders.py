@@ -6,7 +6,7 @@ from django.utils import timezone
 from . import signals
 from .carts import convert_cart
 from .conf import omnichannel_settings
-from .models import TrackedOrder
+from .models import CartSnapshot, TrackedOrder
 
 
 def counts_as_purchase(status):
@@ -34,9 +34,11 @@ def record_order(data, contact):
         order.total = data.total
         order.currency = data.currency or omnichannel_settings.DEFAULT_CURRENCY
         order.contact = contact or order.contact
+        if data.cart_key and order.cart_id is None:
+            order.cart = CartSnapshot.objects.filter(cart_key=data.cart_key).first()
         became_purchase = is_purchase and not was_purchase
         if became_purchase and data.cart_key:
-            order.cart = convert_cart(data.cart_key, when=order.placed_at)
+            convert_cart(data.cart_key, when=order.placed_at)
         order.save()
     transaction.on_commit(
         lambda: signals.order_tracked.send(

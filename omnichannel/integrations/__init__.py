@@ -4,11 +4,13 @@ Shops call the functions re-exported here (or send the signals in ``omnichannel.
 nothing else in the app knows about the shop. Import from this module, not its submodules.
 """
 
+from ..models.carts import CartStatus
 from .adapter import CartLine, DiscountSpec, OrderData, Product, ShopAdapter, get_adapter
 from .api import identify, track_cart, track_order, track_signup
 
 __all__ = [
     "CartLine",
+    "CartStatus",
     "DiscountSpec",
     "OrderData",
     "Product",

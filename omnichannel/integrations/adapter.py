@@ -23,7 +23,11 @@ from ..conf import omnichannel_settings
 
 @dataclass(frozen=True)
 class CartLine:
-    """One line of a cart, as the app stores and shows it."""
+    """One line of a cart, as the app stores and shows it.
+
+    ``url`` and ``image_url`` may be absolute or site-relative; relative ones are joined
+    to ``get_shop_context()["url"]`` wherever a full URL is needed (emails, push).
+    """
 
     product_id: str
     name: str
@@ -118,8 +122,12 @@ class ShopAdapter:
     def restore_cart(self, request, snapshot):
         """Rebuild ``snapshot`` (a ``CartSnapshot``) as the current cart of ``request``.
 
-        Called by the restore link on any device; must not log anyone in. Returns the URL
-        to redirect to (usually the cart page).
+        Called by the restore link on any device; must not log anyone in. Keep
+        ``snapshot.cart_key`` as the rebuilt cart's key while the snapshot is open or
+        abandoned, so the order it becomes stops its recovery; give a new key when
+        ``snapshot.status`` is final (``CartStatus.CONVERTED`` / ``RECOVERED``). The app
+        records the change itself; no need to call ``track_cart``. Returns the URL to
+        redirect to (usually the cart page).
         """
         raise NotImplementedError("ShopAdapter.restore_cart() is required for restore links.")
 
@@ -139,7 +147,7 @@ class ShopAdapter:
         return []
 
     def create_discount_code(self, contact, spec):
-        """Create a single-use code in the shop for ``contact`` per ``spec``; return it."""
+        """Create a single-use code for ``contact`` per ``spec``; return the code string."""
         raise NotImplementedError(
             "ShopAdapter.create_discount_code() is required for offers in flows."
         )
@@ -147,7 +155,11 @@ class ShopAdapter:
     # --- the shop itself ---------------------------------------------------------------
 
     def get_shop_context(self):
-        """Shop name, URL, postal address and support contact for message templates."""
+        """The shop as message templates see it.
+
+        Keys: ``name``, ``url`` (absolute base URL), ``address`` (the postal address that
+        CAN-SPAM requires in marketing mail), ``support_email``; add any of your own.
+        """
         return {}
 
 
