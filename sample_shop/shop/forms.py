@@ -1,0 +1,107 @@
+import phonenumbers
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+
+from .cart import MAX_QUANTITY
+from .models import DiscountCode
+
+
+class AddToCartForm(forms.Form):
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, initial=1)
+
+
+class CartLineForm(forms.Form):
+    """Change one line's quantity; zero removes it."""
+
+    quantity = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY)
+
+
+class DiscountCodeForm(forms.Form):
+    code = forms.CharField(max_length=32, label="Discount code")
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip().upper()
+        if not DiscountCode.objects.usable().filter(code=code).exists():
+            raise forms.ValidationError("This code does not exist, has expired or was used.")
+        return code
+
+
+class PaymentMethod:
+    CARD = "card"
+    BANK_TRANSFER = "bank_transfer"
+    CHOICES = [
+        (CARD, "Card (the demo marks the order paid at once)"),
+        (BANK_TRANSFER, "Bank transfer (the order waits until staff mark it paid)"),
+    ]
+
+
+class CheckoutForm(forms.Form):
+    name = forms.CharField(max_length=150)
+    email = forms.EmailField()
+    phone = forms.CharField(
+        max_length=32,
+        required=False,
+        help_text="With the country code, e.g. +33 6 12 34 56 78.",
+    )
+    payment_method = forms.ChoiceField(
+        choices=PaymentMethod.CHOICES, initial=PaymentMethod.CARD, widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args, user=None, discount=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user if user is not None and user.is_authenticated else None
+        self.discount = discount
+        if self.user is not None:
+            self.fields["name"].initial = self.user.get_full_name() or self.user.get_username()
+            if self.user.email:
+                # A signed-in customer may leave it empty: their account email is used.
+                self.fields["email"].required = False
+                self.fields["email"].initial = self.user.email
+
+    def clean_email(self):
+        email = self.cleaned_data["email"] or (self.user.email if self.user else "")
+        if self.discount is not None and not self.discount.allows_email(email):
+            raise forms.ValidationError(
+                f"The code {self.discount.code} was issued for another email address: use "
+                "that address or remove the code from your cart."
+            )
+        return email
+
+    def clean_phone(self):
+        raw = self.cleaned_data["phone"].strip()
+        if not raw:
+            return ""
+        try:
+            number = phonenumbers.parse(raw, None)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            raise forms.ValidationError(
+                "Enter a valid phone number with its country code, e.g. +33 6 12 34 56 78."
+            )
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    @property
+    def first_name(self):
+        name = self.cleaned_data["name"].split(maxsplit=1)
+        return name[0] if name else ""
+
+    @property
+    def last_name(self):
+        name = self.cleaned_data["name"].split(maxsplit=1)
+        return name[1] if len(name) > 1 else ""
+
+
+class SignupForm(UserCreationForm):
+    email = forms.EmailField(help_text="For order confirmations.")
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username", "email")
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip()
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email already exists.")
+        return email
