@@ -43,7 +43,75 @@ DEFAULTS = {
     # "HTTP_X_FORWARDED_FOR" (first hop is used). None: REMOTE_ADDR.
     "CLIENT_IP_HEADER": None,
     # Channel name -> dotted path of its backend class. Channels not listed are disabled.
-    "CHANNEL_BACKENDS": {},
+    "CHANNEL_BACKENDS": {
+        "email": "omnichannel.channels.email.EmailBackend",
+        "inbox": "omnichannel.channels.inbox.InboxBackend",
+    },
+    # Absolute base URL of the shop as the internet sees it (https://shop.example.com):
+    # links in messages, webhook URLs given to providers, and Twilio signature checks.
+    "PUBLIC_BASE_URL": None,
+    # --- dispatch -----------------------------------------------------------------------
+    # Messages claimed per batch, and per chunk recorded after its provider calls.
+    "DISPATCH_BATCH_SIZE": 200,
+    "DISPATCH_CHUNK_SIZE": 50,
+    # How long a claimed message belongs to its worker before another may take it.
+    "DISPATCH_LEASE_SECONDS": 120,
+    # How long one sweep task keeps claiming batches before it hands over to the next.
+    "DISPATCH_TIME_BUDGET_SECONDS": 20,
+    # How often celery beat runs the sweep.
+    "SWEEP_INTERVAL_SECONDS": 5,
+    # Transient failures: retried with exponential backoff and full jitter.
+    "RETRY_MAX_ATTEMPTS": 6,
+    "RETRY_BACKOFF_SECONDS": 30,
+    "RETRY_BACKOFF_MAX_SECONDS": 3600,
+    # --- policy -------------------------------------------------------------------------
+    # Local-time windows for marketing per channel and country ("*" = any other country).
+    # days: weekdays allowed, Monday=0. A message due outside waits for the next opening.
+    "SEND_WINDOWS": {
+        "sms": {
+            "*": {"start": "09:00", "end": "20:00"},
+            "FR": {"start": "09:00", "end": "20:00", "days": [0, 1, 2, 3, 4, 5]},
+        },
+        "whatsapp": {"*": {"start": "09:00", "end": "20:00"}},
+        "push": {"*": {"start": "08:00", "end": "21:00"}},
+    },
+    # Marketing messages per contact: "all" across channels, or per channel.
+    # action "defer" waits until the cap allows, "skip" cancels the message.
+    "FREQUENCY_CAPS": {
+        "email": {"count": 1, "hours": 16, "action": "defer"},
+        "sms": {"count": 1, "hours": 24, "action": "defer"},
+        "whatsapp": {"count": 1, "hours": 24, "action": "defer"},
+        "push": {"count": 1, "hours": 24, "action": "defer"},
+    },
+    # Channel order for "best available channel": per country, "*" for the rest. A
+    # contact's own attributes["preferred_channels"] comes first.
+    "CHANNEL_PREFERENCES": {"*": ["email", "push", "inbox", "sms", "whatsapp"]},
+    # Costly channels only for carts worth at least this much, e.g. {"sms": 50}.
+    "CHANNEL_MIN_CART_VALUE": {},
+    # Messages per second per sender (SMS: per segment), so bursts queue.
+    "RATE_LIMITS": {"sms": 1.0, "whatsapp": 10.0},
+    # Unsubscribe links keep working this long after the send (CAN-SPAM asks 30 days).
+    "UNSUBSCRIBE_LINK_MAX_AGE_DAYS": 400,
+    # --- email --------------------------------------------------------------------------
+    # From address for messages; None means settings.DEFAULT_FROM_EMAIL.
+    "EMAIL_FROM": None,
+    # --- Twilio (SMS, WhatsApp) ---------------------------------------------------------
+    "TWILIO_ACCOUNT_SID": None,
+    "TWILIO_AUTH_TOKEN": None,
+    "TWILIO_FROM_NUMBER": None,
+    "TWILIO_MESSAGING_SERVICE_SID": None,
+    "TWILIO_WHATSAPP_FROM": None,
+    # Twilio drops a message still queued after this many seconds (max 36000), so a
+    # stale nudge never goes out late.
+    "TWILIO_VALIDITY_PERIOD": 14400,
+    # Answer to HELP; None builds one from the adapter's shop name and support email.
+    "SMS_HELP_REPLY": None,
+    # --- web push -----------------------------------------------------------------------
+    "VAPID_PUBLIC_KEY": None,
+    "VAPID_PRIVATE_KEY": None,
+    "VAPID_SUBJECT": None,
+    # Seconds a push service keeps an undelivered notification.
+    "PUSH_TTL": 86400,
 }
 
 # Settings whose value is a dotted path imported on first access.

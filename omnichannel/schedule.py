@@ -7,10 +7,18 @@ and enabled flag staff gave it.
 
 from django.db import transaction
 
-# name -> (task, every N seconds)
-PERIODIC_TASKS = {
-    "omnichannel: expire stale carts": ("omnichannel.expire_stale_carts", 3600),
-}
+from .conf import omnichannel_settings
+
+
+def periodic_tasks():
+    """name -> (task, every N seconds)."""
+    return {
+        "omnichannel: send due messages": (
+            "omnichannel.dispatch_due",
+            omnichannel_settings.SWEEP_INTERVAL_SECONDS,
+        ),
+        "omnichannel: expire stale carts": ("omnichannel.expire_stale_carts", 3600),
+    }
 
 
 def install_periodic_tasks():
@@ -19,7 +27,7 @@ def install_periodic_tasks():
 
     created = []
     with transaction.atomic():
-        for name, (task, seconds) in PERIODIC_TASKS.items():
+        for name, (task, seconds) in periodic_tasks().items():
             if PeriodicTask.objects.filter(name=name).exists():
                 continue
             interval, _ = IntervalSchedule.objects.get_or_create(

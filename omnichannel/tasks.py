@@ -1,12 +1,19 @@
 """Celery tasks: thin wrappers that call the app's functions.
 
 A task message is only ever a wake-up: the work it does is found in the database, so a
-lost or duplicated message loses or repeats nothing.
+lost or duplicated message loses or repeats nothing. Nothing customer-facing is ever
+scheduled with a Celery ETA or countdown.
 """
 
 from celery import shared_task
 
-from . import carts
+from . import carts, dispatch
+
+
+@shared_task(name="omnichannel.dispatch_due", ignore_result=True)
+def dispatch_due():
+    """Send what is due (beat runs it every ``SWEEP_INTERVAL_SECONDS``)."""
+    return dispatch.sweep().__dict__
 
 
 @shared_task(name="omnichannel.expire_stale_carts", ignore_result=True)

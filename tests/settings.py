@@ -74,9 +74,12 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
+SHOP_BASE_URL = "https://shop.example.com"
+
 OMNICHANNEL = {
     "SHOP_ADAPTER": "sample_shop.shop.omnichannel_adapter.SampleShopAdapter",
     "DEFAULT_CURRENCY": "EUR",
+    "PUBLIC_BASE_URL": "https://shop.example.com",
 }
 
 LOGGING = {

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from ...schedule import PERIODIC_TASKS, install_periodic_tasks
+from ...schedule import install_periodic_tasks, periodic_tasks
 
 
 class Command(BaseCommand):
@@ -10,7 +10,7 @@ class Command(BaseCommand):
         created = install_periodic_tasks()
         for name in created:
             self.stdout.write(f"Installed {name!r}.")
-        kept = len(PERIODIC_TASKS) - len(created)
+        kept = len(periodic_tasks()) - len(created)
         self.stdout.write(
             self.style.SUCCESS(f"{len(created)} periodic task(s) installed, {kept} already there.")
         )

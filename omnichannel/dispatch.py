@@ -1,0 +1,420 @@
+"""Claim, decide, render, send, record: the outbox dispatcher.
+
+A sweep claims due messages in batches with ``SELECT ... FOR UPDATE SKIP LOCKED`` and
+leases them to this worker. For each batch it reads the policy facts once, decides every
+message, writes the waits and cancellations, then sends chunk by chunk. Before a chunk
+goes out its messages are marked handed over, conditionally: a message cancelled in the
+meantime (an order was placed, STOP arrived) is no longer ours and is not sent. After the
+chunk the results are written in bulk.
+
+What a crash leaves behind:
+
+* a claimed message not yet handed over goes back to the queue when its lease expires;
+* a message handed over but not recorded (the worker died between the provider call and
+  the write, the one window no database can close) is *uncertain*. It is never re-sent
+  blindly: the backend is asked whether the provider has it (``lookup``); if it cannot
+  tell, the message is failed with a clear reason for staff to check and requeue.
+"""
+
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import policy, throttle
+from .channels import get_backend
+from .conf import omnichannel_settings
+from .consent import suppress
+from .exceptions import ChannelNotConfigured, PermanentSendError, TransientSendError
+from .models import ChannelCost, DeliveryEvent, Message
+from .models.messages import DeliveryEventKind, MessageStatus
+from .rendering import render_message
+from .sms import segments
+
+logger = logging.getLogger(__name__)
+
+UNCERTAIN_REASON = (
+    "Outcome unknown: the worker stopped while this message was with the provider. "
+    "Check the provider's log before requeueing it."
+)
+
+
+def worker_id():
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class SweepReport:
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    cancelled: int = 0
+    failed: int = 0
+    retried: int = 0
+    requeued: int = 0
+    batches: int = 0
+
+    def add(self, other):
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+# --- claiming ----------------------------------------------------------------------------
+
+
+def claim(owner, limit, now):
+    """Lease up to ``limit`` due messages to ``owner``; returns their ids."""
+    lease = timedelta(seconds=omnichannel_settings.DISPATCH_LEASE_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(status=MessageStatus.QUEUED, scheduled_at__lte=now)
+            .order_by("-priority", "scheduled_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Message.objects.filter(pk__in=ids).update(
+                status=MessageStatus.SENDING, locked_until=now + lease, locked_by=owner
+            )
+    return ids
+
+
+def hand_over(ids, owner, now):
+    """Mark ``ids`` as going to the provider now; returns those still ours to send.
+
+    Under the row locks, a message cancelled since the claim is skipped here: this is
+    the last check before the provider call.
+    """
+    lease = timedelta(seconds=omnichannel_settings.DISPATCH_LEASE_SECONDS)
+    with transaction.atomic():
+        mine = set(
+            Message.objects.select_for_update()
+            .filter(pk__in=ids, status=MessageStatus.SENDING, locked_by=owner)
+            .values_list("pk", flat=True)
+        )
+        Message.objects.filter(pk__in=mine).update(handed_at=now, locked_until=now + lease)
+        # Renew the lease of the rest of the batch: a slow provider must not let it lapse.
+        Message.objects.filter(
+            status=MessageStatus.SENDING, locked_by=owner, handed_at__isnull=True
+        ).update(locked_until=now + lease)
+    return mine
+
+
+def recover_expired_leases(now):
+    """Give back what dead workers held; reconcile what they may have sent."""
+    report = SweepReport()
+    expired = Message.objects.filter(status=MessageStatus.SENDING, locked_until__lt=now)
+    report.requeued = expired.filter(handed_at__isnull=True).update(
+        status=MessageStatus.QUEUED, locked_until=None, locked_by=""
+    )
+    uncertain = list(expired.filter(handed_at__isnull=False).select_related("contact"))
+    if uncertain:
+        outcomes = Outcomes(now)
+        for message in uncertain:
+            reconcile(message, outcomes)
+        outcomes.write()
+        report.sent += len(outcomes.sent)
+        report.requeued += len(outcomes.requeued)
+        report.failed += len(outcomes.failed)
+    return report
+
+
+def reconcile(message, outcomes):
+    try:
+        backend = get_backend(message.channel)
+    except ChannelNotConfigured as exc:
+        outcomes.fail(message, str(exc))
+        return
+    if not backend.supports_lookup:
+        outcomes.fail(message, UNCERTAIN_REASON)
+        return
+    try:
+        provider_id = backend.lookup(message)
+    except Exception as exc:  # any failure: try again at the next sweep
+        logger.warning("omnichannel: lookup of message %s failed: %s", message.uuid, exc)
+        return
+    if provider_id:
+        outcomes.mark_sent(message, backend, provider_id=provider_id)
+    else:
+        outcomes.requeue(message)
+
+
+# --- recording ---------------------------------------------------------------------------
+
+
+@dataclass
+class Outcomes:
+    """Results of one chunk, written with a handful of bulk statements."""
+
+    now: object
+    costs: dict = field(default_factory=dict)
+    sent: list = field(default_factory=list)
+    deferred: list = field(default_factory=list)
+    retried: list = field(default_factory=list)
+    requeued: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+    closed: dict = field(default_factory=lambda: defaultdict(list))  # (status, reason) -> ids
+    events: list = field(default_factory=list)
+    suppressions: list = field(default_factory=list)
+
+    def event(self, message, kind, detail="", raw=None):
+        self.events.append(
+            DeliveryEvent(
+                message_id=message.pk, kind=kind, detail=detail, raw=raw or {}, occurred_at=self.now
+            )
+        )
+
+    def mark_sent(self, message, backend, result=None, rendered=None, provider_id=""):
+        message.status = (
+            MessageStatus.DELIVERED if result and result.delivered else MessageStatus.SENT
+        )
+        message.sent_at = self.now
+        message.delivered_at = self.now if result and result.delivered else None
+        message.provider = backend.provider
+        message.provider_message_id = (result.provider_message_id if result else provider_id)[:128]
+        if rendered is not None:
+            message.rendered = rendered
+        if result is not None:
+            message.segments = result.segments
+            message.cost, message.cost_currency = result.cost, result.cost_currency
+        if message.cost is None:
+            self._estimate_cost(message)
+        message.locked_until, message.locked_by, message.last_error = None, "", ""
+        self.sent.append(message)
+        self.event(message, DeliveryEventKind.SENT, raw=result.raw if result else {})
+        if message.status == MessageStatus.DELIVERED:
+            self.event(message, DeliveryEventKind.DELIVERED)
+
+    def _estimate_cost(self, message):
+        country = message.contact.country or message.contact.phone_region
+        price = self.costs.get((message.channel, country)) or self.costs.get((message.channel, ""))
+        if price is not None:
+            message.cost = price.amount * (message.segments or 1)
+            message.cost_currency = price.currency
+
+    def defer(self, message, until, reason):
+        message.status, message.scheduled_at = MessageStatus.QUEUED, until
+        message.locked_until, message.locked_by, message.handed_at = None, "", None
+        message.last_error = reason
+        self.deferred.append(message)
+        self.event(
+            message, DeliveryEventKind.DEFERRED, f"{reason}; until {until:%Y-%m-%d %H:%M} UTC"
+        )
+
+    def requeue(self, message):
+        message.status, message.locked_until, message.locked_by = MessageStatus.QUEUED, None, ""
+        message.handed_at = None
+        self.requeued.append(message)
+
+    def retry(self, message, error):
+        detail = error.describe() if hasattr(error, "describe") else repr(error)
+        if message.attempts >= omnichannel_settings.RETRY_MAX_ATTEMPTS:
+            self.fail(message, f"gave up after {message.attempts} attempts: {detail}")
+            return
+        delay = backoff_seconds(message.attempts, getattr(error, "retry_after", None))
+        self.defer(message, self.now + timedelta(seconds=delay), detail)
+        self.deferred.pop()
+        self.events[-1].kind = DeliveryEventKind.RETRY
+        self.retried.append(message)
+
+    def fail(self, message, reason, suppress_reason=None, address=""):
+        message.status, message.last_error = MessageStatus.FAILED, reason
+        message.locked_until, message.locked_by = None, ""
+        self.failed.append(message)
+        self.event(message, DeliveryEventKind.FAILED, reason)
+        if suppress_reason and address:
+            self.suppressions.append((message, suppress_reason, address, reason))
+
+    def close(self, message, status, reason):
+        self.closed[status, reason].append(message.pk)
+        kind = (
+            DeliveryEventKind.EXPIRED
+            if status == MessageStatus.EXPIRED
+            else DeliveryEventKind.CANCELLED
+        )
+        self.event(message, kind, reason)
+
+    def write(self):
+        written = [
+            (self.sent, SENT_FIELDS),
+            (self.deferred + self.retried, WAIT_FIELDS),
+            (self.requeued, WAIT_FIELDS),
+            (self.failed, FAILED_FIELDS),
+        ]
+        with transaction.atomic():
+            for messages, fields in written:
+                if messages:
+                    Message.objects.bulk_update(messages, fields, batch_size=500)
+            for (status, reason), ids in self.closed.items():
+                Message.objects.filter(pk__in=ids).update(
+                    status=status, last_error=reason, locked_until=None, locked_by="",
+                    updated_at=self.now,
+                )  # fmt: skip
+            DeliveryEvent.objects.bulk_create(self.events, batch_size=500)
+            for message, reason, address, detail in self.suppressions:
+                suppress(message.channel, address, reason, contact=message.contact, detail=detail)
+
+
+SENT_FIELDS = [
+    "status", "sent_at", "delivered_at", "provider", "provider_message_id", "segments", "cost",
+    "cost_currency", "rendered", "to", "locked_until", "locked_by", "last_error", "attempts",
+    "handed_at", "updated_at",
+]  # fmt: skip
+WAIT_FIELDS = [
+    "status", "scheduled_at", "locked_until", "locked_by", "handed_at", "last_error",
+    "attempts", "updated_at",
+]  # fmt: skip
+FAILED_FIELDS = ["status", "last_error", "locked_until", "locked_by", "attempts", "updated_at"]
+
+
+def backoff_seconds(attempt, retry_after=None):
+    """Exponential backoff with jitter: half fixed, half random, capped."""
+    ceiling = min(
+        omnichannel_settings.RETRY_BACKOFF_MAX_SECONDS,
+        omnichannel_settings.RETRY_BACKOFF_SECONDS * 2 ** max(attempt - 1, 0),
+    )
+    delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+    return max(delay, retry_after or 0)
+
+
+# --- one batch ---------------------------------------------------------------------------
+
+
+def dispatch_batch(owner, now=None):
+    """Claim and process one batch; returns a ``SweepReport`` (claimed == 0: nothing due)."""
+    now = now or timezone.now()
+    report = SweepReport(batches=1)
+    ids = claim(owner, omnichannel_settings.DISPATCH_BATCH_SIZE, now)
+    report.claimed = len(ids)
+    if not ids:
+        return report
+    messages = list(
+        Message.objects.filter(pk__in=ids)
+        .select_related("contact")
+        .prefetch_related("contact__push_subscriptions")
+        .order_by("-priority", "scheduled_at")
+    )
+    costs = {(c.channel, c.country): c for c in ChannelCost.objects.all()}
+    outcomes = Outcomes(now, costs=costs)
+    backends, addresses = {}, {}
+    for message in messages:
+        try:
+            backends[message.pk] = get_backend(message.channel)
+        except ChannelNotConfigured as exc:
+            outcomes.fail(message, str(exc))
+            continue
+        addresses[message.pk] = backends[message.pk].address(message)
+    facts = policy.BatchFacts.load(messages, addresses, now)
+    to_send = []
+    for message in messages:
+        if message.pk not in backends:
+            continue
+        decision = policy.decide(message, addresses[message.pk], facts, now)
+        if decision.action == policy.SEND:
+            message.to = str(addresses[message.pk])[:512]
+            to_send.append(message)
+            facts.record_send(message, now)
+        elif decision.action == policy.DEFER:
+            outcomes.defer(message, decision.until, decision.reason)
+        elif decision.action == policy.EXPIRE:
+            outcomes.close(message, MessageStatus.EXPIRED, decision.reason)
+        else:
+            outcomes.close(message, MessageStatus.CANCELLED, decision.reason)
+    rendered = {}
+    for message in to_send:
+        try:
+            rendered[message.pk] = render_message(message)
+        except Exception as exc:  # a broken template fails its message only
+            outcomes.fail(message, f"the content could not be rendered: {exc}")
+    to_send = [m for m in to_send if m.pk in rendered]
+    to_send = pace(to_send, backends, rendered, outcomes, now)
+    outcomes.write()
+    report.add(tally(outcomes))
+    chunk_size = omnichannel_settings.DISPATCH_CHUNK_SIZE
+    for start in range(0, len(to_send), chunk_size):
+        chunk_outcomes = Outcomes(now, costs=costs)
+        send_chunk(to_send[start : start + chunk_size], backends, rendered, chunk_outcomes, owner)
+        chunk_outcomes.write()
+        report.add(tally(chunk_outcomes))
+    return report
+
+
+def pace(messages, backends, rendered, outcomes, now):
+    """Apply ``RATE_LIMITS`` per sender; returns the messages that may go now."""
+    limits = omnichannel_settings.RATE_LIMITS or {}
+    horizon = timedelta(seconds=omnichannel_settings.SWEEP_INTERVAL_SECONDS)
+    groups = defaultdict(list)
+    for message in messages:
+        rate = limits.get(message.channel)
+        sender = backends[message.pk].sender(message) if rate else ""
+        groups[message.channel, sender].append(message)
+    allowed = []
+    for (channel, sender), group in groups.items():
+        if not sender:
+            allowed += group
+            continue
+        weights = [segments(rendered[m.pk].get("text", "")) or 1 for m in group]
+        slots = throttle.reserve(f"{channel}:{sender}", weights, limits[channel], now, horizon)
+        for message, slot in zip(group, slots, strict=True):
+            if slot <= now + horizon:
+                allowed.append(message)
+            else:
+                outcomes.defer(message, slot, f"rate limit of {sender}")
+    return allowed
+
+
+def send_chunk(chunk, backends, rendered, outcomes, owner):
+    mine = hand_over([m.pk for m in chunk], owner, outcomes.now)
+    for message in chunk:
+        if message.pk not in mine:
+            continue  # cancelled since the claim (an order, a STOP): not ours to send
+        backend = backends[message.pk]
+        message.attempts += 1
+        message.handed_at = outcomes.now
+        try:
+            result = backend.send(message, rendered[message.pk])
+        except PermanentSendError as exc:
+            outcomes.fail(message, exc.describe(), exc.suppress, message.to)
+        except TransientSendError as exc:
+            outcomes.retry(message, exc)
+        except Exception as exc:  # unknown errors retry, bounded by attempts
+            logger.exception("omnichannel: %s backend raised on message %s", backend, message.uuid)
+            outcomes.retry(message, exc)
+        else:
+            outcomes.mark_sent(message, backend, result, rendered[message.pk])
+
+
+def tally(outcomes):
+    return SweepReport(
+        sent=len(outcomes.sent),
+        deferred=len(outcomes.deferred),
+        retried=len(outcomes.retried),
+        failed=len(outcomes.failed),
+        requeued=len(outcomes.requeued),
+        cancelled=sum(len(ids) for ids in outcomes.closed.values()),
+    )
+
+
+# --- a sweep -----------------------------------------------------------------------------
+
+
+def sweep(time_budget=None):
+    """Recover expired leases, then dispatch batches until none is due or time is up."""
+    budget = time_budget or omnichannel_settings.DISPATCH_TIME_BUDGET_SECONDS
+    deadline = time.monotonic() + budget
+    owner = worker_id()
+    report = recover_expired_leases(timezone.now())
+    while time.monotonic() < deadline:
+        batch = dispatch_batch(owner)
+        report.add(batch)
+        if batch.claimed < omnichannel_settings.DISPATCH_BATCH_SIZE:
+            break
+    return report

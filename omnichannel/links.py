@@ -1,0 +1,44 @@
+"""Absolute URLs and the signed tokens that links carry.
+
+Tokens are signed (``TimestampSigner``, one salt per purpose) over UUIDs, never
+sequential ids, so a link reveals nothing and cannot be forged or pointed at someone else.
+"""
+
+from urllib.parse import urljoin
+
+from django.core import signing
+from django.urls import reverse
+
+from .conf import omnichannel_settings
+
+UNSUBSCRIBE_SALT = "omnichannel.unsubscribe"
+
+
+def absolute_url(path):
+    """``path`` on ``PUBLIC_BASE_URL`` (unchanged when already absolute or no base is set)."""
+    base = omnichannel_settings.PUBLIC_BASE_URL
+    return urljoin(base.rstrip("/") + "/", path.lstrip("/")) if base else path
+
+
+def unsubscribe_token(contact, channel):
+    return signing.TimestampSigner(salt=UNSUBSCRIBE_SALT).sign_object(
+        {"c": contact.uuid.hex, "ch": channel}, compress=True
+    )
+
+
+def read_unsubscribe_token(token):
+    """``(contact_uuid_hex, channel)`` from a token; raises ``signing.BadSignature``."""
+    max_age = omnichannel_settings.UNSUBSCRIBE_LINK_MAX_AGE_DAYS * 86400
+    data = signing.TimestampSigner(salt=UNSUBSCRIBE_SALT).unsign_object(token, max_age=max_age)
+    return data["c"], data["ch"]
+
+
+def unsubscribe_url(contact, channel):
+    """The one-click link (RFC 8058 POST target and the page a person lands on)."""
+    token = unsubscribe_token(contact, channel)
+    return absolute_url(reverse("omnichannel:unsubscribe", args=[token]))
+
+
+def preferences_url(contact, channel="email"):
+    token = unsubscribe_token(contact, channel)
+    return absolute_url(reverse("omnichannel:preferences", args=[token]))

@@ -1,0 +1,202 @@
+"""Whether, when and where a message goes.
+
+The dispatcher asks ``decide()`` for every claimed message, right before sending, with
+facts prefetched for the whole batch (``BatchFacts``), so a batch of any size costs the
+same few queries. Checks run in order of finality: expired, no address, suppressed, no
+consent, outside the send window (wait), over a frequency cap (wait or skip).
+"""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from .channels import enabled_channels
+from .conf import omnichannel_settings
+from .models import Consent, Message, Suppression
+from .models.consent import ConsentStatus, Purpose
+from .models.messages import MessageStatus
+
+SEND, DEFER, CANCEL, EXPIRE = "send", "defer", "cancel", "expire"
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str
+    reason: str = ""
+    until: dt.datetime | None = None
+
+
+GO = Decision(SEND)
+
+
+@dataclass
+class BatchFacts:
+    """What the policy needs about a batch, read in three queries."""
+
+    consents: dict = field(default_factory=dict)  # (contact_id, channel, purpose) -> status
+    suppressed: set = field(default_factory=set)  # (channel, address)
+    sent: dict = field(default_factory=lambda: defaultdict(list))  # (contact_id, channel)
+
+    @classmethod
+    def load(cls, messages, addresses, now):
+        facts = cls()
+        contact_ids = {m.contact_id for m in messages}
+        for contact_id, channel, purpose, status in Consent.objects.filter(
+            contact_id__in=contact_ids
+        ).values_list("contact_id", "channel", "purpose", "status"):
+            facts.consents[contact_id, channel, purpose] = status
+        pairs = {(m.channel, addresses.get(m.pk)) for m in messages if addresses.get(m.pk)}
+        if pairs:
+            query = Q()
+            for channel, address in pairs:
+                query |= Q(channel=channel, address=address)
+            facts.suppressed = set(
+                Suppression.objects.filter(query).values_list("channel", "address")
+            )
+        longest = max((cap["hours"] for cap in caps().values()), default=0)
+        if longest:
+            recent = Message.objects.filter(
+                contact_id__in=contact_ids,
+                purpose=Purpose.MARKETING,
+                sent_at__gte=now - dt.timedelta(hours=longest),
+                status__in=(MessageStatus.SENT, MessageStatus.DELIVERED),
+            ).values_list("contact_id", "channel", "sent_at")
+            for contact_id, channel, sent_at in recent:
+                facts.sent[contact_id, channel].append(sent_at)
+        return facts
+
+    def record_send(self, message, now):
+        """Count a message decided in this batch against the caps of the rest."""
+        if message.purpose == Purpose.MARKETING:
+            self.sent[message.contact_id, message.channel].append(now)
+
+
+def caps():
+    return omnichannel_settings.FREQUENCY_CAPS or {}
+
+
+def decide(message, address, facts, now):
+    if message.expires_at and message.expires_at <= now:
+        return Decision(EXPIRE, "expired before it could be sent")
+    if not address:
+        return Decision(CANCEL, f"the contact has no {message.get_channel_display()} address")
+    if (message.channel, address) in facts.suppressed:
+        return Decision(CANCEL, "address is suppressed")
+    status = facts.consents.get((message.contact_id, message.channel, message.purpose))
+    if message.purpose == Purpose.MARKETING and status != ConsentStatus.GRANTED:
+        return Decision(CANCEL, "no marketing consent for this channel")
+    if status == ConsentStatus.WITHDRAWN:
+        return Decision(CANCEL, "the contact refused these messages")
+    if message.purpose != Purpose.MARKETING:
+        return GO
+    opening = window_opening(message.contact, message.channel, now)
+    if opening is not None:
+        return Decision(DEFER, "outside the send window", opening)
+    return check_caps(message, facts, now)
+
+
+def check_caps(message, facts, now):
+    for scope, cap in caps().items():
+        if scope == "all":
+            times = [
+                sent_at
+                for (contact_id, _channel), sent in facts.sent.items()
+                if contact_id == message.contact_id
+                for sent_at in sent
+            ]
+        elif scope == message.channel:
+            times = facts.sent[message.contact_id, message.channel]
+        else:
+            continue
+        window = dt.timedelta(hours=cap["hours"])
+        recent = sorted(t for t in times if t > now - window)
+        if len(recent) < cap["count"]:
+            continue
+        reason = f"frequency cap: {cap['count']} per {cap['hours']} h ({scope})"
+        if cap.get("action", "defer") == "skip":
+            return Decision(CANCEL, reason)
+        return Decision(DEFER, reason, recent[-cap["count"]] + window)
+    return GO
+
+
+# --- send windows ------------------------------------------------------------------------
+
+
+def window_for(contact, channel):
+    windows = (omnichannel_settings.SEND_WINDOWS or {}).get(channel)
+    if not windows:
+        return None
+    country = contact.country or contact.phone_region
+    return windows.get(country) or windows.get("*")
+
+
+def window_opening(contact, channel, now):
+    """None when ``now`` is inside the contact's local send window, else its next opening."""
+    window = window_for(contact, channel)
+    if window is None:
+        return None
+    zone = contact.get_time_zone()
+    local = now.astimezone(zone)
+    start, end = _clock(window["start"]), _clock(window["end"])
+    days = set(window.get("days", range(7)))
+    if local.weekday() in days and start <= local.time() < end:
+        return None
+    day = local.date() if local.time() < start else local.date() + dt.timedelta(days=1)
+    for _ in range(8):
+        if day.weekday() in days:
+            return dt.datetime.combine(day, start, tzinfo=zone).astimezone(dt.UTC)
+        day += dt.timedelta(days=1)
+    raise ValueError(f"The send window for {channel} allows no day of the week.")
+
+
+def _clock(value):
+    return dt.time.fromisoformat(value)
+
+
+# --- channel choice ----------------------------------------------------------------------
+
+
+def preferred_channels(contact):
+    """The contact's own order first, then their country's, then the shop's."""
+    preferences = omnichannel_settings.CHANNEL_PREFERENCES or {}
+    country = contact.country or contact.phone_region
+    ordered = list(contact.attributes.get("preferred_channels") or [])
+    ordered += preferences.get(country) or preferences.get("*") or []
+    return list(dict.fromkeys(ordered))
+
+
+def choose_channel(contact, candidates=None, *, purpose=Purpose.MARKETING, cart_value=None):
+    """The first channel that can reach ``contact`` now, or None.
+
+    ``candidates`` limits the choice (the channels a flow step has content for). A channel
+    is skipped when it has no backend, the contact has no address or consent on it, the
+    address is suppressed, or the cart is worth less than ``CHANNEL_MIN_CART_VALUE``.
+    """
+    from .channels import get_backend
+
+    enabled = set(enabled_channels())
+    minimums = omnichannel_settings.CHANNEL_MIN_CART_VALUE or {}
+    consents = dict(
+        Consent.objects.filter(contact=contact, purpose=purpose).values_list("channel", "status")
+    )
+    suppressed = set(
+        Suppression.objects.filter(
+            Q(contact=contact) | Q(address__in=[a for a in (contact.email, contact.phone) if a])
+        ).values_list("channel", "address")
+    )
+    for channel in preferred_channels(contact):
+        if channel not in enabled or (candidates is not None and channel not in candidates):
+            continue
+        minimum = minimums.get(channel)
+        if minimum is not None and (cart_value is None or cart_value < minimum):
+            continue
+        granted = consents.get(channel) == ConsentStatus.GRANTED
+        if purpose == Purpose.MARKETING and not granted:
+            continue
+        probe = Message(contact=contact, channel=channel)
+        address = get_backend(channel).address(probe)
+        if address and (channel, address) not in suppressed:
+            return channel
+    return None
