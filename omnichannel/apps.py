@@ -8,10 +8,14 @@ class OmnichannelConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from anymail.signals import tracking
+
         from . import checks  # noqa: F401  (registers the system checks)
         from .conf import omnichannel_settings
+        from .email_tracking import handle_tracking
         from .integrations import receivers
 
+        tracking.connect(handle_tracking, dispatch_uid="omnichannel.email_tracking")
         receivers.connect_shop_signals()
         if omnichannel_settings.CONNECT_AUTH_RECEIVERS:
             receivers.connect_auth_receivers()

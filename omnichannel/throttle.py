@@ -17,8 +17,8 @@ def reserve(sender, weights, rate, now, horizon):
     """Slots for messages of ``weights`` (SMS segments) on ``sender`` at ``rate`` per second.
 
     Returns one datetime per weight. Slots at or before ``now + horizon`` may be used now;
-    later ones are where those messages wait. Nothing is reserved past the first message
-    that cannot go now, so a deferred message does not hold a slot it may never use.
+    the messages beyond get the next free slot to wait for, unreserved: a message that
+    waits does not hold a slot it may never use, and reserves again when it is due.
     """
     step = dt.timedelta(seconds=1 / rate)
     limit = now + horizon

@@ -43,6 +43,23 @@ def customer(db):
     return get_user_model().objects.create_user("ann", "Ann@Example.com", "pw-123456")
 
 
+LOCMEM = "omnichannel.channels.locmem.LocmemBackend"
+
+
+@pytest.fixture
+def locmem_channels(settings):
+    """Every channel on the in-memory backend; yields its outbox, emptied."""
+    from omnichannel.channels import locmem
+
+    settings.OMNICHANNEL = {
+        **settings.OMNICHANNEL,
+        "CHANNEL_BACKENDS": dict.fromkeys(("email", "sms", "whatsapp", "push", "inbox"), LOCMEM),
+    }
+    locmem.clear()
+    yield locmem.outbox
+    locmem.clear()
+
+
 @pytest.fixture
 def no_network(monkeypatch):
     """Fail any attempt to open a network connection (loopback databases excepted)."""

@@ -1,7 +1,10 @@
 from django.contrib import admin
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from ..models import CartSnapshot, Consent, ConsentEvent, Contact, TrackedOrder
+from ..timeline import contact_timeline
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -69,7 +72,9 @@ class ContactAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("user",)
     raw_id_fields = ("user",)
-    readonly_fields = ("uuid", "signed_up_at", "created_at", "updated_at", "effective_time_zone")
+    readonly_fields = (
+        "uuid", "signed_up_at", "created_at", "updated_at", "effective_time_zone", "timeline",
+    )  # fmt: skip
     fieldsets = (
         (None, {"fields": ("uuid", "email", "phone", "user")}),
         (
@@ -87,8 +92,20 @@ class ContactAdmin(admin.ModelAdmin):
         ),
         (_("Origin"), {"fields": ("source", "signed_up_at", "created_at", "updated_at")}),
         (_("Other data"), {"classes": ("collapse",), "fields": ("external_ids", "attributes")}),
+        (_("Timeline"), {"fields": ("timeline",)}),
     )
     inlines = [ConsentInline, ConsentEventInline, CartInline, OrderInline]
+
+    @admin.display(description=_("latest activity"))
+    def timeline(self, obj):
+        if obj.pk is None:
+            return ""
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((date_format(e.at, "DATETIME_FORMAT"), e.kind, e.text) for e in contact_timeline(obj)),
+        )
+        return format_html("<table>{}</table>", rows) if rows else _("Nothing yet.")
 
     @admin.display(description=_("time zone used for sending"))
     def effective_time_zone(self, obj):

@@ -77,8 +77,8 @@ class EmailBackend(BaseChannelBackend):
 
     def parse_response(self, email, message):
         status = getattr(email, "anymail_status", None)
-        message_id = (status.message_id if status else None) or ""
-        return SendResult(provider_message_id=str(message_id))
+        message_id = status.message_id if status is not None else None
+        return SendResult(provider_message_id="" if message_id is None else str(message_id))
 
     @staticmethod
     def _esp(exc):
