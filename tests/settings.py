@@ -71,6 +71,8 @@ STATIC_URL = "/static/"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
+# The services tier gives each test run its own queue.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("OMNICHANNEL_TEST_QUEUE", "celery")
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 

@@ -30,6 +30,7 @@ def test_worker_runs_the_sweep_against_the_database(celery_worker, worker_queue)
         lambda: CartSnapshot.objects.filter(status="expired").count() == 3,
         timeout=30,
         what="the worker to expire the stale carts",
+        logs=[celery_worker.log],
     )
     assert set(CartSnapshot.objects.filter(status="expired").values_list("pk", flat=True)) == {
         cart.pk for cart in stale
