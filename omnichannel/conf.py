@@ -56,6 +56,9 @@ DEFAULTS = {
     "DISPATCH_CHUNK_SIZE": 50,
     # How long a claimed message belongs to its worker before another may take it.
     "DISPATCH_LEASE_SECONDS": 120,
+    # A message whose worker died mid-send is looked up at the provider; when the lookup
+    # keeps failing this long, it is failed for staff to check rather than kept waiting.
+    "RECONCILE_GIVE_UP_SECONDS": 3600,
     # How long one sweep task keeps claiming batches before it hands over to the next.
     "DISPATCH_TIME_BUDGET_SECONDS": 20,
     # How often celery beat runs the sweep.

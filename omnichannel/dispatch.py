@@ -27,12 +27,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from . import policy, throttle
 from .channels import get_backend
 from .conf import omnichannel_settings
 from .consent import suppress
+from .db import update_rows
 from .exceptions import ChannelNotConfigured, PermanentSendError, TransientSendError
 from .models import ChannelCost, DeliveryEvent, Message
 from .models.messages import DeliveryEventKind, MessageStatus
@@ -87,47 +89,67 @@ def claim(owner, limit, now):
     return ids
 
 
-def hand_over(ids, owner, now):
-    """Mark ``ids`` as going to the provider now; returns those still ours to send.
+def hand_over(messages, owner, now):
+    """Mark ``messages`` as going to the provider now; returns the ids still ours to send.
 
     Under the row locks, a message cancelled since the claim is skipped here: this is
-    the last check before the provider call.
+    the last check before the provider call. The attempt is counted before the call, so
+    a crash leaves an accurate record to reconcile from.
     """
     lease = timedelta(seconds=omnichannel_settings.DISPATCH_LEASE_SECONDS)
     with transaction.atomic():
         mine = set(
             Message.objects.select_for_update()
-            .filter(pk__in=ids, status=MessageStatus.SENDING, locked_by=owner)
+            .filter(pk__in=[m.pk for m in messages], status=MessageStatus.SENDING, locked_by=owner)
             .values_list("pk", flat=True)
         )
-        Message.objects.filter(pk__in=mine).update(handed_at=now, locked_until=now + lease)
+        Message.objects.filter(pk__in=mine).update(
+            attempts=F("attempts") + 1, handed_at=now, locked_until=now + lease
+        )
         # Renew the lease of the rest of the batch: a slow provider must not let it lapse.
         Message.objects.filter(
             status=MessageStatus.SENDING, locked_by=owner, handed_at__isnull=True
         ).update(locked_until=now + lease)
+    for message in messages:
+        if message.pk in mine:
+            message.attempts += 1
+            message.handed_at = now
     return mine
 
 
-def recover_expired_leases(now):
-    """Give back what dead workers held; reconcile what they may have sent."""
+def recover_expired_leases(owner, now):
+    """Take over what dead workers held: requeue the untouched, reconcile the rest."""
     report = SweepReport()
-    expired = Message.objects.filter(status=MessageStatus.SENDING, locked_until__lt=now)
-    report.requeued = expired.filter(handed_at__isnull=True).update(
-        status=MessageStatus.QUEUED, locked_until=None, locked_by=""
-    )
-    uncertain = list(expired.filter(handed_at__isnull=False).select_related("contact"))
-    if uncertain:
-        outcomes = Outcomes(now)
-        for message in uncertain:
-            reconcile(message, outcomes)
-        outcomes.write()
-        report.sent += len(outcomes.sent)
-        report.requeued += len(outcomes.requeued)
-        report.failed += len(outcomes.failed)
+    ids = claim_expired(owner, now)
+    if not ids:
+        return report
+    outcomes = Outcomes(now, owner)
+    stale = timedelta(seconds=omnichannel_settings.RECONCILE_GIVE_UP_SECONDS)
+    for message in Message.objects.filter(pk__in=ids).select_related("contact"):
+        if message.handed_at is None:
+            outcomes.requeue(message)
+        else:
+            reconcile(message, outcomes, give_up=message.handed_at < now - stale)
+    outcomes.write()
+    report.add(tally(outcomes))
     return report
 
 
-def reconcile(message, outcomes):
+def claim_expired(owner, now):
+    """Lease to ``owner`` the messages whose lease ran out; returns their ids."""
+    lease = timedelta(seconds=omnichannel_settings.DISPATCH_LEASE_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(status=MessageStatus.SENDING, locked_until__lt=now)
+            .values_list("pk", flat=True)[: omnichannel_settings.DISPATCH_BATCH_SIZE]
+        )
+        Message.objects.filter(pk__in=ids).update(locked_by=owner, locked_until=now + lease)
+    return ids
+
+
+def reconcile(message, outcomes, give_up):
+    """Settle a message that may have reached the provider before its worker died."""
     try:
         backend = get_backend(message.channel)
     except ChannelNotConfigured as exc:
@@ -138,8 +160,10 @@ def reconcile(message, outcomes):
         return
     try:
         provider_id = backend.lookup(message)
-    except Exception as exc:  # any failure: try again at the next sweep
+    except Exception as exc:  # any failure: try again at the next sweep, up to a point
         logger.warning("omnichannel: lookup of message %s failed: %s", message.uuid, exc)
+        if give_up:
+            outcomes.fail(message, f"{UNCERTAIN_REASON} The lookup failed: {exc}")
         return
     if provider_id:
         outcomes.mark_sent(message, backend, provider_id=provider_id)
@@ -152,9 +176,16 @@ def reconcile(message, outcomes):
 
 @dataclass
 class Outcomes:
-    """Results of one chunk, written with a handful of bulk statements."""
+    """Results of one chunk, written with a handful of statements.
+
+    Every write is guarded by the lease (``locked_by``): a row that stopped being ours
+    (cancelled, or taken over after our lease ran out) is left as it is. A sent message
+    may already have been moved on by the provider's webhook (delivered, priced) between
+    the call and this write: those values are kept, not overwritten.
+    """
 
     now: object
+    owner: str
     costs: dict = field(default_factory=dict)
     sent: list = field(default_factory=list)
     deferred: list = field(default_factory=list)
@@ -173,11 +204,10 @@ class Outcomes:
         )
 
     def mark_sent(self, message, backend, result=None, rendered=None, provider_id=""):
-        message.status = (
-            MessageStatus.DELIVERED if result and result.delivered else MessageStatus.SENT
-        )
+        delivered = bool(result and result.delivered)
+        message.status = MessageStatus.DELIVERED if delivered else MessageStatus.SENT
         message.sent_at = self.now
-        message.delivered_at = self.now if result and result.delivered else None
+        message.delivered_at = self.now if delivered else None
         message.provider = backend.provider
         message.provider_message_id = (result.provider_message_id if result else provider_id)[:128]
         if rendered is not None:
@@ -187,10 +217,10 @@ class Outcomes:
             message.cost, message.cost_currency = result.cost, result.cost_currency
         if message.cost is None:
             self._estimate_cost(message)
-        message.locked_until, message.locked_by, message.last_error = None, "", ""
+        message.last_error = ""
         self.sent.append(message)
         self.event(message, DeliveryEventKind.SENT, raw=result.raw if result else {})
-        if message.status == MessageStatus.DELIVERED:
+        if delivered:
             self.event(message, DeliveryEventKind.DELIVERED)
 
     def _estimate_cost(self, message):
@@ -200,18 +230,14 @@ class Outcomes:
             message.cost = price.amount * (message.segments or 1)
             message.cost_currency = price.currency
 
-    def defer(self, message, until, reason):
+    def defer(self, message, until, reason, kind=DeliveryEventKind.DEFERRED):
         message.status, message.scheduled_at = MessageStatus.QUEUED, until
-        message.locked_until, message.locked_by, message.handed_at = None, "", None
-        message.last_error = reason
+        message.handed_at, message.last_error = None, reason
         self.deferred.append(message)
-        self.event(
-            message, DeliveryEventKind.DEFERRED, f"{reason}; until {until:%Y-%m-%d %H:%M} UTC"
-        )
+        self.event(message, kind, f"{reason}; until {until:%Y-%m-%d %H:%M:%S} UTC")
 
     def requeue(self, message):
-        message.status, message.locked_until, message.locked_by = MessageStatus.QUEUED, None, ""
-        message.handed_at = None
+        message.status, message.handed_at = MessageStatus.QUEUED, None
         self.requeued.append(message)
 
     def retry(self, message, error):
@@ -220,14 +246,11 @@ class Outcomes:
             self.fail(message, f"gave up after {message.attempts} attempts: {detail}")
             return
         delay = backoff_seconds(message.attempts, getattr(error, "retry_after", None))
-        self.defer(message, self.now + timedelta(seconds=delay), detail)
-        self.deferred.pop()
-        self.events[-1].kind = DeliveryEventKind.RETRY
-        self.retried.append(message)
+        self.defer(message, self.now + timedelta(seconds=delay), detail, DeliveryEventKind.RETRY)
+        self.retried.append(self.deferred.pop())
 
     def fail(self, message, reason, suppress_reason=None, address=""):
         message.status, message.last_error = MessageStatus.FAILED, reason
-        message.locked_until, message.locked_by = None, ""
         self.failed.append(message)
         self.event(message, DeliveryEventKind.FAILED, reason)
         if suppress_reason and address:
@@ -243,18 +266,44 @@ class Outcomes:
         self.event(message, kind, reason)
 
     def write(self):
-        written = [
-            (self.sent, SENT_FIELDS),
-            (self.deferred + self.retried, WAIT_FIELDS),
-            (self.requeued, WAIT_FIELDS),
-            (self.failed, FAILED_FIELDS),
-        ]
+        touched = {
+            m.pk for m in self.sent + self.deferred + self.retried + self.requeued + self.failed
+        }
+        touched |= {pk for ids in self.closed.values() for pk in ids}
+        if not touched:
+            return
         with transaction.atomic():
-            for messages, fields in written:
-                if messages:
-                    Message.objects.bulk_update(messages, fields, batch_size=500)
+            ours = set(
+                Message.objects.select_for_update()
+                .filter(pk__in=touched, locked_by=self.owner)
+                .values_list("pk", flat=True)
+            )
+            self.events = [e for e in self.events if e.message_id in ours]
+            for message in self.sent:
+                message.locked_until, message.locked_by, message.updated_at = None, "", self.now
+            update_rows(
+                [m for m in self.sent if m.pk in ours],
+                SENT_FIELDS,
+                where="locked_by = %s",
+                where_params=[self.owner],
+                templates=KEEP_WEBHOOK_VALUES,
+            )
+            for messages, fields in (
+                (self.deferred + self.retried + self.requeued, WAIT_FIELDS),
+                (self.failed, FAILED_FIELDS),
+            ):
+                for message in messages:
+                    message.locked_until, message.locked_by, message.updated_at = None, "", self.now
+                update_rows(
+                    [m for m in messages if m.pk in ours],
+                    fields,
+                    where="status = %s AND locked_by = %s",
+                    where_params=[MessageStatus.SENDING, self.owner],
+                )
             for (status, reason), ids in self.closed.items():
-                Message.objects.filter(pk__in=ids).update(
+                Message.objects.filter(
+                    pk__in=ids, status=MessageStatus.SENDING, locked_by=self.owner
+                ).update(
                     status=status, last_error=reason, locked_until=None, locked_by="",
                     updated_at=self.now,
                 )  # fmt: skip
@@ -263,16 +312,24 @@ class Outcomes:
                 suppress(message.channel, address, reason, contact=message.contact, detail=detail)
 
 
+# A webhook may have moved a sent message on already; these keep what it wrote.
+KEEP_WEBHOOK_VALUES = {
+    "status": "CASE WHEN {col} = 'sending' THEN %s ELSE {col} END",
+    "delivered_at": "COALESCE({col}, %s)",
+    "provider_message_id": "COALESCE(NULLIF({col}, ''), %s)",
+    "segments": "COALESCE({col}, %s)",
+    "cost": "COALESCE({col}, %s)",
+    "cost_currency": "COALESCE(NULLIF({col}, ''), %s)",
+}
 SENT_FIELDS = [
-    "status", "sent_at", "delivered_at", "provider", "provider_message_id", "segments", "cost",
-    "cost_currency", "rendered", "to", "locked_until", "locked_by", "last_error", "attempts",
-    "handed_at", "updated_at",
+    "to", "status", "sent_at", "delivered_at", "provider", "provider_message_id", "segments",
+    "cost", "cost_currency", "rendered", "last_error", "locked_until", "locked_by", "updated_at",
 ]  # fmt: skip
 WAIT_FIELDS = [
-    "status", "scheduled_at", "locked_until", "locked_by", "handed_at", "last_error",
-    "attempts", "updated_at",
+    "status", "scheduled_at", "handed_at", "last_error", "locked_until", "locked_by",
+    "updated_at",
 ]  # fmt: skip
-FAILED_FIELDS = ["status", "last_error", "locked_until", "locked_by", "attempts", "updated_at"]
+FAILED_FIELDS = ["status", "last_error", "locked_until", "locked_by", "updated_at"]
 
 
 def backoff_seconds(attempt, retry_after=None):
@@ -303,7 +360,7 @@ def dispatch_batch(owner, now=None):
         .order_by("-priority", "scheduled_at")
     )
     costs = {(c.channel, c.country): c for c in ChannelCost.objects.all()}
-    outcomes = Outcomes(now, costs=costs)
+    outcomes = Outcomes(now, owner, costs=costs)
     backends, addresses = {}, {}
     for message in messages:
         try:
@@ -340,7 +397,7 @@ def dispatch_batch(owner, now=None):
     report.add(tally(outcomes))
     chunk_size = omnichannel_settings.DISPATCH_CHUNK_SIZE
     for start in range(0, len(to_send), chunk_size):
-        chunk_outcomes = Outcomes(now, costs=costs)
+        chunk_outcomes = Outcomes(now, owner, costs=costs)
         send_chunk(to_send[start : start + chunk_size], backends, rendered, chunk_outcomes, owner)
         chunk_outcomes.write()
         report.add(tally(chunk_outcomes))
@@ -372,13 +429,11 @@ def pace(messages, backends, rendered, outcomes, now):
 
 
 def send_chunk(chunk, backends, rendered, outcomes, owner):
-    mine = hand_over([m.pk for m in chunk], owner, outcomes.now)
+    mine = hand_over(chunk, owner, outcomes.now)
     for message in chunk:
         if message.pk not in mine:
             continue  # cancelled since the claim (an order, a STOP): not ours to send
         backend = backends[message.pk]
-        message.attempts += 1
-        message.handed_at = outcomes.now
         try:
             result = backend.send(message, rendered[message.pk])
         except PermanentSendError as exc:
@@ -411,7 +466,7 @@ def sweep(time_budget=None):
     budget = time_budget or omnichannel_settings.DISPATCH_TIME_BUDGET_SECONDS
     deadline = time.monotonic() + budget
     owner = worker_id()
-    report = recover_expired_leases(timezone.now())
+    report = recover_expired_leases(owner, timezone.now())
     while time.monotonic() < deadline:
         batch = dispatch_batch(owner)
         report.add(batch)

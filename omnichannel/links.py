@@ -37,8 +37,3 @@ def unsubscribe_url(contact, channel):
     """The one-click link (RFC 8058 POST target and the page a person lands on)."""
     token = unsubscribe_token(contact, channel)
     return absolute_url(reverse("omnichannel:unsubscribe", args=[token]))
-
-
-def preferences_url(contact, channel="email"):
-    token = unsubscribe_token(contact, channel)
-    return absolute_url(reverse("omnichannel:preferences", args=[token]))

@@ -8,9 +8,10 @@ push) render without it: an SMS must say "Tom & Jerry", not "Tom &amp; Jerry".
 from functools import lru_cache
 
 from django.template import Context, Engine
+from django.urls import reverse
 
 from .integrations.adapter import get_adapter
-from .links import preferences_url, unsubscribe_url
+from .links import absolute_url, unsubscribe_token
 
 # Content keys that hold HTML; every other string key is plain text.
 HTML_PARTS = {"html"}
@@ -33,19 +34,23 @@ def _compile(source, autoescape):
 def base_context(message):
     """What every template can use besides the message's own context."""
     contact = message.contact
+    token = unsubscribe_token(contact, message.channel)
     return {
         "contact": contact,
         "shop": get_adapter().get_shop_context(),
-        "unsubscribe_url": unsubscribe_url(contact, message.channel),
-        "preferences_url": preferences_url(contact, message.channel),
+        "unsubscribe_url": absolute_url(reverse("omnichannel:unsubscribe", args=[token])),
+        "preferences_url": absolute_url(reverse("omnichannel:preferences", args=[token])),
     }
 
 
 def render_content(content, context):
-    """Render each string part of ``content``; other values (lists, ids) pass through."""
+    """Render each string part of ``content``, and those of nested dicts (WhatsApp
+    template variables); other values (numbers, ids) pass through."""
     rendered = {}
     for key, value in content.items():
-        if isinstance(value, str) and ("{" in value):
+        if isinstance(value, dict):
+            rendered[key] = render_content(value, context)
+        elif isinstance(value, str) and "{" in value:
             template = _compile(value, key in HTML_PARTS)
             rendered[key] = template.render(Context(context, autoescape=key in HTML_PARTS))
         else:

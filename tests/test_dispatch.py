@@ -42,6 +42,7 @@ def test_a_due_message_is_sent_once(ann, locmem_channels):
     assert dispatch.sweep().claimed == 0
     message.refresh_from_db()
     assert message.status == "sent" and message.attempts == 1 and message.sent_at
+    assert (message.locked_by, message.locked_until) == ("", None)
     assert message.rendered == {"subject": "Hello Ann", "text": "Hi Ann"}
     assert message.to == ann.email
     assert [entry[3] for entry in locmem_channels] == [str(message.uuid)]
