@@ -2,11 +2,22 @@
 
 from django.urls import path
 
-from .views import preferences, unsubscribe
+from .api import inbox, push
+from .views import preferences, service_worker, unsubscribe
+from .webhooks import twilio
 
 app_name = "omnichannel"
 
 urlpatterns = [
     path("unsubscribe/<str:token>/", unsubscribe.unsubscribe, name="unsubscribe"),
     path("preferences/<str:token>/", preferences.preferences, name="preferences"),
+    path("webhooks/twilio/status/", twilio.status_callback, name="twilio_status"),
+    path("webhooks/twilio/inbound/", twilio.inbound_message, name="twilio_inbound"),
+    path("inbox/", inbox.InboxListView.as_view(), name="inbox_list"),
+    path("inbox/read/", inbox.InboxReadAllView.as_view(), name="inbox_read_all"),
+    path("inbox/<str:message_id>/read/", inbox.InboxReadView.as_view(), name="inbox_read"),
+    path("push/subscribe/", push.PushSubscribeView.as_view(), name="push_subscribe"),
+    path("push/unsubscribe/", push.PushUnsubscribeView.as_view(), name="push_unsubscribe"),
+    path("push/clicked/", push.PushClickedView.as_view(), name="push_clicked"),
+    path("sw.js", service_worker.service_worker, name="service_worker"),
 ]

@@ -1,6 +1,10 @@
+import ast
+import io
+
 from celery import current_app
 from django.conf import settings
 from django.core.checks import run_checks
+from django.core.management import call_command
 from django.test import override_settings
 
 ADAPTER = "sample_shop.shop.omnichannel_adapter.SampleShopAdapter"
@@ -58,3 +62,94 @@ def test_missing_session_middleware_is_w002():
     middleware = [m for m in settings.MIDDLEWARE if "SessionMiddleware" not in m]
     with override_settings(MIDDLEWARE=middleware):
         assert "omnichannel.W002" in omnichannel_ids()
+
+
+WEBPUSH = {"push": "omnichannel.channels.webpush.WebPushBackend"}
+
+
+@override_settings(OMNICHANNEL={"SHOP_ADAPTER": ADAPTER, "CHANNEL_BACKENDS": WEBPUSH})
+def test_web_push_without_vapid_keys_is_e006():
+    messages = run_checks(tags=["omnichannel"])
+    assert [m.id for m in messages] == ["omnichannel.E006"]
+    assert "VAPID_PUBLIC_KEY" in messages[0].msg and "VAPID_SUBJECT" in messages[0].msg
+    assert "manage.py omnichannel_vapid_keys" in messages[0].hint
+
+
+def generated_vapid_keys():
+    out = io.StringIO()
+    call_command("omnichannel_vapid_keys", stdout=out, stderr=io.StringIO())
+    return ast.literal_eval("{" + out.getvalue() + "}")
+
+
+def test_web_push_with_a_mismatched_key_pair_is_e006():
+    ours, theirs = generated_vapid_keys(), generated_vapid_keys()
+    configured = {"SHOP_ADAPTER": ADAPTER, "CHANNEL_BACKENDS": WEBPUSH, **ours}
+    configured["VAPID_SUBJECT"] = "mailto:shop@example.com"
+    with override_settings(OMNICHANNEL=configured):
+        assert omnichannel_ids() == []
+    with override_settings(
+        OMNICHANNEL={**configured, "VAPID_PUBLIC_KEY": theirs["VAPID_PUBLIC_KEY"]}
+    ):
+        assert omnichannel_ids() == ["omnichannel.E006"]
+
+
+@override_settings(
+    OMNICHANNEL={
+        "SHOP_ADAPTER": ADAPTER,
+        "CHANNEL_BACKENDS": {"push": "omnichannel.channels.locmem.LocmemBackend"},
+    }
+)
+def test_push_on_another_backend_needs_no_vapid_keys():
+    assert omnichannel_ids() == []
+
+
+TWILIO_SMS = {"sms": "omnichannel.channels.twilio_sms.TwilioSmsBackend"}
+TWILIO_WHATSAPP = {"whatsapp": "omnichannel.channels.twilio_whatsapp.TwilioWhatsAppBackend"}
+TWILIO_COMPLETE = {
+    "SHOP_ADAPTER": ADAPTER,
+    "CHANNEL_BACKENDS": {**TWILIO_SMS, **TWILIO_WHATSAPP},
+    "TWILIO_ACCOUNT_SID": "AC123",
+    "TWILIO_AUTH_TOKEN": "token",
+    "TWILIO_FROM_NUMBER": "+15005550006",
+    "TWILIO_WHATSAPP_FROM": "+14155238886",
+    "PUBLIC_BASE_URL": "https://shop.example.com",
+}
+
+
+@override_settings(OMNICHANNEL=TWILIO_COMPLETE)
+def test_complete_twilio_configuration_has_no_messages():
+    assert omnichannel_ids() == []
+
+
+def test_twilio_without_credentials_or_sender_is_e005():
+    named_by_missing_key = {
+        "TWILIO_ACCOUNT_SID": "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN": "TWILIO_AUTH_TOKEN",
+        "TWILIO_FROM_NUMBER": "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID",
+        "TWILIO_WHATSAPP_FROM": "TWILIO_WHATSAPP_FROM",
+    }
+    for missing, named in named_by_missing_key.items():
+        config = {key: value for key, value in TWILIO_COMPLETE.items() if key != missing}
+        with override_settings(OMNICHANNEL=config):
+            messages = run_checks(tags=["omnichannel"])
+        assert [m.id for m in messages] == ["omnichannel.E005"], missing
+        assert named in messages[0].msg
+
+
+def test_a_messaging_service_is_a_sender():
+    config = {**TWILIO_COMPLETE, "TWILIO_FROM_NUMBER": None, "TWILIO_MESSAGING_SERVICE_SID": "MG1"}
+    with override_settings(OMNICHANNEL=config):
+        assert omnichannel_ids() == []
+
+
+def test_sms_on_another_backend_needs_no_twilio_settings():
+    locmem = "omnichannel.channels.locmem.LocmemBackend"
+    config = {"SHOP_ADAPTER": ADAPTER, "CHANNEL_BACKENDS": {"sms": locmem}}
+    with override_settings(OMNICHANNEL=config):
+        assert omnichannel_ids() == []
+
+
+def test_twilio_without_public_base_url_is_w003():
+    config = {**TWILIO_COMPLETE, "PUBLIC_BASE_URL": None}
+    with override_settings(OMNICHANNEL=config):
+        assert omnichannel_ids() == ["omnichannel.W003"]
