@@ -35,7 +35,12 @@ from .channels import get_backend
 from .conf import omnichannel_settings
 from .consent import suppress
 from .db import update_rows
-from .exceptions import ChannelNotConfigured, PermanentSendError, TransientSendError
+from .exceptions import (
+    ChannelNotConfigured,
+    PermanentSendError,
+    TransientSendError,
+    UncertainSendError,
+)
 from .models import ChannelCost, DeliveryEvent, Message
 from .models.messages import DeliveryEventKind, MessageStatus
 from .rendering import render_message
@@ -62,6 +67,7 @@ class SweepReport:
     failed: int = 0
     retried: int = 0
     requeued: int = 0
+    uncertain: int = 0
     batches: int = 0
 
     def add(self, other):
@@ -192,6 +198,7 @@ class Outcomes:
     retried: list = field(default_factory=list)
     requeued: list = field(default_factory=list)
     failed: list = field(default_factory=list)
+    uncertain: list = field(default_factory=list)
     closed: dict = field(default_factory=lambda: defaultdict(list))  # (status, reason) -> ids
     events: list = field(default_factory=list)
     suppressions: list = field(default_factory=list)
@@ -249,6 +256,15 @@ class Outcomes:
         self.defer(message, self.now + timedelta(seconds=delay), detail, DeliveryEventKind.RETRY)
         self.retried.append(self.deferred.pop())
 
+    def check_later(self, message, error):
+        """Leave the message handed over with its lease run out: the next sweep's
+        recovery asks the provider whether it has it, and sends only if not."""
+        message.locked_until, message.last_error = self.now, error.describe()
+        self.uncertain.append(message)
+        self.event(
+            message, DeliveryEventKind.RETRY, f"{error.describe()}; checking with the provider"
+        )
+
     def fail(self, message, reason, suppress_reason=None, address=""):
         message.status, message.last_error = MessageStatus.FAILED, reason
         self.failed.append(message)
@@ -266,9 +282,8 @@ class Outcomes:
         self.event(message, kind, reason)
 
     def write(self):
-        touched = {
-            m.pk for m in self.sent + self.deferred + self.retried + self.requeued + self.failed
-        }
+        lists = (self.sent, self.deferred, self.retried, self.requeued, self.failed, self.uncertain)
+        touched = {message.pk for messages in lists for message in messages}
         touched |= {pk for ids in self.closed.values() for pk in ids}
         if not touched:
             return
@@ -300,6 +315,12 @@ class Outcomes:
                     where="status = %s AND locked_by = %s",
                     where_params=[MessageStatus.SENDING, self.owner],
                 )
+            update_rows(
+                [m for m in self.uncertain if m.pk in ours],
+                ["locked_until", "last_error"],
+                where="status = %s AND locked_by = %s",
+                where_params=[MessageStatus.SENDING, self.owner],
+            )
             for (status, reason), ids in self.closed.items():
                 Message.objects.filter(
                     pk__in=ids, status=MessageStatus.SENDING, locked_by=self.owner
@@ -440,6 +461,11 @@ def send_chunk(chunk, backends, rendered, outcomes, owner):
             outcomes.fail(message, exc.describe(), exc.suppress, message.to)
         except TransientSendError as exc:
             outcomes.retry(message, exc)
+        except UncertainSendError as exc:
+            if backend.supports_lookup:
+                outcomes.check_later(message, exc)
+            else:
+                outcomes.retry(message, exc)
         except Exception as exc:  # unknown errors retry, bounded by attempts
             logger.exception("omnichannel: %s backend raised on message %s", backend, message.uuid)
             outcomes.retry(message, exc)
@@ -454,6 +480,7 @@ def tally(outcomes):
         retried=len(outcomes.retried),
         failed=len(outcomes.failed),
         requeued=len(outcomes.requeued),
+        uncertain=len(outcomes.uncertain),
         cancelled=sum(len(ids) for ids in outcomes.closed.values()),
     )
 

@@ -1,7 +1,8 @@
 """One exception tree, carrying what the provider said.
 
-Backends raise ``TransientSendError`` (worth retrying: timeouts, 429, 5xx) or
-``PermanentSendError`` (retrying cannot help: invalid number, unsubscribed recipient).
+Backends raise ``TransientSendError`` (worth retrying: 429, 5xx, no connection),
+``PermanentSendError`` (retrying cannot help: invalid number, unsubscribed recipient) or
+``UncertainSendError`` (the request went out but no answer came back).
 The dispatcher maps them to a retry with backoff or a failed message; ``suppress`` tells it
 to put the address on the suppression list too.
 """
@@ -44,3 +45,11 @@ class PermanentSendError(SendError):
     def __init__(self, message, *, suppress=None, **context):
         super().__init__(message, **context)
         self.suppress = suppress  # a SuppressionReason value, or None
+
+
+class UncertainSendError(SendError):
+    """The request may have reached the provider (e.g. it timed out waiting for the answer).
+
+    Retrying blindly could send twice; the dispatcher asks the backend's ``lookup`` at the
+    next sweep instead, and only sends again if the provider does not have the message.
+    """

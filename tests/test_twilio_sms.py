@@ -130,7 +130,6 @@ class TestErrors:
             (429, error_body(20429, "Too Many Requests", 429)),
             (503, error_body(20503, "Service Unavailable", 503)),
             requests.ConnectionError("connection refused"),
-            requests.ReadTimeout("read timed out"),
         ],
     )
     def test_transient_failures_retry_later(self, twilio, ann, answer):
@@ -147,6 +146,25 @@ class TestErrors:
         assert (message.status, message.attempts) == (MessageStatus.QUEUED, 1)
         assert message.scheduled_at > timezone.now()
         assert message.events.filter(kind=DeliveryEventKind.RETRY).count() == 1
+
+    def test_a_timeout_is_settled_by_lookup_not_by_sending_again(self, twilio, ann):
+        """Twilio may have accepted a request whose answer timed out: ask, don't resend."""
+        twilio.fail_with(requests.ReadTimeout("read timed out"))
+        message = queue_sms(ann)
+        assert sweep().sent == 0
+        message.refresh_from_db()
+        assert (message.status, message.attempts) == (MessageStatus.SENDING, 1)
+        assert message.handed_at is not None
+
+        listed = message_resource(sid="SMaccepted", date_created=format_datetime(message.handed_at))
+        twilio.answer(200, {"messages": [listed], "next_page_uri": None})
+        report = sweep()
+
+        message.refresh_from_db()
+        assert report.sent == 1
+        assert (message.status, message.provider_message_id) == (MessageStatus.SENT, "SMaccepted")
+        creates = [r for r in twilio.requests if r.method == "POST"]
+        assert len(creates) == 1  # never sent twice
 
     @pytest.mark.parametrize(
         ("code", "reason"),

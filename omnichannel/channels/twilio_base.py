@@ -10,6 +10,8 @@ callback URL naming the message (see ``omnichannel.webhooks.twilio``).
 from datetime import timedelta
 from functools import cached_property
 
+import requests
+
 try:
     from twilio.base.exceptions import TwilioRestException
     from twilio.http.http_client import TwilioHttpClient
@@ -20,7 +22,7 @@ except ImportError as exc:
     ) from exc
 
 from ..conf import omnichannel_settings
-from ..exceptions import PermanentSendError, TransientSendError
+from ..exceptions import PermanentSendError, TransientSendError, UncertainSendError
 from ..models import Message
 from ..webhooks.twilio import ADDRESS_FAILURES, reported_price, status_callback_url
 from .base import BaseChannelBackend, SendResult
@@ -86,7 +88,9 @@ class TwilioBackend(BaseChannelBackend):
             return self.client.messages.create(**payload)
         except TwilioRestException as exc:
             raise send_error(exc) from exc
-        except OSError as exc:  # requests' connection errors and timeouts are OSErrors
+        except requests.ReadTimeout as exc:  # sent, but Twilio's answer never came
+            raise UncertainSendError(str(exc), provider=self.provider) from exc
+        except OSError as exc:  # requests' connection errors are OSErrors
             raise TransientSendError(str(exc), provider=self.provider) from exc
 
     def parse_response(self, response, message):
