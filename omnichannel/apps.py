@@ -11,7 +11,9 @@ class OmnichannelConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the system checks)
         from .conf import omnichannel_settings
         from .integrations import receivers
+        from .popups.config import connect_cache_invalidation
 
         receivers.connect_shop_signals()
+        connect_cache_invalidation()
         if omnichannel_settings.CONNECT_AUTH_RECEIVERS:
             receivers.connect_auth_receivers()

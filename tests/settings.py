@@ -79,6 +79,9 @@ OMNICHANNEL = {
     "DEFAULT_CURRENCY": "EUR",
 }
 
+# Read by the sample shop's adapter (get_shop_context).
+SHOP_BASE_URL = "http://testserver"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,0 +1,1 @@
+"""The public JSON API the popup script calls (Django REST framework)."""
