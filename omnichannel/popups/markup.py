@@ -57,3 +57,11 @@ def render_popup(popup, variant):
     }
     with translation.override(locale):
         return render_to_string(TEMPLATE, context)
+
+
+def render_preview(popup, variant):
+    """A whole page showing ``variant`` open over a placeholder page, for the admin."""
+    return render_to_string(
+        "omnichannel/admin/popup_preview.html",
+        {"variant": variant, "markup": render_popup(popup, variant)},
+    )

@@ -193,7 +193,8 @@
     d.addEventListener("keydown", onKey, true);
     d.addEventListener("focusin", onFocusIn, true);
     d.body.appendChild(root);
-    (form ? form.querySelector(FOCUSABLE) : focusables()[0] || dialog).focus();
+    // The admin's live preview must not take the focus from the field being typed in.
+    if (!preview) (form ? form.querySelector(FOCUSABLE) : focusables()[0] || dialog).focus();
   }
 
   w.omnichannelPopup = { open: open };
