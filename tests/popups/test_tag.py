@@ -206,3 +206,16 @@ def test_sample_shop_page_costs_no_query_more_with_the_tag(client, monkeypatch):
     with CaptureQueriesContext(connection) as without_tag:
         assert b"omnichannel-popups" not in client.get(url).content
     assert len(with_tag) == len(without_tag)
+
+
+def test_demo_data_creates_one_live_popup_idempotently(client, settings):
+    from django.core.management import call_command
+
+    settings.DEBUG = True
+    for _ in range(2):
+        call_command("load_demo_data", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    from omnichannel.models import Popup
+
+    popup = Popup.objects.get()
+    assert popup.is_live() and popup.gives_code and popup.collect_phone
+    assert b"Before you go" in client.get(reverse("shop:product_list")).content
