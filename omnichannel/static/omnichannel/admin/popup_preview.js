@@ -1,6 +1,7 @@
 // Live preview on the popup's admin page: the form as it is now (saved or not) is sent to
 // the preview view on every change, and the answer is shown in a sandboxed frame.
-(function () {
+// Admin media load in <head>: start once the form exists.
+document.addEventListener("DOMContentLoaded", () => {
   "use strict";
   const frame = document.getElementById("oc-preview");
   if (!frame) return;
@@ -43,4 +44,4 @@
   form.addEventListener("change", (event) => event.target !== pick && soon());
   pick.addEventListener("change", refresh);
   refresh();
-})();
+});
