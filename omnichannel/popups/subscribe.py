@@ -128,8 +128,10 @@ def _record_consents(signup, variant, channels, request, double_opt_in):
 def confirm_signup(signup, request):
     """Complete a double opt-in from its link: confirm its consents, return the gift."""
     with transaction.atomic():
+        # Lock the signup row only: PostgreSQL cannot lock the nullable side of the
+        # outer join to its variant.
         signup = (
-            PopupSignup.objects.select_for_update()
+            PopupSignup.objects.select_for_update(of=("self",))
             .select_related("popup", "variant", "contact")
             .get(pk=signup.pk)
         )
