@@ -1,4 +1,4 @@
-"""The popup builder: settings, variants with a live preview, and each variant's figures."""
+"""The popup builder (settings, variants with a live preview, figures) and its signups."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from ..models import Popup, PopupVariant
+from ..models import Popup, PopupSignup, PopupVariant
 from ..models.popups import PopupEventKind, PopupStatus
 from ..popups.markup import render_preview
 from ..popups.stats import variant_figures
@@ -269,3 +269,33 @@ class PopupAdmin(admin.ModelAdmin):
         response = HttpResponse(render_preview(popup, variant))
         response["X-Frame-Options"] = "SAMEORIGIN"
         return response
+
+
+@admin.register(PopupSignup)
+class PopupSignupAdmin(admin.ModelAdmin):
+    """Who subscribed through which popup, with their code. Written by the app only."""
+
+    list_display = (
+        "contact",
+        "popup",
+        "variant",
+        "double_opt_in",
+        "discount_code",
+        "created_at",
+        "completed_at",
+    )
+    list_filter = ("popup", "double_opt_in", ("completed_at", admin.EmptyFieldListFilter))
+    search_fields = ("contact__email", "contact__phone", "discount_code")
+    date_hierarchy = "created_at"
+    list_select_related = ("contact", "popup", "variant")
+    readonly_fields = [f.name for f in PopupSignup._meta.fields if f.editable] + [
+        "uuid",
+        "created_at",
+    ]
+    exclude = ("consent_tokens",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -23,6 +23,19 @@ from . import serializers, throttles
 from .permissions import SameOrigin
 
 
+class ErrorSerializer(serializers.serializers.Serializer):
+    detail = serializers.serializers.CharField()
+
+
+# What every endpoint may answer besides success; 400s name the fields at fault.
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: {field: [messages]} or non_field_errors."),
+    403: OpenApiResponse(ErrorSerializer, description="Not sent from the shop's own pages."),
+    415: OpenApiResponse(ErrorSerializer, description="The body is not application/json."),
+    429: OpenApiResponse(ErrorSerializer, description="Rate limited; see Retry-After."),
+}
+
+
 class TryLater(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = _("We could not save that just now. Please try again in a moment.")
@@ -58,6 +71,7 @@ class PopupAPIView(APIView):
             serializers.EventResponseSerializer, description="Shown: the form token."
         ),
         204: OpenApiResponse(description="Closed: recorded."),
+        **ERRORS,
     },
 )
 class PopupEventView(PopupAPIView):
@@ -79,7 +93,11 @@ class PopupEventView(PopupAPIView):
     "the wording shown, and returns the gift; under double opt-in it mails a link "
     "instead, and the gift comes with the confirmation.",
     request=serializers.SubscribeSerializer,
-    responses={201: serializers.SubscribeResponseSerializer},
+    responses={
+        201: serializers.SubscribeResponseSerializer,
+        **ERRORS,
+        503: OpenApiResponse(ErrorSerializer, description="Could not be saved; try again."),
+    },
 )
 class SubscribeView(PopupAPIView):
     throttle_classes = [throttles.SubscribePerIP, throttles.SubscribePerEmail]
@@ -99,7 +117,7 @@ class SubscribeView(PopupAPIView):
     operation_id="push_subscribe",
     summary="Store the browser's web push subscription given from a popup",
     request=serializers.PushSubscribeSerializer,
-    responses={201: serializers.PushResponseSerializer},
+    responses={201: serializers.PushResponseSerializer, **ERRORS},
 )
 class PushSubscriptionView(PopupAPIView):
     throttle_classes = [throttles.PushPerIP]

@@ -153,3 +153,15 @@ def test_activate_and_pause_actions_count(admin_client):
     )
     assert "2 popups are now active." in response.content.decode()
     assert set(Popup.objects.values_list("status", flat=True)) == {"active"}
+
+
+def test_signups_are_listed_read_only(admin_client):
+    popup = PopupFactory()
+    signup = PopupSignup.objects.create(
+        popup=popup, variant=popup.variants.get(), contact=ContactFactory(), discount_code="W1"
+    )
+    listing = admin_client.get(reverse("admin:omnichannel_popupsignup_changelist"))
+    assert listing.status_code == 200 and "W1" in listing.content.decode()
+    page = admin_client.get(reverse("admin:omnichannel_popupsignup_change", args=[signup.pk]))
+    assert page.status_code == 200
+    assert admin_client.get(reverse("admin:omnichannel_popupsignup_add")).status_code == 403
