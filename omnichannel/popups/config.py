@@ -112,11 +112,14 @@ def client_rules(popup):
         "dwell": popup.min_seconds_on_page,
         "pages": popup.min_page_views,
         "hideDays": popup.hide_days_after_close,
+        # The server hides these from visitors its session knows subscribed; the browser
+        # also remembers a subscription, for pages served from a cache.
+        "hideSubs": popup.hide_from_subscribers,
         "visitors": popup.visitors,
         "referrer": popup.referrer_contains.strip(),
         "utm": [pair.strip() for pair in popup.utm.split(",") if pair.strip()],
     }
-    return {key: value for key, value in rules.items() if value not in ("", [], "all")}
+    return {key: value for key, value in rules.items() if value not in ("", [], "all", False)}
 
 
 def live_popups():

@@ -185,7 +185,9 @@ class TestTargeting:
 
     def test_browser_side_rules_go_to_the_loader(self, page):
         PopupFactory(visitors="returning", utm="utm_source=news, utm_medium=mail", min_page_views=2)
-        rules = config(render(page()))["popups"][0]
+        PopupFactory(hide_from_subscribers=False, priority=-1)
+        rules, for_everyone = config(render(page()))["popups"]
+        assert rules["hideSubs"] is True and "hideSubs" not in for_everyone
         assert (rules["visitors"], rules["utm"], rules["pages"]) == (
             "returning",
             ["utm_source=news", "utm_medium=mail"],

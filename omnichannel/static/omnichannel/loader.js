@@ -1,6 +1,6 @@
 // omnichannel popup loader, inlined into pages by {% omnichannel_popup %}.
 // It decides whether and when a popup shows; popup.js, fetched only then, shows it.
-// Budget: 2 KB gzipped (tests/test_popup_budgets.py). Comments must take whole lines:
+// Budget: 2 KB gzipped (tests/popups/test_budgets.py). Comments must take whole lines:
 // the tag drops those lines and the indentation (omnichannel/popups/loader.py).
 (function (w, d) {
 const el = d.getElementById("omnichannel-popups")
@@ -20,7 +20,7 @@ L.c = L.c || {}, L.x = L.x || {}, L.v = L.v || {}
 save()
 const capped = () => (S.n || 0) >= C.perSession || L.dn >= C.perDay
 const utm = u => new URLSearchParams(S.q).getAll(u.split("=")[0]).includes(u.split("=")[1])
-const eligible = p => p.variants.length && !L.x[p.id] && !L.sub
+const eligible = p => p.variants.length && !L.x[p.id] && !(p.hideSubs && L.sub)
 && !(start - (L.c[p.id] || 0) < p.hideDays * 864e5) && S.pv >= (p.pages || 1)
 && !(p.visitors == "new" && S.ret) && !(p.visitors == "returning" && !S.ret)
 && (!p.referrer || (S.ref || "").includes(p.referrer)) && (!p.utm || p.utm.some(utm))
