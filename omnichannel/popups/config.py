@@ -119,7 +119,12 @@ def client_rules(popup):
         "referrer": popup.referrer_contains.strip(),
         "utm": [pair.strip() for pair in popup.utm.split(",") if pair.strip()],
     }
-    return {key: value for key, value in rules.items() if value not in ("", [], "all", False)}
+    # Left out when off or empty; a 0 (no minimum time, no days hidden) is kept.
+    return {
+        key: value
+        for key, value in rules.items()
+        if value is not False and value not in ("", [], "all")
+    }
 
 
 def live_popups():

@@ -188,6 +188,10 @@ class TestTargeting:
         PopupFactory(hide_from_subscribers=False, priority=-1)
         rules, for_everyone = config(render(page()))["popups"]
         assert rules["hideSubs"] is True and "hideSubs" not in for_everyone
+        assert for_everyone["dwell"] == 5
+        PopupFactory(min_seconds_on_page=0, hide_days_after_close=0, priority=-2)
+        no_minimums = config(render(page()))["popups"][2]
+        assert (no_minimums["dwell"], no_minimums["hideDays"]) == (0, 0)
         assert (rules["visitors"], rules["utm"], rules["pages"]) == (
             "returning",
             ["utm_source=news", "utm_medium=mail"],
