@@ -14,8 +14,10 @@ class OmnichannelConfig(AppConfig):
         from .conf import omnichannel_settings
         from .email_tracking import handle_tracking
         from .integrations import receivers
+        from .popups.config import connect_cache_invalidation
 
         tracking.connect(handle_tracking, dispatch_uid="omnichannel.email_tracking")
         receivers.connect_shop_signals()
+        connect_cache_invalidation()
         if omnichannel_settings.CONNECT_AUTH_RECEIVERS:
             receivers.connect_auth_receivers()

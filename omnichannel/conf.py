@@ -18,6 +18,14 @@ from django.utils.module_loading import import_string
 
 SETTINGS_NAME = "OMNICHANNEL"
 
+# The EU and the rest of the European Economic Area, where GDPR applies.
+# fmt: off
+EEA_COUNTRIES = (
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
+    "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "IS", "LI", "NO",
+)
+# fmt: on
+
 DEFAULTS = {
     # Dotted path to the shop adapter class (see omnichannel.integrations.adapter.ShopAdapter).
     "SHOP_ADAPTER": None,
@@ -115,6 +123,34 @@ DEFAULTS = {
     "VAPID_SUBJECT": None,
     # Seconds a push service keeps an undelivered notification.
     "PUSH_TTL": 86400,
+    # --- popups ---------------------------------------------------------------------------
+    # request.META key holding the visitor's ISO country, set by your CDN or proxy (e.g.
+    # Cloudflare's "HTTP_CF_IPCOUNTRY"). None: the country is only known from the form or
+    # the contact. Used for country targeting and for double opt-in.
+    "COUNTRY_HEADER": None,
+    # Countries where popup subscriptions need double opt-in (a confirmation link) when a
+    # popup leaves it on "automatic". Default: the EU and the rest of the EEA.
+    "DOUBLE_OPT_IN_COUNTRIES": EEA_COUNTRIES,
+    # Seconds a double opt-in link keeps working.
+    "DOUBLE_OPT_IN_MAX_AGE": 7 * 24 * 3600,
+    # Seconds the active popups stay in the cache; saving a popup clears it at once in this
+    # process (and in every process when the cache is shared, e.g. Redis).
+    "POPUP_CACHE_TIMEOUT": 300,
+    # At most this many popups per browser session, and per day across all popups.
+    "POPUP_MAX_PER_SESSION": 1,
+    "POPUP_MAX_PER_DAY": 2,
+    # A popup form sent sooner than this after it was shown is refused (bots are fast).
+    "POPUP_MIN_SUBMIT_SECONDS": 3,
+    # Seconds a shown popup's form stays valid.
+    "POPUP_FORM_MAX_AGE": 24 * 3600,
+    # Rate limits of the popup API ("count/second|minute|hour|day"), per client IP and,
+    # for subscribing, per email address.
+    "POPUP_RATE_LIMITS": {
+        "events_per_ip": "120/hour",
+        "subscribe_per_ip": "20/hour",
+        "subscribe_per_email": "5/hour",
+        "push_per_ip": "20/hour",
+    },
 }
 
 # Settings whose value is a dotted path imported on first access.

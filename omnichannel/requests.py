@@ -21,3 +21,16 @@ def user_agent(request):
     if request is None:
         return ""
     return request.META.get("HTTP_USER_AGENT", "")[:512]
+
+
+def header_country(request):
+    """The visitor's ISO country from ``COUNTRY_HEADER`` (set by your CDN), or ''.
+
+    Cloudflare sends "XX" for unknown and "T1" for Tor: anything that is not two letters
+    is treated as unknown.
+    """
+    header = omnichannel_settings.COUNTRY_HEADER
+    if request is None or not header:
+        return ""
+    value = request.META.get(header, "").strip().upper()
+    return value if len(value) == 2 and value.isalpha() and value != "XX" else ""

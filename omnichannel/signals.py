@@ -52,3 +52,11 @@ cart_tracked = Signal()
 #: An order was recorded. Arguments: ``order`` (the ``TrackedOrder``), ``created``,
 #: ``became_purchase`` (True the first time it counts as a purchase).
 order_tracked = Signal()
+
+#: A visitor subscribed through a popup, and the subscription is complete: at once
+#: without double opt-in, or when they clicked the confirmation link. Sent once per
+#: contact and popup, after the transaction commits; the welcome flow starts from it.
+#: Arguments: ``contact``, ``popup``, ``variant`` (the ``PopupVariant`` they saw; may be
+#: None if it was deleted since), ``request`` (may be None), ``confirmed`` (True when the
+#: address was confirmed by double opt-in).
+popup_subscribed = Signal()

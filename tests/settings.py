@@ -84,6 +84,9 @@ OMNICHANNEL = {
     "PUBLIC_BASE_URL": "https://shop.example.com",
 }
 
+# Read by the sample shop's adapter (get_shop_context).
+SHOP_BASE_URL = "http://testserver"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,4 +1,4 @@
-"""The JSON endpoints the shop's own pages call (DRF), and who the caller is.
+"""The JSON endpoints the shop's pages and the popup script call (DRF), and who the caller is.
 
 A visitor is known by the shop's login or, without one, by the contact id the app keeps
 in the session (``omnichannel.integrations.session``). Every view here sets its own

@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from ..conf import omnichannel_settings
 from ..models import DeliveryEvent, Message, PushSubscription
 from ..models.messages import DeliveryEventKind
-from ..requests import user_agent
+from ..push_subscriptions import store_subscription
 from . import VisitorAPIView, visitor_contact
 
 # The browsers' push services: FCM (Chrome, Edge, Opera, Samsung), Mozilla autopush
@@ -126,13 +126,8 @@ class PushSubscribeView(VisitorAPIView):
     def post(self, request):
         serializer = PushSubscriptionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        defaults = {**data["keys"], "user_agent": user_agent(request)}
-        contact = visitor_contact(request)
-        if contact is not None:  # an anonymous post keeps the browser's known contact
-            defaults["contact"] = contact
-        subscription, created = PushSubscription.objects.update_or_create(
-            endpoint=data["endpoint"], defaults=defaults
+        subscription, created = store_subscription(
+            visitor_contact(request), serializer.validated_data, request
         )
         return Response(
             {

@@ -102,6 +102,11 @@ def track_cart(cart, request=None):
     if request is None:
         after_commit(_write_cart, snapshot, email=email)
         return
+    session.remember_cart(
+        request,
+        snapshot["value"],
+        [line.product_id for line in lines] + [line.sku for line in lines],
+    )
     user = _authenticated_user(request)
     after_commit(
         _write_cart,

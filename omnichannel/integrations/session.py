@@ -2,7 +2,9 @@
 
 It holds two ids: the anonymous visitor (random, created on first cart activity) and the
 contact once known. Both survive ``login()`` because Django keeps session data when it
-cycles the key for a user logging into an anonymous session.
+cycles the key for a user logging into an anonymous session. For popup targeting it also
+keeps a summary of the last tracked cart and whether the visitor subscribed, so that
+choosing a popup for a page reads no table.
 """
 
 import uuid
@@ -46,3 +48,29 @@ def forget_contact(request):
         session[omnichannel_settings.SESSION_KEY] = {
             k: v for k, v in state.items() if k != "contact"
         }
+
+
+def remember_cart(request, value, items):
+    """Keep the cart's value and product ids / SKUs, so popup targeting reads no table."""
+    session, state = _state(request)
+    if session is None:
+        return
+    summary = {"value": str(value), "items": sorted({str(item) for item in items if item})}
+    if state.get("cart") != summary:
+        session[omnichannel_settings.SESSION_KEY] = {**state, "cart": summary}
+
+
+def cart_summary(request):
+    """``{"value": "34.50", "items": [...]}`` of the visitor's last tracked cart, or None."""
+    return _state(request)[1].get("cart")
+
+
+def mark_subscribed(request):
+    """Remember that this visitor subscribed through a popup (hides the others)."""
+    session, state = _state(request)
+    if session is not None and not state.get("subscribed"):
+        session[omnichannel_settings.SESSION_KEY] = {**state, "subscribed": True}
+
+
+def is_subscribed(request):
+    return bool(_state(request)[1].get("subscribed"))

@@ -5,6 +5,7 @@ from .costs import ChannelCost
 from .inbound import InboundMessage
 from .messages import DeliveryEvent, Message
 from .orders import TrackedOrder
+from .popups import Popup, PopupEvent, PopupSignup, PopupVariant
 from .push import PushSubscription
 from .throttles import SenderSlot
 
@@ -17,6 +18,10 @@ __all__ = [
     "DeliveryEvent",
     "InboundMessage",
     "Message",
+    "Popup",
+    "PopupEvent",
+    "PopupSignup",
+    "PopupVariant",
     "PushSubscription",
     "SenderSlot",
     "Suppression",

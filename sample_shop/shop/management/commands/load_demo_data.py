@@ -1,7 +1,7 @@
-"""Fill the demo shop: a small catalogue and an ``admin`` / ``admin`` superuser.
+"""Fill the demo shop: a small catalogue, a welcome popup and an ``admin`` / ``admin`` superuser.
 
-Safe to run again: products are looked up by slug and left alone when they exist (so
-edits made in the admin survive), and the superuser is only created when missing.
+Safe to run again: products and the popup are looked up by slug and left alone when they
+exist (so edits made in the admin survive), and the superuser is only created when missing.
 """
 
 from decimal import Decimal
@@ -12,6 +12,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils.text import slugify
 
+from omnichannel.models import Popup, PopupVariant
+from omnichannel.models.popups import Gift, PopupStatus
 from sample_shop.shop.models import Product
 
 ADMIN_USERNAME = "admin"
@@ -47,7 +49,38 @@ class Command(BaseCommand):
             )
             created += was_created
         self.stdout.write(f"Products: {created} created, {len(PRODUCTS) - created} already there.")
+        self._ensure_popup()
         self._ensure_admin()
+
+    def _ensure_popup(self):
+        """An active exit-intent popup: email, optional SMS, a 10 % welcome code."""
+        popup, created = Popup.objects.get_or_create(
+            slug="welcome",
+            defaults={
+                "name": "Welcome: 10 % off",
+                "status": PopupStatus.ACTIVE,
+                "collect_email": True,
+                "collect_phone": True,
+                "gift": Gift.PERCENT_CODE,
+                "discount_value": Decimal("10"),
+                "code_valid_days": 14,
+                "code_prefix": "WELCOME",
+            },
+        )
+        if created:
+            PopupVariant.objects.create(
+                popup=popup,
+                name="A",
+                headline="Before you go: 10 % off your first order",
+                text="Join our coffee letter: brewing tips, new beans, and a welcome code.",
+                button_label="Get my code",
+                email_consent_text="Yes, email me news and offers. I can unsubscribe anytime.",
+                sms_consent_text="Also text me offers (optional). Reply STOP to opt out.",
+                success_headline="Welcome aboard!",
+                success_text="Here is your code, valid for 14 days on your first order:",
+            )
+        state = "created" if created else "already there"
+        self.stdout.write(f"Popup: {popup.name!r} {state}.")
 
     def _ensure_admin(self):
         if not settings.DEBUG:

@@ -1,0 +1,301 @@
+"""The popup builder (settings, variants with a live preview, figures) and its signups."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from ..models import Popup, PopupSignup, PopupVariant
+from ..models.popups import PopupEventKind, PopupStatus
+from ..popups.markup import render_preview
+from ..popups.stats import variant_figures
+
+VARIANT_FIELDSETS = (
+    (None, {"fields": (("name", "locale", "weight"),)}),
+    (
+        _("Content"),
+        {
+            "fields": (
+                "headline",
+                "text",
+                ("image_url", "image_alt"),
+                "button_label",
+                "email_consent_text",
+                "sms_consent_text",
+                "push_button_label",
+            )
+        },
+    ),
+    (_("After subscribing"), {"fields": ("success_headline", "success_text", "confirm_text")}),
+    (_("Look"), {"fields": ("position", ("background_colour", "text_colour", "accent_colour"))}),
+)
+
+
+class VariantFormSet(forms.BaseInlineFormSet):
+    """Checks that need the popup: traffic to send somewhere, a consent to tick."""
+
+    def clean(self):
+        super().clean()
+        variants = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        if variants and not any(data.get("weight") for data in variants):
+            raise ValidationError(_("Give at least one variant a weight above 0."))
+        popup = self.instance
+        if not (popup.collect_email or popup.collect_phone):
+            return
+        for form in self.forms:
+            data = form.cleaned_data
+            if not data or data.get("DELETE"):
+                continue
+            email = popup.collect_email and data.get("email_consent_text")
+            sms = popup.collect_phone and data.get("sms_consent_text")
+            if not (email or sms):
+                field = "email_consent_text" if popup.collect_email else "sms_consent_text"
+                form.add_error(
+                    field,
+                    _("Write the consent wording: it is the checkbox visitors tick to subscribe."),
+                )
+
+
+class PopupVariantInline(admin.StackedInline):
+    model = PopupVariant
+    formset = VariantFormSet
+    fieldsets = VARIANT_FIELDSETS
+    extra = 0
+    min_num = 1
+
+
+@admin.register(Popup)
+class PopupAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "status",
+        "priority",
+        "starts_at",
+        "ends_at",
+        "impressions",
+        "submissions",
+        "conversion_rate",
+    )
+    list_filter = ("status",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [PopupVariantInline]
+    readonly_fields = ("live_preview", "figures")
+    actions = ["activate", "pause"]
+    save_on_top = True
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "status", "priority", ("starts_at", "ends_at"))}),
+        (_("Preview"), {"fields": ("live_preview",)}),
+        (_("Figures"), {"fields": ("figures",)}),
+        (
+            _("What it asks for"),
+            {"fields": ("collect_email", "collect_phone", "offer_push", "extra_fields")},
+        ),
+        (
+            _("Gift and double opt-in"),
+            {
+                "fields": (
+                    "gift",
+                    ("discount_value", "code_valid_days", "code_prefix"),
+                    "double_opt_in",
+                )
+            },
+        ),
+        (
+            _("When it shows (any of these)"),
+            {
+                "fields": (
+                    "on_exit_intent",
+                    ("on_scroll_up", "on_tab_return", "on_back_button"),
+                    ("inactivity_seconds", "delay_seconds", "scroll_percent"),
+                    "click_selector",
+                    ("min_seconds_on_page", "min_page_views"),
+                )
+            },
+        ),
+        (
+            _("Who sees it"),
+            {
+                "fields": (
+                    ("url_include", "url_exclude"),
+                    ("device", "visitors"),
+                    ("hide_from_customers", "hide_from_subscribers"),
+                    ("min_cart_value", "max_cart_value", "cart_contains"),
+                    ("referrer_contains", "utm"),
+                    "countries",
+                )
+            },
+        ),
+        (_("How often"), {"fields": ("hide_days_after_close",)}),
+    )
+
+    class Media:
+        js = ("omnichannel/admin/popup_preview.js",)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                impression_count=Count("events", filter=Q(events__kind=PopupEventKind.IMPRESSION)),
+                submission_count=Count("events", filter=Q(events__kind=PopupEventKind.SUBMIT)),
+            )
+        )
+
+    @admin.display(description=_("shown"), ordering="impression_count")
+    def impressions(self, obj):
+        return obj.impression_count
+
+    @admin.display(description=_("subscribed"), ordering="submission_count")
+    def submissions(self, obj):
+        return obj.submission_count
+
+    @admin.display(description=_("conversion"))
+    def conversion_rate(self, obj):
+        if not obj.impression_count:
+            return "–"
+        return f"{obj.submission_count / obj.impression_count:.1%}"
+
+    @admin.display(description=_("live preview"))
+    def live_preview(self, obj):
+        return format_html(
+            '<label for="oc-preview-variant">{}</label> <select id="oc-preview-variant"></select>'
+            '<iframe id="oc-preview" title="{}" data-url="{}" sandbox="allow-scripts" '
+            'style="display:block;width:100%;max-width:960px;height:560px;margin-top:.5rem;'
+            'border:1px solid var(--hairline-color, #ccc);border-radius:4px"></iframe>',
+            _("Variant"),
+            _("Popup preview"),
+            reverse("admin:omnichannel_popup_preview"),
+        )
+
+    @admin.display(description=_("per variant"))
+    def figures(self, obj):
+        if obj is None or obj.pk is None:
+            return _("(after the first save)")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "</tr>",
+            (
+                (
+                    figure.variant,
+                    figure.impressions,
+                    figure.closes,
+                    figure.submissions,
+                    "–" if figure.conversion_rate is None else f"{figure.conversion_rate:.1%}",
+                    figure.orders,
+                    f"{figure.revenue:.2f}",
+                )
+                for figure in variant_figures(obj)
+            ),
+        )
+        headers = format_html_join(
+            "",
+            "<th>{}</th>",
+            (
+                (label,)
+                for label in (
+                    _("Variant"),
+                    _("Shown"),
+                    _("Closed"),
+                    _("Subscribed"),
+                    _("Conversion"),
+                    _("Orders"),
+                    _("Revenue"),
+                )
+            ),
+        )
+        return format_html(
+            "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", headers, rows
+        )
+
+    @admin.action(description=_("Activate the selected popups"))
+    def activate(self, request, queryset):
+        self._set_status(request, queryset, PopupStatus.ACTIVE)
+
+    @admin.action(description=_("Pause the selected popups"))
+    def pause(self, request, queryset):
+        self._set_status(request, queryset, PopupStatus.PAUSED)
+
+    def _set_status(self, request, queryset, status):
+        # Saved one by one so each save clears the popup cache like an edit does.
+        changed = 0
+        for popup in queryset.exclude(status=status):
+            popup.status = status
+            popup.save(update_fields=["status", "updated_at"])
+            changed += 1
+        label = PopupStatus(status).label.lower()
+        self.message_user(
+            request,
+            ngettext("%(n)d popup is now %(s)s.", "%(n)d popups are now %(s)s.", changed)
+            % {"n": changed, "s": label},
+            messages.SUCCESS,
+        )
+
+    def get_urls(self):
+        preview = self.admin_site.admin_view(require_POST(self.preview_view))
+        return [
+            path("preview/", preview, name="omnichannel_popup_preview"),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request):
+        """The popup as the change form describes it right now, saved or not.
+
+        Invalid fields simply keep their defaults: staff see the preview while typing.
+        """
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
+        form = self.get_form(request)(request.POST)
+        form.is_valid()  # fills form.instance from every valid field
+        popup = form.instance
+        index = request.POST.get("_preview_variant", "0")
+        variant_form = forms.modelform_factory(PopupVariant, exclude=("popup",))(
+            request.POST, prefix=f"variants-{index if index.isdigit() else 0}"
+        )
+        variant_form.is_valid()
+        variant = variant_form.instance
+        variant.popup = popup
+        response = HttpResponse(render_preview(popup, variant))
+        response["X-Frame-Options"] = "SAMEORIGIN"
+        return response
+
+
+@admin.register(PopupSignup)
+class PopupSignupAdmin(admin.ModelAdmin):
+    """Who subscribed through which popup, with their code. Written by the app only."""
+
+    list_display = (
+        "contact",
+        "popup",
+        "variant",
+        "double_opt_in",
+        "discount_code",
+        "created_at",
+        "completed_at",
+    )
+    list_filter = ("popup", "double_opt_in", ("completed_at", admin.EmptyFieldListFilter))
+    search_fields = ("contact__email", "contact__phone", "discount_code")
+    date_hierarchy = "created_at"
+    list_select_related = ("contact", "popup", "variant")
+    readonly_fields = [f.name for f in PopupSignup._meta.fields if f.editable] + [
+        "uuid",
+        "created_at",
+    ]
+    exclude = ("consent_tokens",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,26 @@
+"""The OpenAPI schema of the popup API, served beside it."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import AllowAny
+
+
+class PopupAPISchemaView(SpectacularAPIView):
+    """OpenAPI 3 schema of omnichannel's API only, wherever the shop mounted it."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    custom_settings = {
+        "TITLE": "omnichannel popup API",
+        "DESCRIPTION": "Called by the popup script from the shop's pages: JSON bodies, "
+        "same-origin requests only, rate limited.",
+    }
+
+    #: The URL patterns to describe (``as_view(endpoints=...)``).
+    endpoints = ()
+
+    def get(self, request, *args, **kwargs):
+        # Mounted at ".../api/schema/": the endpoints live under ".../api/".
+        prefix = request.path_info.lstrip("/").removesuffix("schema/")
+        self.patterns = [path(prefix, include(list(self.endpoints)))]
+        return super().get(request, *args, **kwargs)

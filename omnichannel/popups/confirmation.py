@@ -1,0 +1,61 @@
+"""The double opt-in email: the link that turns a pending subscription into a real one.
+
+It is a transactional message (it asks for consent, it does not advertise), sent with
+Django's mail API from overridable templates. It is the only email this module sends, in
+one function, so that it can later go through the messaging outbox unchanged for callers.
+"""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from ..conf import omnichannel_settings
+from ..consent import is_suppressed
+from ..integrations import get_adapter
+from ..integrations.safety import never_raises
+from ..models.channels import Channel
+from .tokens import confirmation_token
+
+TEMPLATES = "omnichannel/popups/email/"
+
+
+@never_raises
+def shop_context():
+    # The shop's name and address dress the email; without them it still goes out.
+    return get_adapter().get_shop_context()
+
+
+def confirmation_url(signup, request):
+    path = reverse("omnichannel:popup-confirm", args=[confirmation_token(signup)])
+    return request.build_absolute_uri(path)
+
+
+def send_confirmation_email(signup, request):
+    """Mail the confirmation link for ``signup``; False when the address may not be mailed."""
+    contact = signup.contact
+    if not contact.email or is_suppressed(Channel.EMAIL, contact.email):
+        return False
+    context = {
+        "url": confirmation_url(signup, request),
+        "popup": signup.popup,
+        "variant": signup.variant,
+        "contact": contact,
+        "shop": shop_context() or {},
+        "valid_days": max(1, omnichannel_settings.DOUBLE_OPT_IN_MAX_AGE // 86400),
+    }
+    locale = (signup.variant.locale if signup.variant else "") or contact.locale
+    with translation.override(locale or settings.LANGUAGE_CODE):
+        subject = " ".join(render_to_string(TEMPLATES + "confirm_subject.txt", context).split())
+        message = EmailMultiAlternatives(
+            subject,
+            render_to_string(TEMPLATES + "confirm.txt", context),
+            settings.DEFAULT_FROM_EMAIL,
+            [contact.email],
+        )
+        message.attach_alternative(
+            render_to_string(TEMPLATES + "confirm.html", context), "text/html"
+        )
+    message.send()
+    return True
