@@ -13,11 +13,13 @@ class OmnichannelConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the system checks)
         from .conf import omnichannel_settings
         from .email_tracking import handle_tracking
+        from .flows import receivers as flow_receivers
         from .integrations import receivers
         from .popups.config import connect_cache_invalidation
 
         tracking.connect(handle_tracking, dispatch_uid="omnichannel.email_tracking")
         receivers.connect_shop_signals()
         connect_cache_invalidation()
+        flow_receivers.connect()
         if omnichannel_settings.CONNECT_AUTH_RECEIVERS:
             receivers.connect_auth_receivers()

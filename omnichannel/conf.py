@@ -75,6 +75,9 @@ DEFAULTS = {
     "RETRY_MAX_ATTEMPTS": 6,
     "RETRY_BACKOFF_SECONDS": 30,
     "RETRY_BACKOFF_MAX_SECONDS": 3600,
+    # A flow message that could not go out within this many seconds (held by send windows
+    # or caps) expires instead of arriving out of context.
+    "FLOW_MESSAGE_TTL_SECONDS": 48 * 3600,
     # --- policy -------------------------------------------------------------------------
     # Local-time windows for marketing per channel and country ("*" = any other country).
     # days: weekdays allowed, Monday=0. A message due outside waits for the next opening.

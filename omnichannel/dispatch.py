@@ -376,7 +376,7 @@ def dispatch_batch(owner, now=None):
         return report
     messages = list(
         Message.objects.filter(pk__in=ids)
-        .select_related("contact")
+        .select_related("contact", "enrollment__flow", "enrollment__cart")
         .prefetch_related("contact__push_subscriptions")
         .order_by("-priority", "scheduled_at")
     )

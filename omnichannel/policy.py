@@ -14,8 +14,9 @@ from django.db.models import Q
 
 from .channels import enabled_channels
 from .conf import omnichannel_settings
-from .models import Consent, Message, Suppression
+from .models import Consent, Message, Suppression, TrackedOrder
 from .models.consent import ConsentStatus, Purpose
+from .models.flows import EnrollmentState, ExitGoal
 from .models.messages import MessageStatus
 
 SEND, DEFER, CANCEL, EXPIRE = "send", "defer", "cancel", "expire"
@@ -38,6 +39,7 @@ class BatchFacts:
     consents: dict = field(default_factory=dict)  # (contact_id, channel, purpose) -> status
     suppressed: set = field(default_factory=set)  # (channel, address)
     sent: dict = field(default_factory=lambda: defaultdict(list))  # (contact_id, channel)
+    purchases: dict = field(default_factory=lambda: defaultdict(list))  # contact_id -> [at]
 
     @classmethod
     def load(cls, messages, addresses, now):
@@ -55,6 +57,12 @@ class BatchFacts:
             facts.suppressed = set(
                 Suppression.objects.filter(query).values_list("channel", "address")
             )
+        flow_contacts = {m.contact_id for m in messages if m.enrollment_id}
+        if flow_contacts:
+            for contact_id, placed_at in TrackedOrder.objects.filter(
+                contact_id__in=flow_contacts, is_purchase=True
+            ).values_list("contact_id", "placed_at"):
+                facts.purchases[contact_id].append(placed_at)
         longest = max((cap["hours"] for cap in caps().values()), default=0)
         if longest:
             recent = Message.objects.filter(
@@ -89,12 +97,32 @@ def decide(message, address, facts, now):
         return Decision(CANCEL, "no marketing consent for this channel")
     if status == ConsentStatus.WITHDRAWN:
         return Decision(CANCEL, "the contact refused these messages")
+    left = left_flow(message, facts)
+    if left:
+        return Decision(CANCEL, left)
     if message.purpose != Purpose.MARKETING:
         return GO
     opening = window_opening(message.contact, message.channel, now)
     if opening is not None:
         return Decision(DEFER, "outside the send window", opening)
     return check_caps(message, facts, now)
+
+
+def left_flow(message, facts):
+    """Why a flow message must not go any more ('' when it may): the last re-check of the
+    flow's exit goals, right before sending. An order the exit signal missed still stops
+    the reminder here."""
+    enrollment = message.enrollment
+    if enrollment is None:
+        return ""
+    if enrollment.state == EnrollmentState.EXITED:
+        return f"left the flow: {enrollment.exit_reason}"
+    if ExitGoal.ORDERED in enrollment.flow.exit_goals:
+        cart = enrollment.cart
+        ordered = any(t >= enrollment.triggered_at for t in facts.purchases[message.contact_id])
+        if ordered or (cart is not None and cart.status in ("converted", "recovered")):
+            return "left the flow: placed an order"
+    return ""
 
 
 def check_caps(message, facts, now):

@@ -17,6 +17,10 @@ def periodic_tasks():
             "omnichannel.dispatch_due",
             omnichannel_settings.SWEEP_INTERVAL_SECONDS,
         ),
+        "omnichannel: advance flows": (
+            "omnichannel.advance_flows",
+            omnichannel_settings.SWEEP_INTERVAL_SECONDS,
+        ),
         "omnichannel: expire stale carts": ("omnichannel.expire_stale_carts", 3600),
     }
 

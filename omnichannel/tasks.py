@@ -8,12 +8,19 @@ scheduled with a Celery ETA or countdown.
 from celery import shared_task
 
 from . import carts, dispatch
+from .flows import engine as flows
 
 
 @shared_task(name="omnichannel.dispatch_due", ignore_result=True)
 def dispatch_due():
     """Send what is due (beat runs it every ``SWEEP_INTERVAL_SECONDS``)."""
     return dispatch.sweep().__dict__
+
+
+@shared_task(name="omnichannel.advance_flows", ignore_result=True)
+def advance_flows():
+    """Move due flow enrollments on, queueing their messages (beat, with the sweep)."""
+    return flows.advance_all().__dict__
 
 
 @shared_task(name="omnichannel.expire_stale_carts", ignore_result=True)

@@ -2,6 +2,7 @@ from .carts import CartSnapshot
 from .consent import Consent, ConsentEvent, Suppression
 from .contacts import Contact
 from .costs import ChannelCost
+from .flows import Enrollment, Flow, Step, StepContent, StepVariant
 from .inbound import InboundMessage
 from .messages import DeliveryEvent, Message
 from .orders import TrackedOrder
@@ -16,6 +17,8 @@ __all__ = [
     "ConsentEvent",
     "Contact",
     "DeliveryEvent",
+    "Enrollment",
+    "Flow",
     "InboundMessage",
     "Message",
     "Popup",
@@ -24,6 +27,9 @@ __all__ = [
     "PopupVariant",
     "PushSubscription",
     "SenderSlot",
+    "Step",
+    "StepContent",
+    "StepVariant",
     "Suppression",
     "TrackedOrder",
 ]

@@ -51,6 +51,27 @@ class Message(models.Model):
     source = models.CharField(
         _("source"), max_length=100, blank=True, help_text=_("What queued it, e.g. a flow step.")
     )
+    enrollment = models.ForeignKey(
+        "omnichannel.Enrollment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    step = models.ForeignKey(
+        "omnichannel.Step",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    variant = models.ForeignKey(
+        "omnichannel.StepVariant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=MessageStatus.choices, default=MessageStatus.QUEUED
     )

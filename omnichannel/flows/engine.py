@@ -1,0 +1,432 @@
+"""Enrolling contacts in flows, advancing them step by step, and taking them out.
+
+The sweeper never sends: for each due enrollment it re-checks the exit goals, picks the
+step's variant, channel and content, makes the offer code, and queues one outbox message
+whose idempotency key is (enrollment, step), so advancing twice queues once. The
+dispatcher then applies consent, windows and caps, and re-checks the goals at send time.
+"""
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .. import policy
+from ..conf import omnichannel_settings
+from ..db import update_rows
+from ..dispatch import worker_id
+from ..integrations.adapter import get_adapter
+from ..models import Consent, Enrollment, Flow, Message, StepContent, TrackedOrder
+from ..models.consent import ConsentStatus, Purpose
+from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, FlowStatus
+from ..outbox import cancel_pending, wake_dispatcher
+from . import conditions, offers, variants
+
+logger = logging.getLogger(__name__)
+
+
+# --- entering ----------------------------------------------------------------------------
+
+
+def enroll(flow, contact, *, trigger_key, triggered_at=None, cart=None, context=None):
+    """Put ``contact`` in ``flow``; returns the enrollment, or None when they may not enter.
+
+    Refused: a flow not active, a trigger older than the flow's activation (switching a
+    flow on never messages the past), a contact inside the re-entry cooldown, unmet entry
+    conditions, or an exit goal already reached. The same ``trigger_key`` enrols once.
+    """
+    triggered_at = triggered_at or timezone.now()
+    if flow.status != FlowStatus.ACTIVE or not flow.activated_at:
+        return None
+    if triggered_at < flow.activated_at:
+        return None
+    if not may_reenter(flow, contact, triggered_at):
+        return None
+    facts = facts_for(contact, cart)
+    if not conditions.met(flow.conditions, contact, facts):
+        return None
+    if goal_reached(flow, contact, cart, since=triggered_at):
+        return None
+    steps = list(flow.steps.all())
+    held_out = variants.in_holdout(flow)
+    enrollment = Enrollment(
+        flow=flow,
+        contact=contact,
+        cart=cart,
+        trigger_key=trigger_key[:200],
+        triggered_at=triggered_at,
+        context=context or {},
+        state=EnrollmentState.HELD_OUT if held_out else EnrollmentState.ACTIVE,
+    )
+    if held_out or not steps:
+        enrollment.ended_at = triggered_at if held_out else None
+    if not held_out and steps:
+        first_variant = variants.assign(enrollment, steps[0], list(steps[0].variants.all()))
+        enrollment.next_step_at = triggered_at + step_delay(steps[0], first_variant)
+    try:
+        with transaction.atomic():
+            enrollment.save()
+    except IntegrityError:
+        return None  # this trigger enrolled already
+    return enrollment
+
+
+def may_reenter(flow, contact, now):
+    previous = Enrollment.objects.filter(flow=flow, contact=contact)
+    if flow.reentry_cooldown is None:
+        return not previous.exists()
+    recent = Q(state=EnrollmentState.ACTIVE) | Q(enrolled_at__gt=now - flow.reentry_cooldown)
+    return not previous.filter(recent).exists()
+
+
+def step_delay(step, variant):
+    return variant.delay if variant is not None and variant.delay is not None else step.delay
+
+
+def trigger(trigger_name, contact, *, key, triggered_at=None, cart=None, event="", context=None):
+    """Enrol ``contact`` in every active flow started by ``trigger_name``; returns them."""
+    flows = Flow.objects.filter(status=FlowStatus.ACTIVE, trigger=trigger_name)
+    if event:
+        flows = flows.filter(trigger_event=event)
+    enrolled = []
+    for flow in flows.prefetch_related("steps"):
+        enrollment = enroll(
+            flow, contact, trigger_key=key, triggered_at=triggered_at, cart=cart, context=context
+        )
+        if enrollment is not None:
+            enrolled.append(enrollment)
+    return enrolled
+
+
+# --- goals -------------------------------------------------------------------------------
+
+
+def facts_for(contact, cart=None):
+    return conditions.Facts(
+        cart_value=cart.value if cart is not None else None,
+        purchases=TrackedOrder.objects.filter(contact=contact, is_purchase=True).count(),
+        consents=dict(
+            Consent.objects.filter(contact=contact, purpose=Purpose.MARKETING).values_list(
+                "channel", "status"
+            )
+        ),
+    )
+
+
+def goal_reached(flow, contact, cart, since):
+    """The first exit goal ``contact`` has reached since ``since``, or ''."""
+    goals = set(flow.exit_goals)
+    if ExitGoal.ORDERED in goals:
+        ordered = TrackedOrder.objects.filter(
+            contact=contact, is_purchase=True, placed_at__gte=since
+        )
+        if ordered.exists() or (cart is not None and cart.status in ("converted", "recovered")):
+            return ExitGoal.ORDERED
+    if (
+        ExitGoal.UNSUBSCRIBED in goals
+        and not Consent.objects.filter(
+            contact=contact, purpose=Purpose.MARKETING, status=ConsentStatus.GRANTED
+        ).exists()
+    ):
+        return ExitGoal.UNSUBSCRIBED
+    if ExitGoal.CART_EMPTIED in goals and cart is not None and not cart.item_count:
+        return ExitGoal.CART_EMPTIED
+    return ""
+
+
+def exit_enrollments(enrollments, reason):
+    """End ``enrollments`` and cancel the messages they still have waiting."""
+    ids = [e.pk for e in enrollments if e.state == EnrollmentState.ACTIVE]
+    if not ids:
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        exited = Enrollment.objects.filter(pk__in=ids, state=EnrollmentState.ACTIVE).update(
+            state=EnrollmentState.EXITED, exit_reason=reason, ended_at=now, next_step_at=None
+        )
+        cancel_pending(extra=Q(enrollment_id__in=ids), reason=f"left the flow: {reason}")
+    return exited
+
+
+def exit_for_goal(contact, goal, *, cart=None):
+    """A contact reached ``goal`` (ordered, unsubscribed, emptied the cart): exit flows."""
+    active = Enrollment.objects.filter(contact=contact, state=EnrollmentState.ACTIVE)
+    if cart is not None and goal == ExitGoal.CART_EMPTIED:
+        active = active.filter(cart=cart)
+    leaving = [e for e in active.select_related("flow") if goal in e.flow.exit_goals]
+    return exit_enrollments(leaving, ExitGoal(goal).label)
+
+
+# --- advancing ---------------------------------------------------------------------------
+
+
+@dataclass
+class AdvanceReport:
+    claimed: int = 0
+    queued: int = 0
+    skipped: int = 0
+    exited: int = 0
+    completed: int = 0
+
+
+def claim(owner, limit, now):
+    lease = timedelta(seconds=omnichannel_settings.DISPATCH_LEASE_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            Enrollment.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                state=EnrollmentState.ACTIVE,
+                next_step_at__lte=now,
+                flow__status=FlowStatus.ACTIVE,
+            )
+            .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+            .order_by("next_step_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        Enrollment.objects.filter(pk__in=ids).update(locked_until=now + lease, locked_by=owner)
+    return ids
+
+
+class Batch:
+    """What advancing a batch needs, read once: steps, contents, variants, facts."""
+
+    def __init__(self, enrollments):
+        flow_ids = {e.flow_id for e in enrollments}
+        contact_ids = {e.contact_id for e in enrollments}
+        self.steps = defaultdict(list)
+        self.variants = defaultdict(list)
+        self.contents = defaultdict(dict)  # step_id -> {(variant_id, channel, locale): content}
+        from ..models import Step, StepVariant
+
+        for step in Step.objects.filter(flow_id__in=flow_ids).order_by("position", "id"):
+            self.steps[step.flow_id].append(step)
+        step_ids = [s.pk for steps in self.steps.values() for s in steps]
+        for variant in StepVariant.objects.filter(step_id__in=step_ids):
+            self.variants[variant.step_id].append(variant)
+        for content in StepContent.objects.filter(step_id__in=step_ids):
+            key = (content.variant_id, content.channel, content.locale)
+            self.contents[content.step_id][key] = content
+        self.purchases = defaultdict(list)
+        for contact_id, placed_at in TrackedOrder.objects.filter(
+            contact_id__in=contact_ids, is_purchase=True
+        ).values_list("contact_id", "placed_at"):
+            self.purchases[contact_id].append(placed_at)
+        self.consents = defaultdict(dict)
+        for contact_id, channel, status in Consent.objects.filter(
+            contact_id__in=contact_ids, purpose=Purpose.MARKETING
+        ).values_list("contact_id", "channel", "status"):
+            self.consents[contact_id][channel] = status
+
+    def facts(self, enrollment):
+        return conditions.Facts(
+            cart_value=enrollment.cart.value if enrollment.cart else None,
+            purchases=len(self.purchases[enrollment.contact_id]),
+            consents=self.consents[enrollment.contact_id],
+        )
+
+    def goal(self, enrollment):
+        goals = set(enrollment.flow.exit_goals)
+        cart = enrollment.cart
+        if ExitGoal.ORDERED in goals:
+            since = enrollment.triggered_at
+            if any(t >= since for t in self.purchases[enrollment.contact_id]) or (
+                cart is not None and cart.status in ("converted", "recovered")
+            ):
+                return ExitGoal.ORDERED
+        consents = self.consents[enrollment.contact_id]
+        if ExitGoal.UNSUBSCRIBED in goals and ConsentStatus.GRANTED not in consents.values():
+            return ExitGoal.UNSUBSCRIBED
+        if ExitGoal.CART_EMPTIED in goals and cart is not None and not cart.item_count:
+            return ExitGoal.CART_EMPTIED
+        return ""
+
+    def content(self, step, variant, channel, locale):
+        """The step's content for the channel in the contact's language, or the default."""
+        variant_id = variant.pk if variant else None
+        contents = self.contents[step.pk]
+        for candidate in (locale, locale.split("-")[0] if locale else None, ""):
+            if candidate is not None and (variant_id, channel, candidate) in contents:
+                return contents[variant_id, channel, candidate]
+        return None
+
+    def channels_with_content(self, step, variant):
+        variant_id = variant.pk if variant else None
+        return sorted({ch for (v, ch, _locale) in self.contents[step.pk] if v == variant_id})
+
+
+def advance_due(now=None, owner=None):
+    """Advance one batch of due enrollments; returns an ``AdvanceReport``."""
+    now = now or timezone.now()
+    owner = owner or worker_id()
+    report = AdvanceReport()
+    ids = claim(owner, omnichannel_settings.DISPATCH_BATCH_SIZE, now)
+    report.claimed = len(ids)
+    if not ids:
+        return report
+    enrollments = list(
+        Enrollment.objects.filter(pk__in=ids).select_related("flow", "contact", "cart")
+    )
+    batch = Batch(enrollments)
+    messages, exits = [], defaultdict(list)
+    for enrollment in enrollments:
+        goal = batch.goal(enrollment)
+        if goal:
+            exits[ExitGoal(goal).label].append(enrollment)
+            continue
+        message = advance(enrollment, batch, now, report)
+        if message is not None:
+            messages.append(message)
+    for reason, leaving in exits.items():
+        report.exited += exit_enrollments(leaving, reason)
+    exited = {e.pk for leaving in exits.values() for e in leaving}
+    stayed = [e for e in enrollments if e.pk not in exited]
+    with transaction.atomic():
+        Message.objects.bulk_create(messages, ignore_conflicts=True, batch_size=500)
+        for enrollment in stayed:
+            enrollment.locked_until, enrollment.locked_by = None, ""
+        update_rows(
+            stayed,
+            ["state", "next_position", "next_step_at", "variants", "offer_code",
+             "offer_expires_at", "ended_at", "locked_until", "locked_by"],
+            where="locked_by = %s AND state = %s",
+            where_params=[owner, EnrollmentState.ACTIVE],
+        )  # fmt: skip
+    report.queued = len(messages)
+    if messages:
+        transaction.on_commit(wake_dispatcher)
+    return report
+
+
+def advance_all(time_budget=None):
+    """Advance batches until none is due or the time budget is spent."""
+    budget = time_budget or omnichannel_settings.DISPATCH_TIME_BUDGET_SECONDS
+    deadline = time.monotonic() + budget
+    owner, total = worker_id(), AdvanceReport()
+    while time.monotonic() < deadline:
+        report = advance_due(owner=owner)
+        for name in total.__dataclass_fields__:
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        if report.claimed < omnichannel_settings.DISPATCH_BATCH_SIZE:
+            break
+    return total
+
+
+def advance(enrollment, batch, now, report):
+    """Take ``enrollment`` one step on; returns the message to queue, if any."""
+    steps = batch.steps[enrollment.flow_id]
+    message = None
+    while message is None and enrollment.next_position < len(steps):
+        step = steps[enrollment.next_position]
+        enrollment.next_position += 1
+        variant = variants.assign(enrollment, step, batch.variants[step.pk])
+        message = message_for(enrollment, step, variant, batch, now)
+        if message is None:
+            report.skipped += 1
+    if enrollment.next_position < len(steps):
+        following = steps[enrollment.next_position]
+        following_variant = variants.assign(enrollment, following, batch.variants[following.pk])
+        enrollment.next_step_at = now + step_delay(following, following_variant)
+    else:
+        enrollment.state, enrollment.ended_at, enrollment.next_step_at = (
+            EnrollmentState.COMPLETED,
+            now,
+            None,
+        )
+        report.completed += 1
+    return message
+
+
+def message_for(enrollment, step, variant, batch, now):
+    """The outbox message for this step, or None when the step does not apply."""
+    contact, cart = enrollment.contact, enrollment.cart
+    if not conditions.met(step.conditions, contact, batch.facts(enrollment)):
+        return None
+    if step.min_cart_value is not None and (cart is None or cart.value < step.min_cart_value):
+        return None
+    channel = (variant.channel if variant and variant.channel else "") or step.channel
+    if channel == BEST_CHANNEL:
+        channel = policy.choose_channel(
+            contact,
+            candidates=batch.channels_with_content(step, variant),
+            cart_value=cart.value if cart else None,
+        )
+        if channel is None:
+            return None
+    content = batch.content(step, variant, channel, contact.locale)
+    if content is None:
+        logger.warning("omnichannel: %s has no %s content; skipped", step, channel)
+        return None
+    context = message_context(enrollment, step, variant, content, now)
+    return Message(
+        idempotency_key=f"flow:{enrollment.pk}:{step.pk}",
+        contact=contact,
+        channel=channel,
+        purpose=Purpose.MARKETING,
+        source=f"flow:{enrollment.flow.slug}:{step.position + 1}",
+        enrollment=enrollment,
+        step=step,
+        variant=variant,
+        content=content.as_message_content(),
+        context=context,
+        scheduled_at=now,
+        expires_at=now + timedelta(seconds=omnichannel_settings.FLOW_MESSAGE_TTL_SECONDS),
+        priority=enrollment.flow.priority,
+    )
+
+
+def message_context(enrollment, step, variant, content, now):
+    """What the step's templates may use, as JSON (it is stored with the message)."""
+    cart = enrollment.cart
+    lines = list(cart.lines) if cart else []
+    context = {
+        "flow": {"name": enrollment.flow.name, "slug": enrollment.flow.slug},
+        "step": {"name": step.name, "position": step.position + 1},
+        "variant": variant.name if variant else "",
+        "trigger": enrollment.context,
+    }
+    if cart is not None:
+        context["cart"] = {
+            "lines": lines,
+            "item_count": cart.item_count,
+            "value": str(cart.value),
+            "currency": cart.currency,
+        }
+    if step.has_offer:
+        code = offers.ensure_offer(enrollment, step, variant, now)
+        context["discount"] = {
+            "code": code,
+            "kind": step.offer_kind,
+            "value": str(
+                variant.offer_value if variant and variant.offer_value else step.offer_value or ""
+            ),
+            "expires_at": enrollment.offer_expires_at.isoformat(),
+        }
+    # Asking the shop for recommendations costs queries: only for content that shows them.
+    if "recommendations" in content.html + content.text + content.body:
+        recommended = get_adapter().get_recommendations(
+            enrollment.contact, _cart_lines(lines), limit=3
+        )
+        context["recommendations"] = [
+            {"name": p.name, "url": p.url, "price": str(p.price or ""), "image_url": p.image_url}
+            for p in recommended
+        ]
+    return context
+
+
+def _cart_lines(lines):
+    from ..integrations.adapter import CartLine
+
+    return [
+        CartLine(
+            product_id=line.get("product_id", ""),
+            name=line.get("name", ""),
+            quantity=line.get("quantity", 0),
+            unit_price=line.get("unit_price", 0),
+        )
+        for line in lines
+    ]

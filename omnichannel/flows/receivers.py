@@ -1,0 +1,60 @@
+"""From the app's signals to flow triggers and exits.
+
+Each receiver runs after the transaction that sent the signal committed (the signals
+are sent on commit) and is wrapped so a failure is logged, never raised into the shop.
+"""
+
+from ..integrations.safety import never_raises
+from ..models.consent import ConsentStatus
+from ..models.flows import ExitGoal, Trigger
+from .engine import exit_for_goal, trigger
+
+
+@never_raises
+def on_signup(sender, contact, **kwargs):
+    trigger(Trigger.SIGNUP, contact, key=f"signup:{contact.pk}", triggered_at=contact.signed_up_at)
+
+
+@never_raises
+def on_popup_subscribed(sender, contact, popup, **kwargs):
+    trigger(
+        Trigger.POPUP_SUBSCRIBED,
+        contact,
+        key=f"popup:{popup.pk}:{contact.pk}",
+        context={"popup": popup.name},
+    )
+
+
+@never_raises
+def on_order(sender, order, became_purchase, **kwargs):
+    if not (became_purchase and order.contact_id):
+        return
+    contact = order.contact
+    exit_for_goal(contact, ExitGoal.ORDERED)
+    first = not contact.orders.filter(is_purchase=True).exclude(pk=order.pk).exists()
+    if first:
+        trigger(
+            Trigger.FIRST_ORDER,
+            contact,
+            key=f"first_order:{contact.pk}",
+            triggered_at=order.placed_at,
+            context={"order": order.order_key, "total": str(order.total)},
+        )
+
+
+@never_raises
+def on_consent_changed(sender, contact, consent, **kwargs):
+    if consent.status == ConsentStatus.WITHDRAWN:
+        still = contact.consents.filter(purpose="marketing", status=ConsentStatus.GRANTED)
+        if not still.exists():
+            exit_for_goal(contact, ExitGoal.UNSUBSCRIBED)
+
+
+def connect():
+    from .. import signals
+
+    uid = "omnichannel.flows."
+    signals.signup_tracked.connect(on_signup, dispatch_uid=uid + "signup")
+    signals.popup_subscribed.connect(on_popup_subscribed, dispatch_uid=uid + "popup")
+    signals.order_tracked.connect(on_order, dispatch_uid=uid + "order")
+    signals.consent_changed.connect(on_consent_changed, dispatch_uid=uid + "consent")

@@ -1,0 +1,345 @@
+"""Flows: a trigger, ordered steps with delays and content, and who is in them."""
+
+import uuid
+from datetime import timedelta
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .channels import Channel
+
+
+class FlowKind(models.TextChoices):
+    WELCOME = "welcome", _("Welcome series")
+    CART_RECOVERY = "cart_recovery", _("Cart recovery")
+    CUSTOM = "custom", _("Custom")
+
+
+class FlowStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    ARCHIVED = "archived", _("Archived")
+
+
+class Trigger(models.TextChoices):
+    SIGNUP = "signup", _("Signs up in the shop")
+    POPUP_SUBSCRIBED = "popup_subscribed", _("Subscribes through a popup")
+    FIRST_ORDER = "first_order", _("Places a first order")
+    CART_ABANDONED = "cart_abandoned", _("Abandons a cart")
+    CUSTOM_EVENT = "custom_event", _("A custom event (track_event)")
+
+
+class ExitGoal(models.TextChoices):
+    ORDERED = "ordered", _("Placed an order")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed from every channel")
+    CART_EMPTIED = "cart_emptied", _("Emptied the cart")
+
+
+class Flow(models.Model):
+    """A series of messages that a trigger starts for one contact (or one cart)."""
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), unique=True, help_text=_("Used in UTM campaign names."))
+    kind = models.CharField(_("kind"), max_length=20, choices=FlowKind.choices)
+    trigger = models.CharField(_("trigger"), max_length=24, choices=Trigger.choices)
+    trigger_event = models.CharField(
+        _("custom event name"),
+        max_length=100,
+        blank=True,
+        help_text=_("For the custom event trigger: the name passed to track_event()."),
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=FlowStatus.choices, default=FlowStatus.DRAFT
+    )
+    activated_at = models.DateTimeField(
+        _("activated"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Only triggers after this moment enrol: activating never messages the past."),
+    )
+    priority = models.SmallIntegerField(
+        _("priority"),
+        default=0,
+        help_text=_("When a contact is in several flows, the highest priority sends first."),
+    )
+    conditions = models.JSONField(
+        _("entry conditions"),
+        default=list,
+        blank=True,
+        help_text=_("Who may enter; chosen from the conditions list."),
+    )
+    exit_goals = models.JSONField(
+        _("exit goals"),
+        default=list,
+        blank=True,
+        help_text=_("Reaching any of these ends the flow for the contact."),
+    )
+    reentry_cooldown = models.DurationField(
+        _("re-entry cooldown"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: a contact goes through this flow once. Otherwise: again after this."),
+    )
+    holdout_percent = models.PositiveSmallIntegerField(
+        _("holdout %"),
+        default=0,
+        validators=[MaxValueValidator(50)],
+        help_text=_("Share of entrants who receive nothing, to measure the flow's lift."),
+    )
+    attribution_window = models.DurationField(
+        _("attribution window"),
+        default=timedelta(days=5),
+        help_text=_("Orders this long after a message (or a click) count for the flow."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("flow")
+        verbose_name_plural = _("flows")
+        ordering = ["-priority", "name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_active(self):
+        return self.status == FlowStatus.ACTIVE
+
+
+BEST_CHANNEL = "best"
+STEP_CHANNELS = [(BEST_CHANNEL, _("Best available channel")), *Channel.choices]
+
+
+class OfferKind(models.TextChoices):
+    NONE = "", _("No offer")
+    PERCENT = "percent", _("Percent off")
+    FIXED = "fixed", _("Fixed amount off")
+    FREE_SHIPPING = "free_shipping", _("Free shipping")
+
+
+class Step(models.Model):
+    """One message of a flow: when, on which channel, with which offer."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    name = models.CharField(_("name"), max_length=120)
+    delay = models.DurationField(
+        _("delay"),
+        default=timedelta(0),
+        help_text=_("After the previous step (the first step: after the trigger)."),
+    )
+    channel = models.CharField(
+        _("channel"), max_length=16, choices=STEP_CHANNELS, default=Channel.EMAIL
+    )
+    conditions = models.JSONField(
+        _("conditions"),
+        default=list,
+        blank=True,
+        help_text=_("The step is skipped for contacts who do not meet them."),
+    )
+    offer_kind = models.CharField(
+        _("offer"), max_length=16, choices=OfferKind.choices, default="", blank=True
+    )
+    offer_value = models.DecimalField(
+        _("offer value"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    offer_prefix = models.CharField(_("code prefix"), max_length=12, blank=True)
+    offer_valid_for = models.DurationField(
+        _("code valid for"), default=timedelta(days=3), help_text=_("From the send.")
+    )
+    min_cart_value = models.DecimalField(
+        _("minimum cart value"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Skip the step for smaller carts (cart recovery)."),
+    )
+
+    class Meta:
+        verbose_name = _("step")
+        verbose_name_plural = _("steps")
+        ordering = ["flow", "position", "id"]
+
+    def __str__(self):
+        return f"{self.flow}: {self.position + 1}. {self.name}"
+
+    @property
+    def has_offer(self):
+        return bool(self.offer_kind)
+
+
+class StepVariant(models.Model):
+    """An A/B arm of a step. A step without variants sends its own content to everyone."""
+
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="variants")
+    name = models.CharField(_("name"), max_length=60)
+    weight = models.PositiveSmallIntegerField(
+        _("weight"), default=1, validators=[MinValueValidator(1)]
+    )
+    channel = models.CharField(
+        _("channel"),
+        max_length=16,
+        choices=STEP_CHANNELS,
+        blank=True,
+        help_text=_("Empty: the step's channel."),
+    )
+    delay = models.DurationField(
+        _("delay"), null=True, blank=True, help_text=_("Empty: the step's delay.")
+    )
+    offer_value = models.DecimalField(
+        _("offer value"),
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty: the step's offer."),
+    )
+
+    class Meta:
+        verbose_name = _("variant")
+        verbose_name_plural = _("variants")
+        ordering = ["step", "id"]
+
+    def __str__(self):
+        return f"{self.step} / {self.name}"
+
+
+class StepContent(models.Model):
+    """What a step says on one channel, in one language (and, for A/B, one variant)."""
+
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="contents")
+    variant = models.ForeignKey(
+        StepVariant, null=True, blank=True, on_delete=models.CASCADE, related_name="contents"
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    locale = models.CharField(
+        _("language"), max_length=35, blank=True, help_text=_("Empty: the default language.")
+    )
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    preheader = models.CharField(_("preheader"), max_length=200, blank=True)
+    text = models.TextField(_("text"), blank=True, help_text=_("Email text part, SMS, WhatsApp."))
+    html = models.TextField(_("HTML"), blank=True)
+    title = models.CharField(_("title"), max_length=120, blank=True, help_text=_("Push, inbox."))
+    body = models.TextField(_("body"), blank=True, help_text=_("Push, inbox."))
+    url = models.CharField(_("link"), max_length=500, blank=True, help_text=_("Push, inbox."))
+    icon = models.CharField(_("icon"), max_length=500, blank=True, help_text=_("Push."))
+    content_sid = models.CharField(
+        _("WhatsApp template SID"), max_length=64, blank=True, help_text=_("HX...")
+    )
+    variables = models.JSONField(
+        _("WhatsApp template variables"), default=dict, blank=True, help_text='{"1": "..."}'
+    )
+
+    class Meta:
+        verbose_name = _("content")
+        verbose_name_plural = _("contents")
+        # One content per step, channel and language: per variant when there are variants.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["step", "channel", "locale"],
+                condition=models.Q(variant__isnull=True),
+                name="omnichannel_content_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["variant", "channel", "locale"],
+                condition=models.Q(variant__isnull=False),
+                name="omnichannel_variant_content_uniq",
+            ),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.step} ({self.get_channel_display()}{' ' + self.locale if self.locale else ''})"
+        )
+
+    def as_message_content(self):
+        """The non-empty parts, as the outbox stores them."""
+        parts = {
+            name: getattr(self, name)
+            for name in (
+                "subject",
+                "preheader",
+                "text",
+                "html",
+                "title",
+                "body",
+                "url",
+                "icon",
+                "content_sid",
+            )  # fmt: skip
+            if getattr(self, name)
+        }
+        if self.variables:
+            parts["variables"] = self.variables
+        return parts
+
+
+class EnrollmentState(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    COMPLETED = "completed", _("Completed")
+    EXITED = "exited", _("Exited")
+    HELD_OUT = "held_out", _("Held out")
+
+
+class Enrollment(models.Model):
+    """One contact (or cart) going through one flow.
+
+    ``trigger_key`` names the event that started it and is unique per flow, so a trigger
+    fired twice enrols once. ``next_step_at`` is when the sweeper acts next; the row, not
+    a Celery ETA, holds the schedule.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="enrollments")
+    contact = models.ForeignKey(
+        "omnichannel.Contact", on_delete=models.CASCADE, related_name="enrollments"
+    )
+    cart = models.ForeignKey(
+        "omnichannel.CartSnapshot",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="enrollments",
+    )
+    trigger_key = models.CharField(_("trigger"), max_length=200)
+    state = models.CharField(
+        _("state"), max_length=12, choices=EnrollmentState.choices, default=EnrollmentState.ACTIVE
+    )
+    exit_reason = models.CharField(_("exit reason"), max_length=200, blank=True)
+    next_position = models.PositiveSmallIntegerField(_("next step"), default=0)
+    next_step_at = models.DateTimeField(_("next step at"), null=True, blank=True)
+    variants = models.JSONField(_("variants"), default=dict, blank=True)
+    offer_code = models.CharField(_("offer code"), max_length=64, blank=True)
+    offer_expires_at = models.DateTimeField(_("offer expires"), null=True, blank=True)
+    context = models.JSONField(_("trigger data"), default=dict, blank=True)
+    triggered_at = models.DateTimeField(_("triggered"))
+    enrolled_at = models.DateTimeField(_("enrolled"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True, editable=False)
+    locked_by = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("enrollment")
+        verbose_name_plural = _("enrollments")
+        ordering = ["-enrolled_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["flow", "trigger_key"], name="omnichannel_enrollment_uniq"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_step_at"],
+                condition=models.Q(state="active"),
+                name="omnichannel_enrollment_due",
+            ),
+            models.Index(fields=["contact", "state"], name="omnichannel_enrollment_contact"),
+        ]
+
+    def __str__(self):
+        return f"{self.contact} in {self.flow} ({self.get_state_display()})"
