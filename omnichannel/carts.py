@@ -7,11 +7,17 @@ from django.utils import timezone
 
 from . import signals
 from .conf import omnichannel_settings
-from .models import CartSnapshot, Contact
+from .models import CartSnapshot, Contact, Message
 from .models.carts import CartStatus
+from .models.messages import MessageStatus
 
 # A cart in one of these states is history: later changes under its key are ignored.
 FINAL_STATUSES = (CartStatus.CONVERTED, CartStatus.RECOVERED)
+
+
+def idle_time():
+    """How long a cart must sit untouched to count as abandoned."""
+    return timedelta(minutes=omnichannel_settings.CART_IDLE_MINUTES)
 
 
 def live_contact_id(*, contact_id=None, user_id=None):
@@ -68,12 +74,19 @@ def attach_visitor_carts(visitor_id, contact):
 
 
 def convert_cart(cart_key, when=None):
-    """Mark the cart converted (idempotent); returns whether it changed."""
-    return bool(
-        CartSnapshot.objects.filter(cart_key=cart_key)
-        .exclude(status__in=FINAL_STATUSES)
-        .update(status=CartStatus.CONVERTED, converted_at=when or timezone.now())
-    )
+    """Mark the cart ordered (idempotent); returns whether it changed.
+
+    A cart whose recovery flow had sent a message before the order is *recovered*; any
+    other is *converted*. Which message (or click) earned the order is the analytics'
+    question; this status only says a reminder was out.
+    """
+    carts = CartSnapshot.objects.filter(cart_key=cart_key).exclude(status__in=FINAL_STATUSES)
+    reminded = Message.objects.filter(
+        enrollment__cart__cart_key=cart_key,
+        status__in=(MessageStatus.SENT, MessageStatus.DELIVERED),
+    ).exists()
+    status = CartStatus.RECOVERED if reminded else CartStatus.CONVERTED
+    return bool(carts.update(status=status, converted_at=when or timezone.now()))
 
 
 EXPIRY_BATCH_SIZE = 500

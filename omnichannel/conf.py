@@ -43,6 +43,14 @@ DEFAULTS = {
     # Order statuses that count as a purchase (convert the cart, stop recovery). None means
     # every tracked order counts; a shop with bank transfers lists only its paid statuses.
     "PURCHASE_ORDER_STATUSES": None,
+    # A cart with lines and a reachable contact is abandoned after this long without activity.
+    "CART_IDLE_MINUTES": 30,
+    # Cart reminders to contacts who started checkout but gave no marketing consent, as
+    # transactional messages. Off: only consented contacts are reminded. Lawful only where
+    # the shop's jurisdiction allows it (see the README); the EU_STRICT preset keeps it off.
+    "CART_RECOVERY_TRANSACTIONAL": False,
+    # How long a cart restore link works.
+    "CART_RESTORE_LINK_MAX_AGE_DAYS": 14,
     # Days without activity after which an unconverted cart snapshot is marked expired.
     "CART_EXPIRY_DAYS": 30,
     # Key under which the visitor / contact ids live in request.session.
@@ -78,6 +86,9 @@ DEFAULTS = {
     # A flow message that could not go out within this many seconds (held by send windows
     # or caps) expires instead of arriving out of context.
     "FLOW_MESSAGE_TTL_SECONDS": 48 * 3600,
+    # SMS segments a flow step's text may take before the flow builder flags it (each
+    # segment is billed as one message).
+    "SMS_SEGMENT_BUDGET": 2,
     # --- policy -------------------------------------------------------------------------
     # Local-time windows for marketing per channel and country ("*" = any other country).
     # days: weekdays allowed, Monday=0. A message due outside waits for the next opening.

@@ -37,3 +37,23 @@ def unsubscribe_url(contact, channel):
     """The one-click link (RFC 8058 POST target and the page a person lands on)."""
     token = unsubscribe_token(contact, channel)
     return absolute_url(reverse("omnichannel:unsubscribe", args=[token]))
+
+
+RESTORE_SALT = "omnichannel.cart-restore"
+
+
+def restore_token(cart, message=None):
+    """The token of a cart restore link: the cart's UUID and the message that carried it."""
+    payload = {"c": cart.uuid.hex, "m": message.uuid.hex if message is not None else ""}
+    return signing.TimestampSigner(salt=RESTORE_SALT).sign_object(payload, compress=True)
+
+
+def read_restore_token(token):
+    """``(cart_uuid_hex, message_uuid_hex)``; raises ``signing.BadSignature`` (expired too)."""
+    max_age = omnichannel_settings.CART_RESTORE_LINK_MAX_AGE_DAYS * 86400
+    data = signing.TimestampSigner(salt=RESTORE_SALT).unsign_object(token, max_age=max_age)
+    return data["c"], data["m"]
+
+
+def restore_url(cart, message=None):
+    return absolute_url(reverse("omnichannel:restore_cart", args=[restore_token(cart, message)]))

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
+from .carts import FINAL_STATUSES as FINAL_CART_STATUSES
 from .channels import enabled_channels
 from .conf import omnichannel_settings
-from .models import Consent, Message, Suppression, TrackedOrder
+from .models import Consent, Enrollment, Message, Suppression, TrackedOrder
 from .models.consent import ConsentStatus, Purpose
-from .models.flows import EnrollmentState, ExitGoal
+from .models.flows import EnrollmentState, ExitGoal, FlowKind
 from .models.messages import MessageStatus
 
 SEND, DEFER, CANCEL, EXPIRE = "send", "defer", "cancel", "expire"
@@ -40,6 +41,7 @@ class BatchFacts:
     suppressed: set = field(default_factory=set)  # (channel, address)
     sent: dict = field(default_factory=lambda: defaultdict(list))  # (contact_id, channel)
     purchases: dict = field(default_factory=lambda: defaultdict(list))  # contact_id -> [at]
+    recovering: set = field(default_factory=set)  # contacts in an active cart recovery
 
     @classmethod
     def load(cls, messages, addresses, now):
@@ -63,6 +65,13 @@ class BatchFacts:
                 contact_id__in=flow_contacts, is_purchase=True
             ).values_list("contact_id", "placed_at"):
                 facts.purchases[contact_id].append(placed_at)
+        facts.recovering = set(
+            Enrollment.objects.filter(
+                contact_id__in=contact_ids,
+                state=EnrollmentState.ACTIVE,
+                flow__kind=FlowKind.CART_RECOVERY,
+            ).values_list("contact_id", flat=True)
+        )
         longest = max((cap["hours"] for cap in caps().values()), default=0)
         if longest:
             recent = Message.objects.filter(
@@ -102,10 +111,20 @@ def decide(message, address, facts, now):
         return Decision(CANCEL, left)
     if message.purpose != Purpose.MARKETING:
         return GO
+    if message.contact_id in facts.recovering and not is_cart_recovery(message):
+        # Cart recovery goes first: other marketing waits instead of piling on.
+        return Decision(DEFER, "the contact is in a cart recovery", now + RECOVERY_HOLD)
     opening = window_opening(message.contact, message.channel, now)
     if opening is not None:
         return Decision(DEFER, "outside the send window", opening)
     return check_caps(message, facts, now)
+
+
+RECOVERY_HOLD = dt.timedelta(hours=6)
+
+
+def is_cart_recovery(message):
+    return message.enrollment is not None and message.enrollment.flow.kind == FlowKind.CART_RECOVERY
 
 
 def left_flow(message, facts):
@@ -120,7 +139,7 @@ def left_flow(message, facts):
     if ExitGoal.ORDERED in enrollment.flow.exit_goals:
         cart = enrollment.cart
         ordered = any(t >= enrollment.triggered_at for t in facts.purchases[message.contact_id])
-        if ordered or (cart is not None and cart.status in ("converted", "recovered")):
+        if ordered or (cart is not None and cart.status in FINAL_CART_STATUSES):
             return "left the flow: placed an order"
     return ""
 

@@ -21,6 +21,7 @@ def periodic_tasks():
             "omnichannel.advance_flows",
             omnichannel_settings.SWEEP_INTERVAL_SECONDS,
         ),
+        "omnichannel: detect abandoned carts": ("omnichannel.detect_abandoned_carts", 60),
         "omnichannel: expire stale carts": ("omnichannel.expire_stale_carts", 3600),
     }
 

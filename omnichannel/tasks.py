@@ -7,7 +7,7 @@ scheduled with a Celery ETA or countdown.
 
 from celery import shared_task
 
-from . import carts, dispatch
+from . import carts, dispatch, recovery
 from .flows import engine as flows
 
 
@@ -21,6 +21,12 @@ def dispatch_due():
 def advance_flows():
     """Move due flow enrollments on, queueing their messages (beat, with the sweep)."""
     return flows.advance_all().__dict__
+
+
+@shared_task(name="omnichannel.detect_abandoned_carts", ignore_result=True)
+def detect_abandoned_carts():
+    """Mark idle carts abandoned and start their recovery flows."""
+    return recovery.detect_all().__dict__
 
 
 @shared_task(name="omnichannel.expire_stale_carts", ignore_result=True)

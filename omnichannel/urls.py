@@ -1,13 +1,13 @@
 """The app's URLs. Include them once in the shop's URLconf:
 
-    path("omnichannel/", include("omnichannel.urls")),
+path("omnichannel/", include("omnichannel.urls")),
 """
 
 from django.urls import include, path
 
 from .api import inbox, push
 from .popups import views as popup_views
-from .views import preferences, service_worker, unsubscribe
+from .views import preferences, restore, service_worker, unsubscribe
 from .webhooks import twilio
 
 app_name = "omnichannel"
@@ -15,6 +15,7 @@ app_name = "omnichannel"
 urlpatterns = [
     path("api/", include("omnichannel.api.urls")),
     path("popups/confirm/<str:token>/", popup_views.confirm, name="popup-confirm"),
+    path("cart/<str:token>/", restore.restore_cart, name="restore_cart"),
     path("unsubscribe/<str:token>/", unsubscribe.unsubscribe, name="unsubscribe"),
     path("preferences/<str:token>/", preferences.preferences, name="preferences"),
     path("webhooks/twilio/status/", twilio.status_callback, name="twilio_status"),

@@ -76,15 +76,13 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("OMNICHANNEL_TEST_QUEUE", "celery")
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
-SHOP_BASE_URL = "https://shop.example.com"
-
 OMNICHANNEL = {
     "SHOP_ADAPTER": "sample_shop.shop.omnichannel_adapter.SampleShopAdapter",
     "DEFAULT_CURRENCY": "EUR",
     "PUBLIC_BASE_URL": "https://shop.example.com",
 }
 
-# Read by the sample shop's adapter (get_shop_context).
+# Read by the sample shop's adapter (get_shop_context): the test client's host.
 SHOP_BASE_URL = "http://testserver"
 
 LOGGING = {

@@ -9,79 +9,154 @@ dispatcher then applies consent, windows and caps, and re-checks the goals at se
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from .. import policy
+from ..carts import FINAL_STATUSES as FINAL_CART_STATUSES
+from ..carts import idle_time
 from ..conf import omnichannel_settings
 from ..db import update_rows
 from ..dispatch import worker_id
 from ..integrations.adapter import get_adapter
+from ..links import restore_url
 from ..models import Consent, Enrollment, Flow, Message, StepContent, TrackedOrder
 from ..models.consent import ConsentStatus, Purpose
-from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, FlowStatus
+from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, FlowKind, FlowStatus
 from ..outbox import cancel_pending, wake_dispatcher
 from . import conditions, offers, variants
 
 logger = logging.getLogger(__name__)
 
 
+# --- what is known about contacts --------------------------------------------------------
+
+
+class ContactFacts:
+    """Purchases and marketing consents of many contacts, read in two queries."""
+
+    def __init__(self, contact_ids):
+        self.purchases = defaultdict(list)
+        for contact_id, placed_at in TrackedOrder.objects.filter(
+            contact_id__in=contact_ids, is_purchase=True
+        ).values_list("contact_id", "placed_at"):
+            self.purchases[contact_id].append(placed_at)
+        self.consents = defaultdict(dict)
+        for contact_id, channel, status in Consent.objects.filter(
+            contact_id__in=contact_ids, purpose=Purpose.MARKETING
+        ).values_list("contact_id", "channel", "status"):
+            self.consents[contact_id][channel] = status
+
+    def for_condition(self, contact_id, cart):
+        return conditions.Facts(
+            cart_value=cart.value if cart is not None else None,
+            purchases=len(self.purchases[contact_id]),
+            consents=self.consents[contact_id],
+        )
+
+    def goal(self, flow, contact_id, cart, since):
+        """The first exit goal of ``flow`` the contact has reached since ``since``, or ''."""
+        goals = set(flow.exit_goals)
+        if ExitGoal.ORDERED in goals:
+            ordered = any(t >= since for t in self.purchases[contact_id])
+            if ordered or (cart is not None and cart.status in FINAL_CART_STATUSES):
+                return ExitGoal.ORDERED
+        granted = ConsentStatus.GRANTED in self.consents[contact_id].values()
+        if ExitGoal.UNSUBSCRIBED in goals and not granted:
+            return ExitGoal.UNSUBSCRIBED
+        if ExitGoal.CART_EMPTIED in goals and cart is not None and not cart.item_count:
+            return ExitGoal.CART_EMPTIED
+        return ""
+
+
 # --- entering ----------------------------------------------------------------------------
 
 
+@dataclass
+class Entry:
+    """Someone a trigger wants in a flow."""
+
+    contact: object
+    trigger_key: str
+    triggered_at: object
+    cart: object = None
+    context: dict = field(default_factory=dict)
+
+
 def enroll(flow, contact, *, trigger_key, triggered_at=None, cart=None, context=None):
-    """Put ``contact`` in ``flow``; returns the enrollment, or None when they may not enter.
+    """Put ``contact`` in ``flow``; returns the enrollment, or None when they may not enter."""
+    entry = Entry(contact, trigger_key, triggered_at or timezone.now(), cart, context or {})
+    enrolled = enroll_many(flow, [entry])
+    return enrolled[0] if enrolled else None
+
+
+def enroll_many(flow, entries):
+    """Enrol ``entries`` in ``flow`` with a constant number of queries; returns the new ones.
 
     Refused: a flow not active, a trigger older than the flow's activation (switching a
     flow on never messages the past), a contact inside the re-entry cooldown, unmet entry
     conditions, or an exit goal already reached. The same ``trigger_key`` enrols once.
     """
-    triggered_at = triggered_at or timezone.now()
     if flow.status != FlowStatus.ACTIVE or not flow.activated_at:
-        return None
-    if triggered_at < flow.activated_at:
-        return None
-    if not may_reenter(flow, contact, triggered_at):
-        return None
-    facts = facts_for(contact, cart)
-    if not conditions.met(flow.conditions, contact, facts):
-        return None
-    if goal_reached(flow, contact, cart, since=triggered_at):
-        return None
+        return []
+    entries = [e for e in entries if e.triggered_at >= flow.activated_at]
+    contact_ids = {e.contact.pk for e in entries}
+    blocked = reentry_blocked(flow, contact_ids, timezone.now())
+    facts = ContactFacts(contact_ids)
     steps = list(flow.steps.all())
+    first_variants = list(steps[0].variants.all()) if steps else []
+    enrollments, seen = [], set()
+    for entry in entries:
+        contact_id = entry.contact.pk
+        if contact_id in blocked or contact_id in seen:
+            continue
+        if not conditions.met(
+            flow.conditions, entry.contact, facts.for_condition(contact_id, entry.cart)
+        ):
+            continue
+        if facts.goal(flow, contact_id, entry.cart, since=entry.triggered_at):
+            continue
+        seen.add(contact_id)
+        enrollments.append(new_enrollment(flow, entry, steps, first_variants))
+    Enrollment.objects.bulk_create(enrollments, ignore_conflicts=True)
+    # ignore_conflicts leaves no pks: read back the rows this call created (by their uuid).
+    created = Enrollment.objects.filter(uuid__in=[e.uuid for e in enrollments]).select_related(
+        "flow", "contact", "cart"
+    )
+    return list(created)
+
+
+def new_enrollment(flow, entry, steps, first_variants):
     held_out = variants.in_holdout(flow)
     enrollment = Enrollment(
         flow=flow,
-        contact=contact,
-        cart=cart,
-        trigger_key=trigger_key[:200],
-        triggered_at=triggered_at,
-        context=context or {},
+        contact=entry.contact,
+        cart=entry.cart,
+        trigger_key=entry.trigger_key[:200],
+        triggered_at=entry.triggered_at,
+        context=entry.context,
         state=EnrollmentState.HELD_OUT if held_out else EnrollmentState.ACTIVE,
     )
-    if held_out or not steps:
-        enrollment.ended_at = triggered_at if held_out else None
-    if not held_out and steps:
-        first_variant = variants.assign(enrollment, steps[0], list(steps[0].variants.all()))
-        enrollment.next_step_at = triggered_at + step_delay(steps[0], first_variant)
-    try:
-        with transaction.atomic():
-            enrollment.save()
-    except IntegrityError:
-        return None  # this trigger enrolled already
+    if held_out:
+        enrollment.ended_at = entry.triggered_at
+    elif steps:
+        first_variant = variants.assign(enrollment, steps[0], first_variants)
+        enrollment.next_step_at = entry.triggered_at + step_delay(steps[0], first_variant)
     return enrollment
 
 
-def may_reenter(flow, contact, now):
-    previous = Enrollment.objects.filter(flow=flow, contact=contact)
-    if flow.reentry_cooldown is None:
-        return not previous.exists()
-    recent = Q(state=EnrollmentState.ACTIVE) | Q(enrolled_at__gt=now - flow.reentry_cooldown)
-    return not previous.filter(recent).exists()
+def reentry_blocked(flow, contact_ids, now):
+    """The contacts of ``contact_ids`` that may not enter ``flow`` again yet."""
+    previous = Enrollment.objects.filter(flow=flow, contact_id__in=contact_ids)
+    if flow.reentry_cooldown is not None:
+        previous = previous.filter(
+            Q(state=EnrollmentState.ACTIVE) | Q(enrolled_at__gt=now - flow.reentry_cooldown)
+        )
+    return set(previous.values_list("contact_id", flat=True))
 
 
 def step_delay(step, variant):
@@ -103,40 +178,7 @@ def trigger(trigger_name, contact, *, key, triggered_at=None, cart=None, event="
     return enrolled
 
 
-# --- goals -------------------------------------------------------------------------------
-
-
-def facts_for(contact, cart=None):
-    return conditions.Facts(
-        cart_value=cart.value if cart is not None else None,
-        purchases=TrackedOrder.objects.filter(contact=contact, is_purchase=True).count(),
-        consents=dict(
-            Consent.objects.filter(contact=contact, purpose=Purpose.MARKETING).values_list(
-                "channel", "status"
-            )
-        ),
-    )
-
-
-def goal_reached(flow, contact, cart, since):
-    """The first exit goal ``contact`` has reached since ``since``, or ''."""
-    goals = set(flow.exit_goals)
-    if ExitGoal.ORDERED in goals:
-        ordered = TrackedOrder.objects.filter(
-            contact=contact, is_purchase=True, placed_at__gte=since
-        )
-        if ordered.exists() or (cart is not None and cart.status in ("converted", "recovered")):
-            return ExitGoal.ORDERED
-    if (
-        ExitGoal.UNSUBSCRIBED in goals
-        and not Consent.objects.filter(
-            contact=contact, purpose=Purpose.MARKETING, status=ConsentStatus.GRANTED
-        ).exists()
-    ):
-        return ExitGoal.UNSUBSCRIBED
-    if ExitGoal.CART_EMPTIED in goals and cart is not None and not cart.item_count:
-        return ExitGoal.CART_EMPTIED
-    return ""
+# --- leaving -----------------------------------------------------------------------------
 
 
 def exit_enrollments(enrollments, reason):
@@ -172,6 +214,7 @@ class AdvanceReport:
     skipped: int = 0
     exited: int = 0
     completed: int = 0
+    postponed: int = 0
 
 
 def claim(owner, limit, now):
@@ -196,13 +239,12 @@ class Batch:
     """What advancing a batch needs, read once: steps, contents, variants, facts."""
 
     def __init__(self, enrollments):
+        from ..models import Step, StepVariant
+
         flow_ids = {e.flow_id for e in enrollments}
-        contact_ids = {e.contact_id for e in enrollments}
         self.steps = defaultdict(list)
         self.variants = defaultdict(list)
         self.contents = defaultdict(dict)  # step_id -> {(variant_id, channel, locale): content}
-        from ..models import Step, StepVariant
-
         for step in Step.objects.filter(flow_id__in=flow_ids).order_by("position", "id"):
             self.steps[step.flow_id].append(step)
         step_ids = [s.pk for steps in self.steps.values() for s in steps]
@@ -211,39 +253,15 @@ class Batch:
         for content in StepContent.objects.filter(step_id__in=step_ids):
             key = (content.variant_id, content.channel, content.locale)
             self.contents[content.step_id][key] = content
-        self.purchases = defaultdict(list)
-        for contact_id, placed_at in TrackedOrder.objects.filter(
-            contact_id__in=contact_ids, is_purchase=True
-        ).values_list("contact_id", "placed_at"):
-            self.purchases[contact_id].append(placed_at)
-        self.consents = defaultdict(dict)
-        for contact_id, channel, status in Consent.objects.filter(
-            contact_id__in=contact_ids, purpose=Purpose.MARKETING
-        ).values_list("contact_id", "channel", "status"):
-            self.consents[contact_id][channel] = status
+        self.known = ContactFacts({e.contact_id for e in enrollments})
 
     def facts(self, enrollment):
-        return conditions.Facts(
-            cart_value=enrollment.cart.value if enrollment.cart else None,
-            purchases=len(self.purchases[enrollment.contact_id]),
-            consents=self.consents[enrollment.contact_id],
-        )
+        return self.known.for_condition(enrollment.contact_id, enrollment.cart)
 
     def goal(self, enrollment):
-        goals = set(enrollment.flow.exit_goals)
-        cart = enrollment.cart
-        if ExitGoal.ORDERED in goals:
-            since = enrollment.triggered_at
-            if any(t >= since for t in self.purchases[enrollment.contact_id]) or (
-                cart is not None and cart.status in ("converted", "recovered")
-            ):
-                return ExitGoal.ORDERED
-        consents = self.consents[enrollment.contact_id]
-        if ExitGoal.UNSUBSCRIBED in goals and ConsentStatus.GRANTED not in consents.values():
-            return ExitGoal.UNSUBSCRIBED
-        if ExitGoal.CART_EMPTIED in goals and cart is not None and not cart.item_count:
-            return ExitGoal.CART_EMPTIED
-        return ""
+        return self.known.goal(
+            enrollment.flow, enrollment.contact_id, enrollment.cart, enrollment.triggered_at
+        )
 
     def content(self, step, variant, channel, locale):
         """The step's content for the channel in the contact's language, or the default."""
@@ -320,10 +338,16 @@ def advance(enrollment, batch, now, report):
     """Take ``enrollment`` one step on; returns the message to queue, if any."""
     steps = batch.steps[enrollment.flow_id]
     message = None
-    while message is None and enrollment.next_position < len(steps):
+    if enrollment.next_position < len(steps):
         step = steps[enrollment.next_position]
-        enrollment.next_position += 1
         variant = variants.assign(enrollment, step, batch.variants[step.pk])
+        ready_at = cart_ready_at(enrollment, step, variant)
+        if ready_at > now:
+            enrollment.next_step_at = ready_at  # the cart was edited: the clock restarts
+            report.postponed += 1
+            return None
+        enrollment.next_position += 1
+        # A skipped step still takes its place in time: the next one keeps its delay.
         message = message_for(enrollment, step, variant, batch, now)
         if message is None:
             report.skipped += 1
@@ -339,6 +363,21 @@ def advance(enrollment, batch, now, report):
         )
         report.completed += 1
     return message
+
+
+def cart_ready_at(enrollment, step, variant):
+    """When a cart enrollment's ``step`` may go, given the cart's latest activity.
+
+    Editing an abandoned cart restarts the current step's clock from the moment the cart
+    is idle again, instead of starting a new enrollment. Other enrollments: at once.
+    """
+    cart = enrollment.cart
+    if cart is None:
+        return enrollment.triggered_at
+    idle_again = cart.last_activity_at + idle_time()
+    if idle_again <= enrollment.triggered_at:
+        return enrollment.triggered_at
+    return idle_again + step_delay(step, variant)
 
 
 def message_for(enrollment, step, variant, batch, now):
@@ -361,22 +400,39 @@ def message_for(enrollment, step, variant, batch, now):
     if content is None:
         logger.warning("omnichannel: %s has no %s content; skipped", step, channel)
         return None
-    context = message_context(enrollment, step, variant, content, now)
-    return Message(
+    purpose = purpose_for(enrollment, channel, batch)
+    if purpose == Purpose.TRANSACTIONAL and step.has_offer:
+        return None  # a discount is marketing: never sent without consent
+    message = Message(
         idempotency_key=f"flow:{enrollment.pk}:{step.pk}",
         contact=contact,
         channel=channel,
-        purpose=Purpose.MARKETING,
+        purpose=purpose,
         source=f"flow:{enrollment.flow.slug}:{step.position + 1}",
         enrollment=enrollment,
         step=step,
         variant=variant,
         content=content.as_message_content(),
-        context=context,
         scheduled_at=now,
         expires_at=now + timedelta(seconds=omnichannel_settings.FLOW_MESSAGE_TTL_SECONDS),
         priority=enrollment.flow.priority,
     )
+    message.context = message_context(enrollment, step, variant, content, now)
+    if cart is not None:
+        message.context["cart"]["restore_url"] = restore_url(cart, message)
+    return message
+
+
+def purpose_for(enrollment, channel, batch):
+    """Flow messages are marketing; a cart reminder to a contact without consent is sent as
+    transactional only in the opt-in ``CART_RECOVERY_TRANSACTIONAL`` mode."""
+    if (
+        omnichannel_settings.CART_RECOVERY_TRANSACTIONAL
+        and enrollment.flow.kind == FlowKind.CART_RECOVERY
+        and batch.known.consents[enrollment.contact_id].get(channel) != ConsentStatus.GRANTED
+    ):
+        return Purpose.TRANSACTIONAL
+    return Purpose.MARKETING
 
 
 def message_context(enrollment, step, variant, content, now):

@@ -5,9 +5,10 @@ are sent on commit) and is wrapped so a failure is logged, never raised into the
 """
 
 from ..integrations.safety import never_raises
+from ..models import Enrollment
 from ..models.consent import ConsentStatus
-from ..models.flows import ExitGoal, Trigger
-from .engine import exit_for_goal, trigger
+from ..models.flows import EnrollmentState, ExitGoal, Trigger
+from .engine import exit_enrollments, exit_for_goal, trigger
 
 
 @never_raises
@@ -26,7 +27,11 @@ def on_popup_subscribed(sender, contact, popup, **kwargs):
 
 
 @never_raises
-def on_order(sender, order, became_purchase, **kwargs):
+def on_order(sender, order, created, became_purchase, **kwargs):
+    if created and order.cart_id and not became_purchase:
+        # Checked out, awaiting payment (a bank transfer): no more cart reminders.
+        leaving = Enrollment.objects.filter(cart_id=order.cart_id, state=EnrollmentState.ACTIVE)
+        exit_enrollments(list(leaving), "checked out, awaiting payment")
     if not (became_purchase and order.contact_id):
         return
     contact = order.contact

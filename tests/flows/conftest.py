@@ -23,7 +23,7 @@ def make_flow(*, steps=(("Welcome", timedelta(0), "email"),), **fields):
         step = Step.objects.create(
             flow=flow, position=position, name=name, delay=delay, channel=channel
         )
-        for content_channel in (["email", "sms", "push"] if channel == "best" else [channel]):
+        for content_channel in ["email", "sms", "push"] if channel == "best" else [channel]:
             StepContent.objects.create(
                 step=step,
                 channel=content_channel,

@@ -1,0 +1,109 @@
+"""Cart recovery: finding abandoned carts and starting their recovery flows.
+
+A cart is abandoned when it has lines, nobody touched it for ``CART_IDLE_MINUTES``, and
+no order (paid or awaiting payment) came from it. The detection is an indexed sweep:
+it claims idle open carts oldest first with ``SKIP LOCKED`` (the partial index on open
+carts' last activity serves it), marks them abandoned, and enrols the reachable ones in
+the active cart-recovery flows in bulk, so a batch costs the same few queries whatever
+its size. Editing an abandoned cart makes it open again; its enrollment keeps going
+(see ``omnichannel.flows.engine``: the next step waits for the cart to be idle again).
+"""
+
+import time
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from .carts import idle_time
+from .conf import omnichannel_settings
+from .flows.engine import Entry, enroll_many
+from .models import CartSnapshot, Consent, Flow, TrackedOrder
+from .models.carts import CartStatus
+from .models.consent import ConsentStatus, Purpose
+from .models.flows import FlowStatus, Trigger
+
+
+@dataclass
+class DetectionReport:
+    abandoned: int = 0
+    enrolled: int = 0
+    batches: int = 0
+
+
+def claim_idle(limit, now):
+    """Mark up to ``limit`` idle open carts abandoned; returns them."""
+    with transaction.atomic():
+        ids = list(
+            CartSnapshot.objects.select_for_update(skip_locked=True)
+            .filter(status=CartStatus.OPEN, last_activity_at__lt=now - idle_time())
+            .order_by("last_activity_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        CartSnapshot.objects.filter(pk__in=ids).update(
+            status=CartStatus.ABANDONED, abandoned_at=now
+        )
+    return list(CartSnapshot.objects.filter(pk__in=ids).select_related("contact"))
+
+
+def recoverable(carts):
+    """The carts worth a reminder: with lines, a contact that can be reached, no order.
+
+    Reachable means a granted marketing consent on some channel, or, in transactional
+    mode, an email address given at checkout.
+    """
+    candidates = [c for c in carts if c.item_count and c.contact_id]
+    ordered = set(
+        TrackedOrder.objects.filter(cart__in=candidates).values_list("cart_id", flat=True)
+    )
+    consenting = set(
+        Consent.objects.filter(
+            contact_id__in={c.contact_id for c in candidates},
+            purpose=Purpose.MARKETING,
+            status=ConsentStatus.GRANTED,
+        ).values_list("contact_id", flat=True)
+    )
+    transactional = omnichannel_settings.CART_RECOVERY_TRANSACTIONAL
+    return [
+        cart
+        for cart in candidates
+        if cart.pk not in ordered
+        and (cart.contact_id in consenting or (transactional and cart.contact.email))
+    ]
+
+
+def detect_abandoned(now=None, batch_size=None):
+    """One detection batch: mark idle carts abandoned and enrol the recoverable ones."""
+    now = now or timezone.now()
+    report = DetectionReport(batches=1)
+    carts = claim_idle(batch_size or omnichannel_settings.DISPATCH_BATCH_SIZE, now)
+    report.abandoned = len(carts)
+    if not carts:
+        return report
+    entries = [
+        Entry(
+            contact=cart.contact,
+            cart=cart,
+            trigger_key=f"cart:{cart.uuid}",
+            triggered_at=cart.last_activity_at + idle_time(),
+        )
+        for cart in recoverable(carts)
+    ]
+    flows = Flow.objects.filter(status=FlowStatus.ACTIVE, trigger=Trigger.CART_ABANDONED)
+    for flow in flows.prefetch_related("steps__variants"):
+        report.enrolled += len(enroll_many(flow, entries))
+    return report
+
+
+def detect_all(time_budget=None):
+    """Detection batches until no idle cart is left or the time budget is spent."""
+    deadline = time.monotonic() + (time_budget or omnichannel_settings.DISPATCH_TIME_BUDGET_SECONDS)
+    total = DetectionReport(batches=0)
+    while time.monotonic() < deadline:
+        report = detect_abandoned()
+        total.abandoned += report.abandoned
+        total.enrolled += report.enrolled
+        total.batches += 1
+        if report.abandoned < omnichannel_settings.DISPATCH_BATCH_SIZE:
+            break
+    return total
