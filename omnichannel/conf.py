@@ -58,6 +58,9 @@ DEFAULTS = {
     # request.META key holding the client IP when behind your own proxy, e.g.
     # "HTTP_X_FORWARDED_FOR" (first hop is used). None: REMOTE_ADDR.
     "CLIENT_IP_HEADER": None,
+    # Optional fields omnichannel.forms.ProfileFieldsMixin adds to the signup form: any of
+    # "country", "birth_year", "phone", "email_frequency". Each one costs signups.
+    "SIGNUP_PROFILE_FIELDS": [],
     # Channel name -> dotted path of its backend class. Channels not listed are disabled.
     "CHANNEL_BACKENDS": {
         "email": "omnichannel.channels.email.EmailBackend",
@@ -86,8 +89,8 @@ DEFAULTS = {
     # A flow message that could not go out within this many seconds (held by send windows
     # or caps) expires instead of arriving out of context.
     "FLOW_MESSAGE_TTL_SECONDS": 48 * 3600,
-    # SMS segments a flow step's text may take before the flow builder flags it (each
-    # segment is billed as one message).
+    # SMS segments a flow step's text may take; a longer one keeps the flow from being
+    # activated (each segment is billed as one message).
     "SMS_SEGMENT_BUDGET": 2,
     # --- policy -------------------------------------------------------------------------
     # Local-time windows for marketing per channel and country ("*" = any other country).
@@ -165,6 +168,20 @@ DEFAULTS = {
         "subscribe_per_email": "5/hour",
         "push_per_ip": "20/hour",
     },
+    # --- privacy --------------------------------------------------------------------------
+    # Days each kind of history is kept before the daily purge deletes it; None keeps it.
+    # Keys left out keep these defaults. "messages" only ever deletes messages in a final
+    # state (sent, delivered, failed, cancelled, expired), with their delivery events.
+    # Figures computed from deleted rows go with them (see the README, "Retention").
+    "RETENTION_DAYS": {
+        "cart_snapshots": 365,
+        "delivery_events": 730,
+        "popup_events": 365,
+        "inbound_messages": 730,
+        "messages": None,
+    },
+    # Rows the purge deletes per statement (at most 1000), so no run holds long locks.
+    "RETENTION_BATCH_SIZE": 1000,
 }
 
 # Settings whose value is a dotted path imported on first access.

@@ -1,0 +1,387 @@
+"""Seeing a flow before it runs: a step rendered for a contact, and a dry-run timeline.
+
+A preview renders exactly what the dispatcher would (``render_content`` with
+``base_context`` plus a context shaped like ``engine.message_context``) with stand-ins for
+what only exists at send time: a sample cart when the contact has none, placeholders for
+the discount code and the cart restore link (both are made per recipient when the step is
+sent), and sample products when the shop recommends none. Nothing here writes.
+
+The dry run replays the engine's decisions for a list of contacts: who would enter, and
+for each step when it would go, on which channel, or why it would be skipped.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from .. import policy
+from ..channels import enabled_channels, get_backend
+from ..conf import omnichannel_settings
+from ..integrations.adapter import get_adapter
+from ..links import absolute_url
+from ..models import CartSnapshot, Contact, Enrollment, Message, StepContent, Suppression
+from ..models.channels import Channel
+from ..models.consent import ConsentStatus, Purpose
+from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, Trigger
+from ..rendering import base_context, render_content
+from ..sms import segments
+from . import conditions, variants
+from .engine import Batch, _cart_lines, purpose_for, reentry_blocked, step_delay
+
+logger = logging.getLogger(__name__)
+
+# The parts each channel sends, in the order staff read them.
+CHANNEL_PARTS = {
+    Channel.EMAIL: ("subject", "preheader", "text", "html"),
+    Channel.SMS: ("text",),
+    Channel.WHATSAPP: ("content_sid", "variables", "text"),
+    Channel.PUSH: ("title", "body", "url", "icon"),
+    Channel.INBOX: ("title", "body", "url"),
+}
+
+SAMPLE_CART_LINES = [
+    {"product_id": "sample-1", "name": "Linen shirt", "quantity": 1, "unit_price": "49.00",
+     "sku": "SAMPLE-1", "url": "", "image_url": ""},
+    {"product_id": "sample-2", "name": "Canvas tote", "quantity": 2, "unit_price": "15.00",
+     "sku": "SAMPLE-2", "url": "", "image_url": ""},
+]  # fmt: skip
+SAMPLE_RECOMMENDATIONS = [
+    {"name": "Wool scarf", "url": "", "price": "29.00", "image_url": ""},
+    {"name": "Leather belt", "url": "", "price": "39.00", "image_url": ""},
+]
+DISCOUNT_PLACEHOLDER = "PREVIEW"
+
+
+def sample_contact():
+    """An unsaved contact for previews when staff pick nobody."""
+    return Contact(
+        first_name="Alex", last_name="Sample", email="alex.sample@example.com", phone="+14155550100"
+    )
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+@dataclass
+class Part:
+    name: str
+    value: object
+    error: str = ""
+
+    @property
+    def label(self):
+        return StepContent._meta.get_field(self.name).verbose_name
+
+
+@dataclass
+class ContentPreview:
+    """One content of a step (a channel, a language) rendered for one contact."""
+
+    content: object
+    parts: list
+    segments: int | None = None  # SMS only
+
+    @property
+    def errors(self):
+        return [part for part in self.parts if part.error]
+
+
+def template_context(step, contact, content, variant=None, now=None):
+    """What the step's templates would see besides ``base_context``; JSON, so that a test
+    send can store it with its message."""
+    now = now or timezone.now()
+    cart = _cart(contact)
+    context = {
+        "flow": {"name": step.flow.name, "slug": step.flow.slug},
+        "step": {"name": step.name, "position": step.position + 1},
+        "variant": variant.name if variant else "",
+        "trigger": {},
+        "cart": cart,
+    }
+    if step.has_offer:
+        value = variant.offer_value if variant and variant.offer_value else step.offer_value
+        context["discount"] = {
+            "code": step.offer_prefix + DISCOUNT_PLACEHOLDER,
+            "kind": step.offer_kind,
+            "value": str(value or ""),
+            "expires_at": (now + step.offer_valid_for).isoformat(),
+        }
+    if "recommendations" in content.html + content.text + content.body:
+        context["recommendations"] = _recommendations(contact, cart["lines"])
+    return context
+
+
+def _cart(contact):
+    """The contact's latest cart, or the sample one. The restore link points at the shop:
+    a real one would put this customer's cart in the browser of whoever clicks it."""
+    snapshot = None
+    if contact.pk:
+        snapshot = CartSnapshot.objects.filter(contact=contact).order_by("-last_activity_at")
+        snapshot = snapshot.first()
+    if snapshot is None:
+        lines = SAMPLE_CART_LINES
+        value = sum(Decimal(line["unit_price"]) * line["quantity"] for line in lines)
+        currency = omnichannel_settings.DEFAULT_CURRENCY
+    else:
+        lines, value, currency = list(snapshot.lines), snapshot.value, snapshot.currency
+    return {
+        "lines": lines,
+        "item_count": sum(line.get("quantity", 0) for line in lines),
+        "value": str(value),
+        "currency": currency,
+        "restore_url": absolute_url("/"),
+    }
+
+
+def _recommendations(contact, lines):
+    try:
+        products = get_adapter().get_recommendations(contact, _cart_lines(lines), limit=3)
+    except Exception:  # the shop's code must not break the admin page
+        logger.warning("omnichannel: recommendations failed in a preview", exc_info=True)
+        products = []
+    found = [
+        {"name": p.name, "url": p.url, "price": str(p.price or ""), "image_url": p.image_url}
+        for p in products
+    ]
+    return found or SAMPLE_RECOMMENDATIONS
+
+
+def render_parts(content, context):
+    """The channel's parts of ``content`` rendered one by one, so that one broken
+    template shows its error beside the parts that work."""
+    stored = content.as_message_content()
+    parts = []
+    for name in CHANNEL_PARTS[content.channel]:
+        if name not in stored:
+            continue
+        try:
+            rendered = render_content({name: stored[name]}, context)[name]
+        except Exception as exc:  # staff templates and their filters may raise anything
+            parts.append(Part(name, "", error=str(exc) or type(exc).__name__))
+        else:
+            parts.append(Part(name, _unsafe(rendered)))
+    return parts
+
+
+def _unsafe(value):
+    """A rendered template comes back marked safe, as HTML for the message it was made
+    for. On an admin page it is data to show (an HTML part goes in an ``srcdoc``
+    attribute): drop the mark so that it is escaped like anything else."""
+    if isinstance(value, dict):
+        return {key: _unsafe(item) for key, item in value.items()}
+    return str.__str__(value) if isinstance(value, str) else value
+
+
+def preview_content(step, content, contact, variant=None, now=None):
+    probe = Message(contact=contact, channel=content.channel)
+    context = {
+        **base_context(probe),
+        **template_context(step, contact, content, variant=variant, now=now),
+    }
+    parts = render_parts(content, context)
+    sms_segments = None
+    if content.channel == Channel.SMS:
+        text = next((part for part in parts if part.name == "text"), None)
+        sms_segments = segments(text.value) if text and not text.error else None
+    return ContentPreview(content=content, parts=parts, segments=sms_segments)
+
+
+def preview_step(step, contact, variant=None, now=None):
+    """Every content of ``step`` for ``variant`` (None: the step's own), rendered."""
+    order = {channel: index for index, channel in enumerate(Channel.values)}
+    contents = sorted(
+        step.contents.filter(variant=variant),
+        key=lambda content: (order[content.channel], content.locale),
+    )
+    return [preview_content(step, content, contact, variant, now) for content in contents]
+
+
+# --- dry run -----------------------------------------------------------------------------
+
+
+@dataclass
+class PlannedStep:
+    step: object
+    at: datetime
+    channel: str = ""
+    variant: str = ""
+    done: bool = False  # an enrolled contact is past this step already
+    skipped: str = ""  # why nothing goes, or ""
+    held_until: datetime | None = None  # outside the recipient's send window until then
+
+
+@dataclass
+class ContactPlan:
+    contact: object
+    start: datetime
+    excluded: str = ""  # why the flow gives this contact nothing, or ""
+    steps: list = field(default_factory=list)
+
+
+def dry_run(flow, contacts, *, now=None, from_signup=False):
+    """What ``flow`` would do to each of ``contacts`` if triggered now (or at their
+    signup, ``from_signup``), as the engine and dispatcher would decide it today.
+
+    Timing follows the engine: each step's delay runs from the previous step's turn,
+    whether that step sent or was skipped. Variants are drawn as at send time.
+    """
+    now = now or timezone.now()
+    contacts = list(contacts)
+    carts = _latest_carts(contacts) if flow.trigger == Trigger.CART_ABANDONED else {}
+    enrollments = [
+        Enrollment(
+            flow=flow,
+            contact=contact,
+            cart=carts.get(contact.pk),
+            triggered_at=(contact.signed_up_at or contact.created_at) if from_signup else now,
+        )
+        for contact in contacts
+    ]
+    return _plans(enrollments, blocked=reentry_blocked(flow, {c.pk for c in contacts}, now))
+
+
+def dry_run_enrolled(enrollments):
+    """The way ahead of contacts already in a flow, from their own trigger and with the
+    variants they were given. Pass them with ``flow``, ``contact`` and ``cart`` loaded."""
+    return _plans(list(enrollments), blocked=set())
+
+
+def _plans(enrollments, blocked):
+    batch = Batch(enrollments)
+    reach = _Reach([enrollment.contact for enrollment in enrollments])
+    return [_plan(enrollment, batch, reach, blocked) for enrollment in enrollments]
+
+
+def _latest_carts(contacts):
+    latest = {}
+    for cart in CartSnapshot.objects.filter(contact__in=contacts).order_by("last_activity_at"):
+        latest[cart.contact_id] = cart
+    return latest
+
+
+def _plan(enrollment, batch, reach, blocked):
+    contact, flow, start = enrollment.contact, enrollment.flow, enrollment.triggered_at
+    plan = ContactPlan(contact=contact, start=start)
+    facts = batch.facts(enrollment)
+    exit_at, goal = _exit(enrollment, batch)
+    if enrollment.pk is None:
+        plan.excluded = _entry_refusal(enrollment, facts, blocked, exit_at, goal)
+    elif enrollment.state == EnrollmentState.HELD_OUT:
+        plan.excluded = "held out: receives nothing, to measure the flow's lift"
+    elif enrollment.state == EnrollmentState.EXITED:
+        plan.excluded = f"left the flow: {enrollment.exit_reason.lower()}"
+    if plan.excluded:
+        return plan
+    at = start
+    for index, step in enumerate(batch.steps[flow.pk]):
+        variant = variants.assign(enrollment, step, batch.variants[step.pk])
+        at += step_delay(step, variant)
+        if index == enrollment.next_position and enrollment.next_step_at:
+            at = enrollment.next_step_at  # the engine's own schedule (a cart clock restarts)
+        planned = PlannedStep(step=step, at=at, variant=variant.name if variant else "")
+        plan.steps.append(planned)
+        if index < enrollment.next_position:
+            planned.done = True
+        elif exit_at is not None and exit_at <= at:
+            planned.skipped = f"left the flow: {goal}"
+        else:
+            _decide(planned, enrollment, variant, batch, facts, reach)
+    return plan
+
+
+def _entry_refusal(enrollment, facts, blocked, exit_at, goal):
+    """Why a new trigger would not enrol the contact (``engine.enroll_many``), or ''."""
+    if enrollment.contact.pk in blocked:
+        return "already in this flow, or went through it"
+    if unmet := _unmet(enrollment.flow.conditions, enrollment.contact, facts):
+        return "entry condition not met: " + ", ".join(unmet)
+    if exit_at is not None and exit_at <= enrollment.triggered_at:
+        return f"already reached an exit goal: {goal}"
+    return ""
+
+
+def _exit(enrollment, batch):
+    """When the contact leaves the flow for a goal they reached, and which; (None, '')."""
+    goal = batch.goal(enrollment)
+    if not goal:
+        return None, ""
+    at = enrollment.triggered_at
+    if goal == ExitGoal.ORDERED:
+        orders = [t for t in batch.known.purchases[enrollment.contact_id] if t >= at]
+        at = min(orders, default=at)
+    return at, ExitGoal(goal).label.lower()
+
+
+def _unmet(entries, contact, facts):
+    """Labels of the conditions ``contact`` does not meet (invalid ones count as unmet)."""
+    unmet = []
+    for entry in entries or ():
+        name = entry.get("name") if isinstance(entry, dict) else entry
+        try:
+            met = conditions.met([entry], contact, facts)
+        except (KeyError, TypeError, AttributeError, ValidationError) as exc:
+            unmet.append(f"invalid condition {name!r} ({exc})")
+            continue
+        if not met:
+            unmet.append(str(conditions.get(name).label).lower())
+    return unmet
+
+
+def _decide(planned, enrollment, variant, batch, facts, reach):
+    """Fill ``planned`` with its channel, or the reason nothing goes (mirrors
+    ``engine.message_for`` and the dispatcher's policy)."""
+    step, contact, cart = planned.step, enrollment.contact, enrollment.cart
+    if unmet := _unmet(step.conditions, contact, facts):
+        planned.skipped = "condition not met: " + ", ".join(unmet)
+        return
+    if step.min_cart_value is not None and (cart is None or cart.value < step.min_cart_value):
+        planned.skipped = f"cart below {step.min_cart_value}"
+        return
+    channel = (variant.channel if variant and variant.channel else "") or step.channel
+    if channel == BEST_CHANNEL:
+        candidates = batch.channels_with_content(step, variant)
+        channel = policy.choose_channel(
+            contact, candidates=candidates, cart_value=cart.value if cart else None
+        )
+        if channel is None:
+            planned.skipped = "no channel reaches them (consent, address or content missing)"
+            return
+    planned.channel = channel
+    if batch.content(step, variant, channel, contact.locale) is None:
+        planned.skipped = f"no {Channel(channel).label} content"
+        return
+    purpose = purpose_for(enrollment, channel, batch)
+    if purpose == Purpose.TRANSACTIONAL and step.has_offer:
+        planned.skipped = "an offer is never sent without marketing consent"
+        return
+    planned.skipped = reach.refusal(contact, channel, purpose, batch)
+    if not planned.skipped and purpose == Purpose.MARKETING:
+        planned.held_until = policy.window_opening(contact, channel, planned.at)
+
+
+class _Reach:
+    """Whether a channel can reach a contact: backend, consent, address, suppression."""
+
+    def __init__(self, contacts):
+        addresses = [a for c in contacts for a in (c.email, c.phone, str(c.uuid)) if a]
+        self.suppressed = set(
+            Suppression.objects.filter(address__in=addresses).values_list("channel", "address")
+        )
+
+    def refusal(self, contact, channel, purpose, batch):
+        label = Channel(channel).label
+        if channel not in enabled_channels():
+            return f"{label} is not set up (no backend in CHANNEL_BACKENDS)"
+        consent = batch.known.consents[contact.pk].get(channel)
+        if purpose == Purpose.MARKETING and consent != ConsentStatus.GRANTED:
+            return f"no marketing consent for {label}"
+        address = get_backend(channel).address(Message(contact=contact, channel=channel))
+        if not address:
+            return f"no {label} address"
+        if (channel, address) in self.suppressed:
+            return f"{label} address is suppressed"
+        return ""
