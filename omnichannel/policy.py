@@ -17,7 +17,7 @@ from .channels import enabled_channels
 from .conf import omnichannel_settings
 from .models import Consent, Enrollment, Message, Suppression, TrackedOrder
 from .models.consent import ConsentStatus, Purpose
-from .models.flows import EnrollmentState, ExitGoal, FlowKind
+from .models.flows import EnrollmentState, ExitGoal, FlowKind, FlowStatus
 from .models.messages import MessageStatus
 
 SEND, DEFER, CANCEL, EXPIRE = "send", "defer", "cancel", "expire"
@@ -109,6 +109,8 @@ def decide(message, address, facts, now):
     left = left_flow(message, facts)
     if left:
         return Decision(CANCEL, left)
+    if message.enrollment is not None and message.enrollment.flow.status == FlowStatus.PAUSED:
+        return Decision(DEFER, "the flow is paused", now + PAUSED_FLOW_RECHECK)
     if message.purpose != Purpose.MARKETING:
         return GO
     if message.contact_id in facts.recovering and not is_cart_recovery(message):
@@ -121,6 +123,8 @@ def decide(message, address, facts, now):
 
 
 RECOVERY_HOLD = dt.timedelta(hours=6)
+# Messages of a paused flow wait; they are looked at again this often.
+PAUSED_FLOW_RECHECK = dt.timedelta(hours=1)
 
 
 def is_cart_recovery(message):
@@ -136,6 +140,8 @@ def left_flow(message, facts):
         return ""
     if enrollment.state == EnrollmentState.EXITED:
         return f"left the flow: {enrollment.exit_reason}"
+    if enrollment.flow.status == FlowStatus.ARCHIVED:
+        return "the flow was archived"
     if ExitGoal.ORDERED in enrollment.flow.exit_goals:
         cart = enrollment.cart
         ordered = any(t >= enrollment.triggered_at for t in facts.purchases[message.contact_id])

@@ -465,7 +465,7 @@ def message_context(enrollment, step, variant, content, now):
     # Asking the shop for recommendations costs queries: only for content that shows them.
     if "recommendations" in content.html + content.text + content.body:
         recommended = get_adapter().get_recommendations(
-            enrollment.contact, _cart_lines(lines), limit=3
+            enrollment.contact, cart_lines_from_json(lines), limit=3
         )
         context["recommendations"] = [
             {"name": p.name, "url": p.url, "price": str(p.price or ""), "image_url": p.image_url}
@@ -474,7 +474,7 @@ def message_context(enrollment, step, variant, content, now):
     return context
 
 
-def _cart_lines(lines):
+def cart_lines_from_json(lines):
     from ..integrations.adapter import CartLine
 
     return [

@@ -30,7 +30,7 @@ from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, Trigger
 from ..rendering import base_context, render_content
 from ..sms import segments
 from . import conditions, variants
-from .engine import Batch, _cart_lines, purpose_for, reentry_blocked, step_delay
+from .engine import Batch, cart_lines_from_json, purpose_for, reentry_blocked, step_delay
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def _cart(contact):
 
 def _recommendations(contact, lines):
     try:
-        products = get_adapter().get_recommendations(contact, _cart_lines(lines), limit=3)
+        products = get_adapter().get_recommendations(contact, cart_lines_from_json(lines), limit=3)
     except Exception:  # the shop's code must not break the admin page
         logger.warning("omnichannel: recommendations failed in a preview", exc_info=True)
         products = []

@@ -342,3 +342,20 @@ def test_consent_is_still_the_dispatchers_job(welcome, settings):
     advance_due()
     dispatch.sweep()
     assert Message.objects.get().status == "cancelled"
+
+
+def test_queued_messages_of_a_paused_flow_wait(welcome, ann, settings):
+    settings.OMNICHANNEL = {**settings.OMNICHANNEL, "CHANNEL_BACKENDS": {"email": LOCMEM}}
+    enroll(welcome, ann, trigger_key="a")
+    advance_due()
+    welcome.status = "paused"
+    welcome.save()
+    assert dispatch.sweep().deferred == 1
+    message = Message.objects.get()
+    assert (message.status, message.last_error) == ("queued", "the flow is paused")
+    welcome.status = "archived"
+    welcome.save()
+    Message.objects.update(scheduled_at=timezone.now())
+    dispatch.sweep()
+    message.refresh_from_db()
+    assert (message.status, message.last_error) == ("cancelled", "the flow was archived")
