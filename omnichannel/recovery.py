@@ -32,17 +32,14 @@ class DetectionReport:
 
 
 def claim_idle(limit, now):
-    """Mark up to ``limit`` idle open carts abandoned; returns them."""
-    with transaction.atomic():
-        ids = list(
-            CartSnapshot.objects.select_for_update(skip_locked=True)
-            .filter(status=CartStatus.OPEN, last_activity_at__lt=now - idle_time())
-            .order_by("last_activity_at")
-            .values_list("pk", flat=True)[:limit]
-        )
-        CartSnapshot.objects.filter(pk__in=ids).update(
-            status=CartStatus.ABANDONED, abandoned_at=now
-        )
+    """Mark up to ``limit`` idle open carts abandoned (locked until commit); returns them."""
+    ids = list(
+        CartSnapshot.objects.select_for_update(skip_locked=True)
+        .filter(status=CartStatus.OPEN, last_activity_at__lt=now - idle_time())
+        .order_by("last_activity_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    CartSnapshot.objects.filter(pk__in=ids).update(status=CartStatus.ABANDONED, abandoned_at=now)
     return list(CartSnapshot.objects.filter(pk__in=ids).select_related("contact"))
 
 
@@ -72,8 +69,13 @@ def recoverable(carts):
     ]
 
 
+@transaction.atomic
 def detect_abandoned(now=None, batch_size=None):
-    """One detection batch: mark idle carts abandoned and enrol the recoverable ones."""
+    """One detection batch: mark idle carts abandoned and enrol the recoverable ones.
+
+    One transaction: a crash between marking and enrolling must not leave carts marked
+    abandoned that no recovery will ever look at again.
+    """
     now = now or timezone.now()
     report = DetectionReport(batches=1)
     carts = claim_idle(batch_size or omnichannel_settings.DISPATCH_BATCH_SIZE, now)

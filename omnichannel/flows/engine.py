@@ -90,12 +90,18 @@ class Entry:
 def enroll(flow, contact, *, trigger_key, triggered_at=None, cart=None, context=None):
     """Put ``contact`` in ``flow``; returns the enrollment, or None when they may not enter."""
     entry = Entry(contact, trigger_key, triggered_at or timezone.now(), cart, context or {})
-    enrolled = enroll_many(flow, [entry])
-    return enrolled[0] if enrolled else None
+    created = enroll_many(flow, [entry])
+    return (
+        Enrollment.objects.select_related("flow", "contact", "cart")
+        .filter(uuid__in=created)
+        .first()
+    )
 
 
 def enroll_many(flow, entries):
-    """Enrol ``entries`` in ``flow`` with a constant number of queries; returns the new ones.
+    """Enrol ``entries`` in ``flow`` with a constant number of queries.
+
+    Returns the UUIDs of the enrollments created (a trigger key seen before creates none).
 
     Refused: a flow not active, a trigger older than the flow's activation (switching a
     flow on never messages the past), a contact inside the re-entry cooldown, unmet entry
@@ -123,11 +129,12 @@ def enroll_many(flow, entries):
         seen.add(contact_id)
         enrollments.append(new_enrollment(flow, entry, steps, first_variants))
     Enrollment.objects.bulk_create(enrollments, ignore_conflicts=True)
-    # ignore_conflicts leaves no pks: read back the rows this call created (by their uuid).
-    created = Enrollment.objects.filter(uuid__in=[e.uuid for e in enrollments]).select_related(
-        "flow", "contact", "cart"
+    # ignore_conflicts leaves no pks: which rows were new is read back by their uuid.
+    return list(
+        Enrollment.objects.filter(uuid__in=[e.uuid for e in enrollments]).values_list(
+            "uuid", flat=True
+        )
     )
-    return list(created)
 
 
 def new_enrollment(flow, entry, steps, first_variants):
@@ -150,9 +157,15 @@ def new_enrollment(flow, entry, steps, first_variants):
 
 
 def reentry_blocked(flow, contact_ids, now):
-    """The contacts of ``contact_ids`` that may not enter ``flow`` again yet."""
+    """The contacts of ``contact_ids`` that may not enter ``flow`` again yet.
+
+    A cart recovery is per cart (its trigger key names the cart): a contact may be in it
+    again for another cart, one cart at a time. Other flows: once, or after the cooldown.
+    """
     previous = Enrollment.objects.filter(flow=flow, contact_id__in=contact_ids)
-    if flow.reentry_cooldown is not None:
+    if flow.kind == FlowKind.CART_RECOVERY and flow.reentry_cooldown is None:
+        previous = previous.filter(state=EnrollmentState.ACTIVE)
+    elif flow.reentry_cooldown is not None:
         previous = previous.filter(
             Q(state=EnrollmentState.ACTIVE) | Q(enrolled_at__gt=now - flow.reentry_cooldown)
         )

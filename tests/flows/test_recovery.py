@@ -259,3 +259,14 @@ def test_other_marketing_waits_while_a_cart_is_recovered(recovery, ann):
     dispatch.sweep()
     newsletter.refresh_from_db()
     assert newsletter.status == "queued" and "cart recovery" in newsletter.last_error
+
+
+def test_a_contact_is_recovered_again_for_a_later_cart(recovery, ann):
+    first = idle_cart(ann)
+    detect_abandoned()
+    second = idle_cart(ann)
+    assert detect_abandoned().enrolled == 0  # one cart at a time
+    Enrollment.objects.filter(cart=first).update(state="completed")
+    CartSnapshot.objects.filter(pk=second.pk).update(status="open")
+    assert detect_abandoned().enrolled == 1
+    assert Enrollment.objects.filter(cart=second).exists()
