@@ -1,13 +1,18 @@
 from django.contrib import admin
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from ..models import CartSnapshot
+from . import recovery
 from .display import cart_lines_table
 
 
 @admin.register(CartSnapshot)
 class CartSnapshotAdmin(admin.ModelAdmin):
-    """Tracked carts. Written by the shop bridge only, so staff read them."""
+    """Tracked carts. Written by the shop bridge only, so staff read them; the cart
+    recovery dashboard hangs off this admin (see ``omnichannel.admin.recovery``)."""
+
+    change_list_template = "admin/omnichannel/recovery/cartsnapshot_change_list.html"
 
     list_display = (
         "cart_key",
@@ -30,6 +35,16 @@ class CartSnapshotAdmin(admin.ModelAdmin):
     @admin.display(description=_("lines"))
     def cart_lines(self, obj):
         return cart_lines_table(obj.lines)
+
+    def get_urls(self):
+        dashboard = self.admin_site.admin_view(self.recovery_view)
+        return [
+            path("recovery/", dashboard, name="omnichannel_cartsnapshot_recovery"),
+            *super().get_urls(),
+        ]
+
+    def recovery_view(self, request):
+        return recovery.dashboard(self, request)
 
     def has_add_permission(self, request):
         return False
