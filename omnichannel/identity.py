@@ -73,8 +73,14 @@ def resolve_contact(*, user=None, email=None, phone=None, source="", profile=Non
     if user is not None and not user.pk:
         user = None
     with transaction.atomic():
-        candidates = find_contacts(user=user, email=email, phone=phone)
-        candidates += [c for c in extra if c.pk not in {x.pk for x in candidates}]
+        found = find_contacts(user=user, email=email, phone=phone)
+        # A contact linked to another user is another person: never this one.
+        others = [c for c in found if user is not None and c.user_id not in (None, user.pk)]
+        candidates = [c for c in found if c not in others]
+        candidates += [c for c in extra if c.pk not in {x.pk for x in candidates + others}]
+        # Their email or phone stays theirs: it is not given to this contact.
+        email = None if any(c.email == email for c in others) else email
+        phone = None if any(c.phone == phone for c in others) else phone
         if not candidates:
             return _create_contact(
                 user=user, email=email, phone=phone, source=source, profile=profile

@@ -145,3 +145,15 @@ def test_time_zone_falls_back_from_profile_to_phone_to_shop():
     assert str(Contact(phone="+33612345678").get_time_zone()) == "Europe/Paris"
     # A toll-free US number spans many zones: the phone says nothing, the shop default applies.
     assert str(Contact(phone="+18005550123").get_time_zone()) == "UTC"
+
+
+def test_a_phone_of_another_account_never_gives_their_contact(django_user_model):
+    """A new user typing someone else's phone gets their own contact, without that phone."""
+    bob = django_user_model.objects.create_user("bob", "bob@example.com", "pw")
+    bobs = resolve_contact(user=bob, phone="+33612345678")
+    ann = django_user_model.objects.create_user("ann", "ann@example.com", "pw")
+    anns = resolve_contact(user=ann, email="ann@example.com", phone="+33612345678")
+    assert anns.pk != bobs.pk and anns.user == ann
+    assert (anns.email, anns.phone) == ("ann@example.com", None)
+    bobs.refresh_from_db()
+    assert (bobs.user, bobs.phone) == (bob, "+33612345678")

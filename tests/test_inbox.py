@@ -42,7 +42,7 @@ def inbox_message(contact, title="Welcome", *, body="", url="", minutes_ago=0, *
 
 def remember(client, contact):
     session = client.session
-    session[omnichannel_settings.SESSION_KEY] = {"contact": contact.pk}
+    session[omnichannel_settings.SESSION_KEY] = {"contact": contact.pk, "verified": True}
     session.save()
 
 
@@ -244,7 +244,7 @@ class TestTemplateTag:
     def test_renders_the_badge_and_the_messages(self, visitor, contact):
         inbox_message(contact, "Read one", read_at=timezone.now(), minutes_ago=5)
         fresh = inbox_message(contact, "Fresh", body="Line one\nline two", url="/offers/")
-        remember_contact(visitor, contact)
+        remember_contact(visitor, contact, verified=True)
 
         html = render_tag(visitor)
 
@@ -263,7 +263,7 @@ class TestTemplateTag:
             body="<img src=x onerror=alert(1)>",
             url="javascript:alert(1)",
         )
-        remember_contact(visitor, contact)
+        remember_contact(visitor, contact, verified=True)
 
         html = render_tag(visitor)
 
@@ -274,14 +274,14 @@ class TestTemplateTag:
     def test_limit(self, visitor, contact):
         for minutes in range(3):
             inbox_message(contact, f"title-{minutes}", minutes_ago=minutes)
-        remember_contact(visitor, contact)
+        remember_contact(visitor, contact, verified=True)
         html = render_tag(
             visitor, Template("{% load omnichannel_inbox %}{% omnichannel_inbox limit=2 %}")
         )
         assert "title-0" in html and "title-1" in html and "title-2" not in html
 
     def test_a_known_contact_with_no_messages_sees_the_empty_inbox(self, visitor, contact):
-        remember_contact(visitor, contact)
+        remember_contact(visitor, contact, verified=True)
         html = render_tag(visitor)
         assert "No messages yet." in html and "badge" not in html
 
@@ -308,7 +308,7 @@ class TestTemplateTag:
         )
         settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
         inbox_message(contact, "Tom & Jerry")
-        remember_contact(visitor, contact)
+        remember_contact(visitor, contact, verified=True)
         assert render_tag(visitor) == "1 new|Tom &amp; Jerry"
 
 
@@ -317,3 +317,22 @@ def test_the_api_returns_text_unescaped_for_the_client_to_escape(client, contact
     remember(client, contact)
     response = client.get(reverse("omnichannel:inbox_list"))
     assert json.loads(response.content)["results"][0]["title"] == "Tom & Jerry <3"
+
+
+def test_typing_someones_email_does_not_open_their_inbox(client, contact, rf):
+    """identify() from a typed email ties the session to the contact, unverified."""
+    from omnichannel.integrations import identify
+
+    Message.objects.create(
+        contact=contact, channel="inbox", status="delivered", idempotency_key="private",
+        rendered={"title": "Your order"}, scheduled_at=timezone.now(), sent_at=timezone.now(),
+    )  # fmt: skip
+    client.get("/")  # a session
+    request = rf.post("/")
+    request.session, request.user = client.session, AnonymousUser()
+    identify(request, email=contact.email)
+    request.session.save()
+    state = client.session[omnichannel_settings.SESSION_KEY]
+    assert (state["contact"], state["verified"]) == (contact.pk, False)
+    response = client.get(reverse("omnichannel:inbox_list"))
+    assert response.status_code == 200 and response.json()["count"] == 0

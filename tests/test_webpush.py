@@ -519,7 +519,7 @@ def post_json(client, name, data, **extra):
 
 def remember(client, contact):
     session = client.session
-    session[omnichannel_settings.SESSION_KEY] = {"contact": contact.pk}
+    session[omnichannel_settings.SESSION_KEY] = {"contact": contact.pk, "verified": True}
     session.save()
 
 

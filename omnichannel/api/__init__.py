@@ -18,13 +18,14 @@ from ..models import Contact
 
 
 def visitor_contact(request):
-    """The contact behind ``request``: the logged-in user's, else the session's, else None."""
+    """The contact behind ``request``: the logged-in user's, else the session's when the
+    session is verified (see ``session.remember_contact``), else None."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         contact = Contact.objects.filter(user_id=user.pk).first()
         if contact is not None:
             return contact
-    contact_id = session.contact_id(request)
+    contact_id = session.verified_contact_id(request)
     # A merge may have deleted the contact a session still names.
     return Contact.objects.filter(pk=contact_id).first() if contact_id else None
 

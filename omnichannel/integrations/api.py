@@ -67,7 +67,9 @@ def identify(
         contact.attributes = {**attributes, **contact.attributes}
         contact.save(update_fields=["attributes", "updated_at"])
     if request is not None:
-        session.remember_contact(request, contact)
+        session.remember_contact(
+            request, contact, verified=_authenticated_user(request) is not None
+        )
         carts.attach_visitor_carts(session.visitor_id(request, create=False), contact)
     return contact
 

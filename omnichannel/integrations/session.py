@@ -36,10 +36,30 @@ def contact_id(request):
     return _state(request)[1].get("contact")
 
 
-def remember_contact(request, contact):
+def remember_contact(request, contact, verified=False):
+    """Tie the session to ``contact``; ``verified`` when the visitor proved to be them.
+
+    Typing an email into a popup or a checkout form proves nothing: anyone can type
+    anyone's address. Such a session may attach carts and events to the contact, but
+    only a verified one (a login) may read what belongs to the contact, like the inbox.
+    """
     session, state = _state(request)
-    if session is not None and state.get("contact") != contact.pk:
-        session[omnichannel_settings.SESSION_KEY] = {**state, "contact": contact.pk}
+    if session is None:
+        return
+    same = state.get("contact") == contact.pk
+    verified = verified or (same and state.get("verified", False))
+    if not same or state.get("verified", False) != verified:
+        session[omnichannel_settings.SESSION_KEY] = {
+            **state,
+            "contact": contact.pk,
+            "verified": verified,
+        }
+
+
+def verified_contact_id(request):
+    """The pk of the session's contact when the visitor proved to be them, else None."""
+    state = _state(request)[1]
+    return state.get("contact") if state.get("verified") else None
 
 
 def forget_contact(request):
