@@ -10,6 +10,7 @@ from functools import lru_cache
 from django.template import Context, Engine
 from django.urls import reverse
 
+from .flows.tracking import track_links
 from .integrations.adapter import get_adapter
 from .links import absolute_url, unsubscribe_token
 
@@ -59,4 +60,8 @@ def render_content(content, context):
 
 
 def render_message(message):
-    return render_content(message.content, {**base_context(message), **message.context})
+    rendered = render_content(message.content, {**base_context(message), **message.context})
+    if message.enrollment_id:
+        # Flow messages: UTM parameters and click tracking on their links.
+        rendered = track_links(rendered, message)
+    return rendered

@@ -7,7 +7,7 @@ from django.urls import include, path
 
 from .api import inbox, push
 from .popups import views as popup_views
-from .views import preferences, restore, service_worker, unsubscribe
+from .views import clicks, preferences, restore, service_worker, unsubscribe
 from .webhooks import twilio
 
 app_name = "omnichannel"
@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/", include("omnichannel.api.urls")),
     path("popups/confirm/<str:token>/", popup_views.confirm, name="popup-confirm"),
     path("cart/<str:token>/", restore.restore_cart, name="restore_cart"),
+    path("c/<str:token>/", clicks.click, name="click"),
     path("unsubscribe/<str:token>/", unsubscribe.unsubscribe, name="unsubscribe"),
     path("preferences/<str:token>/", preferences.preferences, name="preferences"),
     path("webhooks/twilio/status/", twilio.status_callback, name="twilio_status"),

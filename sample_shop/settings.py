@@ -148,15 +148,36 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- omnichannel -----------------------------------------------------------------------
 
+# Where the shop is reachable, for links that leave the site (messages, the adapter).
+SHOP_BASE_URL = os.environ.get("SHOP_BASE_URL", "http://127.0.0.1:8000")
+
+# The demo's flows run on a fast clock: load_demo_data installs the welcome series with a
+# minute for each day, and the frequency caps below shrink the same way, so a signup shows
+# the whole series in the admin's Messages log within minutes. DEMO_FAST_FLOWS=0 for days.
+DEMO_FAST_FLOWS = env_flag("DEMO_FAST_FLOWS", True)
+
 OMNICHANNEL = {
     "SHOP_ADAPTER": "sample_shop.shop.omnichannel_adapter.SampleShopAdapter",
     "DEFAULT_CURRENCY": "EUR",
     # Orders awaiting a bank transfer are tracked but are not purchases until paid.
     "PURCHASE_ORDER_STATUSES": ["paid", "shipped"],
+    # Links in messages point here (click tracking, unsubscribe, cart restore).
+    "PUBLIC_BASE_URL": SHOP_BASE_URL,
+    # Texts are printed by the worker instead of sent, so the demo needs no Twilio account.
+    "CHANNEL_BACKENDS": {
+        "email": "omnichannel.channels.email.EmailBackend",
+        "inbox": "omnichannel.channels.inbox.InboxBackend",
+        "sms": "omnichannel.channels.console.ConsoleBackend",
+    },
+    # Every optional signup field, to show them all; a real shop asks for fewer.
+    "SIGNUP_PROFILE_FIELDS": ["country", "birth_year", "phone", "email_frequency"],
 }
-
-# Where the shop is reachable, for links that leave the site (messages, the adapter).
-SHOP_BASE_URL = os.environ.get("SHOP_BASE_URL", "http://127.0.0.1:8000")
+if DEMO_FAST_FLOWS:
+    # The default caps (email 1 per 16 h, others 1 per 24 h) on the demo's minute-long days.
+    OMNICHANNEL["FREQUENCY_CAPS"] = {
+        channel: {"count": 1, "hours": hours / 24 / 60, "action": "defer"}
+        for channel, hours in {"email": 16, "sms": 24, "whatsapp": 24, "push": 24}.items()
+    }
 
 LOGGING = {
     "version": 1,

@@ -175,3 +175,131 @@ def test_contact_admin_refuses_a_bad_phone_with_a_message(admin_client, contact)
     )
     assert response.status_code == 200
     assert "country code" in response.content.decode()
+
+
+# --- signup: profile fields, opt-ins and the welcome series ------------------------------
+
+EVERY_PROFILE_FIELD = ["country", "birth_year", "phone", "email_frequency"]
+
+
+@pytest.fixture
+def profile_fields(settings):
+    settings.OMNICHANNEL = {**settings.OMNICHANNEL, "SIGNUP_PROFILE_FIELDS": EVERY_PROFILE_FIELD}
+
+
+def sign_up(client, username="ann", **fields):
+    return client.post(
+        reverse("signup"),
+        {
+            "username": username,
+            "email": f"{username}@example.com",
+            "password1": "a-long-pass-phrase-1",
+            "password2": "a-long-pass-phrase-1",
+            **fields,
+        },
+    )
+
+
+def test_signup_saves_the_profile_and_the_opt_ins(client, profile_fields):
+    response = sign_up(
+        client,
+        country="FR",
+        birth_year="1990",
+        phone="06 12 34 56 78",  # national: read in the country chosen
+        email_frequency="weekly",
+        email_offers="on",
+        sms_offers="on",
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    contact = Contact.objects.get()
+    assert (contact.country, contact.phone) == ("FR", "+33612345678")
+    assert contact.attributes == {"birth_year": 1990, "email_frequency": "weekly"}
+    consents = {c.channel: c for c in Consent.objects.filter(contact=contact)}
+    assert set(consents) == {"email", "sms"}
+    assert consents["email"].status == "granted" and consents["email"].source == "signup"
+    assert consents["email"].wording.startswith("Email me news and offers")
+
+
+def test_signup_asks_only_for_the_fields_the_shop_chose(client):
+    page = client.get(reverse("signup")).content.decode()
+    assert 'name="email_offers"' in page
+    for name in [*EVERY_PROFILE_FIELD, "sms_offers"]:
+        assert f'name="{name}"' not in page
+    assert sign_up(client).status_code == 302
+    contact = Contact.objects.get()
+    assert contact.attributes == {} and not Consent.objects.exists()  # nothing ticked
+
+
+@pytest.mark.parametrize(
+    "fields, error",
+    [
+        ({"birth_year": "1700"}, "Enter a year after"),
+        ({"birth_year": "2024"}, "Enter a year up to"),
+        ({"phone": "0612", "country": "FR"}, "not a valid phone number"),
+        ({"sms_offers": "on"}, "Give your mobile number to receive texts."),
+        ({"country": "XX"}, "Select a valid choice"),
+    ],
+)
+def test_signup_refuses_bad_profile_answers(client, profile_fields, fields, error):
+    response = sign_up(client, **fields)
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert not Contact.objects.exists()
+
+
+def test_a_phone_of_another_account_does_not_join_their_contact(client, profile_fields):
+    sign_up(client, "ann", phone="+33612345678", email_offers="on")
+    ann = Contact.objects.get()
+    client.logout()
+    response = sign_up(client, "bo", phone="+33612345678", birth_year="1985", email_offers="on")
+    assert response.status_code == 302
+    bo = Contact.objects.exclude(pk=ann.pk).get()
+    assert bo.user.username == "bo" and bo.attributes == {"birth_year": 1985}
+    assert bo.phone is None  # the number stays with Ann
+    ann.refresh_from_db()
+    assert ann.attributes == {} and ann.user.username == "ann"
+    assert Consent.objects.filter(contact=bo, channel="email", status="granted").exists()
+
+
+def test_signup_starts_the_welcome_series(client, profile_fields):
+    from omnichannel.flows.defaults import install_defaults
+    from omnichannel.flows.engine import advance_due
+    from omnichannel.models import Enrollment, Message
+
+    install_defaults(activate=True)
+    sign_up(client, country="FR", email_offers="on")
+    enrollment = Enrollment.objects.get()
+    assert (enrollment.flow.slug, enrollment.state) == ("welcome", "active")
+    assert enrollment.contact.country == "FR"  # known when the series started
+    advance_due()
+    message = Message.objects.get()
+    assert (message.channel, message.step.position) == ("email", 0)
+    assert message.context["discount"]["code"].startswith("WELCOME")
+
+
+def test_load_demo_data_installs_the_fast_welcome_series_and_the_periodic_tasks(settings):
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django_celery_beat.models import PeriodicTask
+
+    from omnichannel.models import Flow
+
+    settings.DEMO_FAST_FLOWS = True
+    for _ in range(2):  # idempotent
+        call_command("load_demo_data", stdout=StringIO())
+    flow = Flow.objects.get()
+    assert flow.status == "active" and flow.steps.get(position=1).delay == timedelta(minutes=4)
+    tasks = set(PeriodicTask.objects.values_list("task", flat=True))
+    assert {"omnichannel.advance_flows", "omnichannel.dispatch_due"} <= tasks
+
+
+def test_an_unknown_profile_field_is_named_in_the_error(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from sample_shop.shop.forms import SignupForm
+
+    settings.OMNICHANNEL = {**settings.OMNICHANNEL, "SIGNUP_PROFILE_FIELDS": ["age"]}
+    with pytest.raises(ImproperlyConfigured, match=r"unknown fields \['age'\]"):
+        SignupForm()

@@ -3,6 +3,9 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
+from omnichannel.consent import grant_consent
+from omnichannel.forms import ProfileFieldsMixin
+
 from .cart import MAX_QUANTITY
 from .models import DiscountCode
 
@@ -93,15 +96,70 @@ class CheckoutForm(forms.Form):
         return name[1] if len(name) > 1 else ""
 
 
-class SignupForm(UserCreationForm):
+class SignupForm(ProfileFieldsMixin, UserCreationForm):
+    """The account form, the optional profile fields the shop chose
+    (``OMNICHANNEL["SIGNUP_PROFILE_FIELDS"]``), and the marketing opt-ins.
+
+    Each opt-in box is unticked by default and its label is the wording stored in the
+    consent ledger, so what the customer agreed to can be shown later.
+    """
+
     email = forms.EmailField(help_text="For order confirmations.")
+    email_offers = forms.BooleanField(
+        required=False,
+        label="Email me news and offers, starting with a welcome gift. "
+        "I can unsubscribe at any time.",
+    )
+    sms_offers = forms.BooleanField(
+        required=False,
+        label="Also text me offers (needs a mobile number). Reply STOP to opt out.",
+    )
+    # The countries the shop ships to.
+    country_choices = [
+        ("BE", "Belgium"),
+        ("DE", "Germany"),
+        ("ES", "Spain"),
+        ("FR", "France"),
+        ("IT", "Italy"),
+        ("NL", "Netherlands"),
+        ("GB", "United Kingdom"),
+        ("US", "United States"),
+    ]
+    # Opt-in box -> the channel it grants.
+    OPT_INS = {"email_offers": "email", "sms_offers": "sms"}
 
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ("username", "email")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "phone" not in self.fields:
+            del self.fields["sms_offers"]  # texts need a number to go to
+        # The opt-ins last, after the profile fields the mixin added.
+        self.order_fields([name for name in self.fields if name not in self.OPT_INS])
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip()
         if get_user_model().objects.filter(email__iexact=email).exists():
             raise forms.ValidationError("An account with this email already exists.")
         return email
+
+    def clean(self):
+        cleaned = super().clean()
+        number_missing = not cleaned.get("phone") and "phone" not in self.errors
+        if cleaned.get("sms_offers") and number_missing:
+            self.add_error("sms_offers", "Give your mobile number to receive texts.")
+        return cleaned
+
+    def save_consents(self, request, contact):
+        """Record the ticked opt-ins, with the wording shown, in the consent ledger."""
+        for name, channel in self.OPT_INS.items():
+            if self.cleaned_data.get(name):
+                grant_consent(
+                    contact,
+                    channel,
+                    source="signup",
+                    wording=str(self.fields[name].label),
+                    request=request,
+                )

@@ -8,6 +8,7 @@ calls never raise, so a problem on omnichannel's side cannot break a page of the
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -183,10 +184,12 @@ def account(request):
 
 
 def signup(request):
-    """Create an account and sign in.
+    """Create an account, save the profile answers and opt-ins, and sign in.
 
     omnichannel's own receivers (user created, user logged in) record the signup and join
-    the visitor's guest session to the new contact: nothing to call here.
+    the visitor's guest session to the new contact. Saving everything in one transaction
+    lets the signup be recorded after it commits, so the welcome series starts with the
+    contact's country, phone and consents already known.
     """
     if request.user.is_authenticated:
         return redirect("shop:account")
@@ -195,7 +198,11 @@ def signup(request):
     else:
         form = SignupForm(request.POST)
         if form.is_valid():
-            user = form.save()
+            with transaction.atomic():
+                user = form.save()
+                contact = form.save_profile(request, user)
+                if contact is not None:
+                    form.save_consents(request, contact)
             login(request, user)
             messages.success(request, f"Welcome, {user.get_username()}!")
             return redirect("shop:account")

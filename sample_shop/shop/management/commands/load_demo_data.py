@@ -1,7 +1,9 @@
-"""Fill the demo shop: a small catalogue, a welcome popup and an ``admin`` / ``admin`` superuser.
+"""Fill the demo shop: a small catalogue, a welcome popup, the welcome series, the periodic
+tasks and an ``admin`` / ``admin`` superuser.
 
-Safe to run again: products and the popup are looked up by slug and left alone when they
-exist (so edits made in the admin survive), and the superuser is only created when missing.
+Safe to run again: products, the popup and the flows are looked up by slug and left alone
+when they exist (so edits made in the admin survive), periodic tasks by name, and the
+superuser is only created when missing.
 """
 
 from decimal import Decimal
@@ -12,8 +14,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils.text import slugify
 
+from omnichannel.flows.defaults import install_defaults
 from omnichannel.models import Popup, PopupVariant
 from omnichannel.models.popups import Gift, PopupStatus
+from omnichannel.schedule import install_periodic_tasks
 from sample_shop.shop.models import Product
 
 ADMIN_USERNAME = "admin"
@@ -32,7 +36,10 @@ PRODUCTS = [
 
 
 class Command(BaseCommand):
-    help = "Create the demo products and an admin/admin superuser (idempotent)."
+    help = (
+        "Create the demo products, popup, welcome series, periodic tasks and an admin/admin "
+        "superuser (idempotent)."
+    )
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -50,6 +57,9 @@ class Command(BaseCommand):
             created += was_created
         self.stdout.write(f"Products: {created} created, {len(PRODUCTS) - created} already there.")
         self._ensure_popup()
+        self._ensure_flows()
+        tasks = install_periodic_tasks()
+        self.stdout.write(f"Periodic tasks: {len(tasks)} created.")
         self._ensure_admin()
 
     def _ensure_popup(self):
@@ -81,6 +91,13 @@ class Command(BaseCommand):
             )
         state = "created" if created else "already there"
         self.stdout.write(f"Popup: {popup.name!r} {state}.")
+
+    def _ensure_flows(self):
+        """The shipped welcome series, active, so signing up in the demo starts it."""
+        fast = getattr(settings, "DEMO_FAST_FLOWS", False)
+        for flow, created in install_defaults(activate=True, fast=fast):
+            state = "created" if created else "already there"
+            self.stdout.write(f"Flow: {flow.name!r} {state}, {flow.get_status_display()}.")
 
     def _ensure_admin(self):
         if not settings.DEBUG:

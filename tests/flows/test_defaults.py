@@ -1,0 +1,145 @@
+"""The shipped welcome series: installed idempotently, and its content works as sent."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from omnichannel.flows.defaults import install_defaults
+from omnichannel.flows.engine import advance_due, trigger
+from omnichannel.models import Flow, Message, Step, StepContent
+from omnichannel.rendering import render_message
+from omnichannel.sms import segments
+from omnichannel.testing.factories import ContactFactory
+from sample_shop.shop.models import DiscountCode, Product
+
+pytestmark = pytest.mark.django_db
+
+
+def installed_welcome(**options):
+    [(flow, created)] = install_defaults(**options)
+    assert created
+    return flow
+
+
+class TestInstalling:
+    def test_the_welcome_series_is_a_draft_started_by_signup_until_an_order(self):
+        flow = installed_welcome()
+        assert (flow.slug, flow.trigger, flow.kind) == ("welcome", "signup", "welcome")
+        assert (flow.status, flow.activated_at, flow.exit_goals) == ("draft", None, ["ordered"])
+        steps = list(flow.steps.order_by("position"))
+        assert [(s.channel, s.delay) for s in steps] == [
+            ("email", timedelta(0)),
+            ("best", timedelta(days=4)),
+            ("email", timedelta(days=2)),
+        ]
+        assert {
+            (s.offer_kind, s.offer_value, s.offer_prefix, s.offer_valid_for) for s in steps
+        } == {("percent", Decimal("10"), "WELCOME", timedelta(days=7))}
+        channels = [sorted(s.contents.values_list("channel", flat=True)) for s in steps]
+        assert channels == [["email"], ["inbox", "push", "sms"], ["email"]]
+
+    def test_installing_again_keeps_what_staff_changed(self):
+        flow = installed_welcome()
+        Step.objects.filter(flow=flow, position=0).update(name="Our story")
+        Flow.objects.filter(pk=flow.pk).update(status="paused")
+
+        assert install_defaults(activate=True) == [(flow, False)]
+        assert Flow.objects.count() == 1 and Step.objects.count() == 3
+        assert Flow.objects.get().status == "paused"
+        assert Step.objects.get(position=0).name == "Our story"
+
+    def test_activate_makes_it_enrol_from_now(self):
+        before = timezone.now()
+        flow = installed_welcome(activate=True)
+        assert flow.status == "active" and flow.activated_at >= before
+
+    def test_fast_turns_days_into_minutes(self):
+        flow = installed_welcome(fast=True)
+        delays = list(flow.steps.order_by("position").values_list("delay", "offer_valid_for"))
+        assert delays == [
+            (timedelta(0), timedelta(minutes=7)),
+            (timedelta(minutes=4), timedelta(minutes=7)),
+            (timedelta(minutes=2), timedelta(minutes=7)),
+        ]
+        assert "a day is a minute" in flow.name
+
+    def test_the_command(self, capsys):
+        call_command("omnichannel_install_defaults", "--activate", "--fast")
+        call_command("omnichannel_install_defaults")
+        out = capsys.readouterr().out
+        assert "Created flow 'welcome' (active)." in out
+        assert "Flow 'welcome' exists: left as it is." in out
+        assert Flow.objects.get().steps.get(position=1).delay == timedelta(minutes=4)
+
+
+class TestTheSeriesAsSent:
+    @pytest.fixture
+    def ann(self):
+        Product.objects.create(name="Stoneware mug", slug="mug", price=Decimal("18"), sku="MUG")
+        return ContactFactory(first_name="Ann", phone="+33612345678", consents=["email", "sms"])
+
+    @pytest.fixture
+    def sent(self, ann, locmem_channels):
+        """The rendered messages of the three steps, advanced at their due times."""
+        installed_welcome(activate=True)
+        start = timezone.now()
+        trigger("signup", ann, key=f"signup:{ann.pk}", triggered_at=start)
+        for at in (start, start + timedelta(days=4), start + timedelta(days=6)):
+            advance_due(now=at + timedelta(seconds=1))
+        messages = Message.objects.order_by("step__position")
+        return [(m.channel, render_message(m)) for m in messages]
+
+    def test_each_step_goes_out_on_its_channel(self, sent):
+        assert [channel for channel, _rendered in sent] == ["email", "sms", "email"]
+
+    def test_one_code_all_along(self, sent):
+        [code] = DiscountCode.objects.values_list("code", flat=True)
+        assert code.startswith("WELCOME")
+        for _channel, rendered in sent:
+            assert code in (rendered.get("html", "") + rendered.get("text", ""))
+
+    def test_the_introduction(self, sent, ann):
+        rendered = sent[0][1]
+        assert rendered["subject"] == "Welcome to Sample Shop, Ann"
+        for part in (rendered["text"], rendered["html"]):
+            assert "10 % off your first order" in part
+            assert "Stoneware mug" in part  # the recommendations
+            assert "Sample Shop, 1 Demo Street, 75001 Paris, France" in part  # CAN-SPAM
+        links = re.findall(r'href="([^"]+)"', rendered["html"])
+        assert any("/omnichannel/unsubscribe/" in link for link in links)
+        assert any("/omnichannel/preferences/" in link for link in links)
+        assert "<img" not in rendered["html"] and "<link" not in rendered["html"]
+
+    def test_the_sms_reminder_is_one_segment_with_the_stop_word(self, sent):
+        text = sent[1][1]["text"]
+        assert segments(text) == 1 and text.endswith("Reply STOP to opt out")
+
+    def test_the_last_nudge_names_the_expiry_date(self, sent):
+        expiry = DiscountCode.objects.get().expires_at.date().isoformat()
+        assert expiry in sent[2][1]["subject"]
+
+
+def test_every_part_renders_for_a_stranger_and_escapes_what_they_typed():
+    """No first name, no recommendations, a name with markup: the copy still reads."""
+    installed_welcome(activate=True)
+    contact = ContactFactory(first_name="<b>Bo</b>", consents=["email"])
+    context = {
+        "discount": {"code": "WELCOME1", "value": "10.00", "expires_at": "2030-01-31T10:00:00"}
+    }
+    for content in StepContent.objects.all():
+        message = Message(
+            contact=contact, channel=content.channel, content=content.as_message_content()
+        )
+        message.context = context
+        rendered = render_message(message)
+        assert "<b>Bo</b>" not in rendered.get("html", "")
+        assert "2030-01-31" in " ".join(str(v) for v in rendered.values())
+    stranger = ContactFactory(consents=["email"])
+    intro = StepContent.objects.get(step__position=0)
+    message = Message(contact=stranger, channel="email", content=intro.as_message_content())
+    message.context = context
+    assert render_message(message)["subject"] == "Welcome to Sample Shop, there"
