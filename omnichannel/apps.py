@@ -10,7 +10,7 @@ class OmnichannelConfig(AppConfig):
     def ready(self):
         from anymail.signals import tracking
 
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import checks, segments  # noqa: F401  (register the checks, in_segment)
         from .conf import omnichannel_settings
         from .email_tracking import handle_tracking
         from .flows import receivers as flow_receivers

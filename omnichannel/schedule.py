@@ -23,6 +23,7 @@ def periodic_tasks():
         ),
         "omnichannel: detect abandoned carts": ("omnichannel.detect_abandoned_carts", 60),
         "omnichannel: expire stale carts": ("omnichannel.expire_stale_carts", 3600),
+        "omnichannel: purge old data": ("omnichannel.purge_old_data", 24 * 3600),
     }
 
 

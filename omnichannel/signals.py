@@ -60,3 +60,11 @@ order_tracked = Signal()
 #: None if it was deleted since), ``request`` (may be None), ``confirmed`` (True when the
 #: address was confirmed by double opt-in).
 popup_subscribed = Signal()
+
+#: A contact was erased on request (``omnichannel.privacy.erasure``): their row is gone,
+#: their history anonymised. Sent after the transaction commits, so the shop can erase
+#: what it holds about the person too (the shop's own user account is not touched).
+#: Arguments: ``erasure`` (the ``Erasure`` record: ``contact_uuid``, ``erased_by``,
+#: ``counts``), ``email``, ``phone`` and ``user_id`` (what identified the contact, to find
+#: the person in the shop's own tables; None when unknown).
+contact_erased = Signal()

@@ -9,6 +9,7 @@ from celery import shared_task
 
 from . import carts, dispatch, recovery
 from .flows import engine as flows
+from .privacy import retention
 
 
 @shared_task(name="omnichannel.dispatch_due", ignore_result=True)
@@ -33,3 +34,9 @@ def detect_abandoned_carts():
 def expire_stale_carts():
     """Mark carts idle longer than ``CART_EXPIRY_DAYS`` as expired; returns how many."""
     return carts.expire_stale_carts()
+
+
+@shared_task(name="omnichannel.purge_old_data", ignore_result=True)
+def purge_old_data():
+    """Delete history older than ``RETENTION_DAYS``, in short batches (beat, daily)."""
+    return retention.purge_old_data()

@@ -1,10 +1,22 @@
-from django.contrib import admin
-from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
+import re
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Q
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from ..models import CartSnapshot, Consent, ConsentEvent, Contact, TrackedOrder
-from ..timeline import contact_timeline
+from ..models.privacy import ERASED_CONTACT_UUID
+from ..normalize import normalize_phone
+from ..privacy.erasure import erase_contact
+from ..privacy.export import dumps, export_contacts
+from .timeline import ContactTimelineView, timeline_summary
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -95,18 +107,98 @@ class ContactAdmin(admin.ModelAdmin):
         (_("Timeline"), {"fields": ("timeline",)}),
     )
     inlines = [ConsentInline, ConsentEventInline, CartInline, OrderInline]
+    actions = ["export_json", "erase"]
+
+    def get_urls(self):
+        timeline = self.admin_site.admin_view(ContactTimelineView.as_view(model_admin=self))
+        return [
+            path("<path:object_id>/timeline/", timeline, name="omnichannel_contact_timeline"),
+            *super().get_urls(),
+        ]
 
     @admin.display(description=_("latest activity"))
     def timeline(self, obj):
         if obj.pk is None:
             return ""
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((date_format(e.at, "DATETIME_FORMAT"), e.kind, e.text) for e in contact_timeline(obj)),
-        )
-        return format_html("<table>{}</table>", rows) if rows else _("Nothing yet.")
+        return timeline_summary(obj, self.admin_site)
 
     @admin.display(description=_("time zone used for sending"))
     def effective_time_zone(self, obj):
         return str(obj.get_time_zone())
+
+    def get_search_results(self, request, queryset, search_term):
+        """Django's word search, or a phone number search, plus order numbers.
+
+        A term that is a phone number typed with spaces or in national form ("06 12 34 56
+        78") is normalised (national numbers need ``DEFAULT_PHONE_REGION``; without it, its
+        digits match the end of stored numbers) instead of being split into words, which
+        would match any contact holding "06", "12", ... anywhere. ``Exists`` finds orders
+        without repeating contacts.
+        """
+        term = search_term.strip()
+        phone = phone_lookup(term)
+        if phone is None:
+            results, may_have_duplicates = super().get_search_results(
+                request, queryset, search_term
+            )
+        else:
+            results, may_have_duplicates = queryset.filter(phone), False
+        if term:
+            orders = TrackedOrder.objects.filter(
+                contact=OuterRef("pk"), order_key__in={term, term.lstrip("#")}
+            )
+            results |= queryset.filter(Exists(orders))
+        return results, may_have_duplicates
+
+    @admin.action(description=_("Export as JSON"), permissions=["view"])
+    def export_json(self, request, queryset):
+        contacts = list(queryset.exclude(uuid=ERASED_CONTACT_UUID).select_related("user"))
+        response = HttpResponse(dumps(export_contacts(contacts)), content_type="application/json")
+        name = (
+            f"contact-{contacts[0].uuid}"
+            if len(contacts) == 1
+            else f"contacts-{timezone.now():%Y%m%d-%H%M%S}"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}.json"'
+        return response
+
+    @admin.action(
+        description=_("Erase (GDPR): delete their data, keep the figures"), permissions=["delete"]
+    )
+    def erase(self, request, queryset):
+        """Like Django's delete: a confirmation page listing the contacts, then the erasure."""
+        contacts = list(queryset.exclude(uuid=ERASED_CONTACT_UUID))
+        if not contacts:
+            self.message_user(request, _("Nothing to erase."), messages.WARNING)
+            return None
+        if request.POST.get("post") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Erase contacts"),
+                "opts": self.opts,
+                "contacts": contacts,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "media": self.media,
+            }
+            return TemplateResponse(
+                request, "admin/omnichannel/contact/erase_confirmation.html", context
+            )
+        for contact in contacts:
+            erase_contact(contact, by=request.user.get_username())
+        self.message_user(
+            request,
+            ngettext("Erased %d contact.", "Erased %d contacts.", len(contacts)) % len(contacts),
+            messages.SUCCESS,
+        )
+        return None
+
+
+def phone_lookup(term):
+    """``Q`` finding contacts by ``term`` as a phone number, or None when it is not one."""
+    digits = re.sub(r"\D", "", term)
+    if len(digits) < 6 or re.search(r"[^\d\s().+/-]", term):
+        return None
+    try:
+        return Q(phone=normalize_phone(term))
+    except ValidationError:
+        return Q(phone__endswith=digits.lstrip("0"))

@@ -7,7 +7,9 @@ from .inbound import InboundMessage
 from .messages import DeliveryEvent, Message
 from .orders import TrackedOrder
 from .popups import Popup, PopupEvent, PopupSignup, PopupVariant
+from .privacy import Erasure
 from .push import PushSubscription
+from .segments import Segment
 from .throttles import SenderSlot
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "Contact",
     "DeliveryEvent",
     "Enrollment",
+    "Erasure",
     "Flow",
     "InboundMessage",
     "Message",
@@ -26,6 +29,7 @@ __all__ = [
     "PopupSignup",
     "PopupVariant",
     "PushSubscription",
+    "Segment",
     "SenderSlot",
     "Step",
     "StepContent",

@@ -31,6 +31,9 @@ class InboundMessage(models.Model):
         verbose_name = _("inbound message")
         verbose_name_plural = _("inbound messages")
         ordering = ["-received_at"]
+        indexes = [
+            models.Index(fields=["contact", "received_at"], name="omnichannel_inbound_timeline")
+        ]
 
     def __str__(self):
         return f"{self.from_address}: {self.body[:40]}"

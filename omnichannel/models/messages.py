@@ -122,6 +122,8 @@ class Message(models.Model):
                 name="omnichannel_msg_lease",
             ),
             models.Index(fields=["contact", "channel", "sent_at"], name="omnichannel_msg_sent"),
+            # The contact timeline reads a contact's messages newest first.
+            models.Index(fields=["contact", "created_at"], name="omnichannel_msg_timeline"),
         ]
 
     def __str__(self):

@@ -517,7 +517,10 @@ class PopupEvent(models.Model):
     class Meta:
         verbose_name = _("popup event")
         verbose_name_plural = _("popup events")
-        indexes = [models.Index(fields=["popup", "variant", "kind"])]
+        indexes = [
+            models.Index(fields=["popup", "variant", "kind"]),
+            models.Index(fields=["contact", "created_at"], name="omnichannel_popupevent_timeline"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.variant}"

@@ -1,8 +1,14 @@
-"""The preference centre: which channels, how often. Reached from every message."""
+"""The preference centre: which channels, how often, in which language.
+
+Reached from every message and, through ``{% omnichannel_preferences %}``, from the shop's
+account page.
+"""
 
 from django import forms
+from django.conf import settings
 from django.db import transaction
 from django.shortcuts import render
+from django.utils.translation import get_language_info, get_supported_language_variant
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
@@ -24,13 +30,41 @@ FREQUENCIES = [
 OPT_IN_WORDING = "I want to receive {channel} from {shop} (preference centre)."
 
 
+def language_choices():
+    """``settings.LANGUAGES``, each named in its own language: a reader looks for
+    "Deutsch", not for "German" written in a language they may not read."""
+    return [("", _("No preference"))] + [
+        (code, local_name(code, name)) for code, name in settings.LANGUAGES
+    ]
+
+
+def local_name(code, name):
+    try:
+        return get_language_info(code)["name_local"]
+    except KeyError:  # a language Django does not describe: the shop's own name for it
+        return name
+
+
+def supported_language(locale):
+    """The ``settings.LANGUAGES`` code closest to a contact's locale (fr-FR -> fr), or ''."""
+    try:
+        return get_supported_language_variant(locale.replace("_", "-").lower())
+    except LookupError:
+        return ""
+
+
 class PreferencesForm(forms.Form):
     frequency = forms.ChoiceField(choices=FREQUENCIES, widget=forms.RadioSelect, required=False)
+    language = forms.ChoiceField(label=_("Language"), choices=language_choices, required=False)
 
     def __init__(self, *args, channels, **kwargs):
         super().__init__(*args, **kwargs)
+        self.channels = channels
         for channel in channels:
             self.fields[channel] = forms.BooleanField(label=Channel(channel).label, required=False)
+
+    def channel_fields(self):
+        return [self[channel] for channel in self.channels]
 
 
 def marketing_channels():
@@ -50,6 +84,7 @@ def preferences(request, token):
     )
     initial = {c: c in granted for c in channels}
     initial["frequency"] = contact.attributes.get("email_frequency", "all")
+    initial["language"] = supported_language(contact.locale)
     form = PreferencesForm(request.POST or None, channels=channels, initial=initial)
     saved = False
     shop = get_adapter().get_shop_context().get("name", "us")
@@ -69,7 +104,11 @@ def preferences(request, token):
                     unsubscribe_contact(contact, channel, request, "preference centre")
             frequency = form.cleaned_data["frequency"] or "all"
             contact.attributes = {**contact.attributes, "email_frequency": frequency}
-            contact.save(update_fields=["attributes", "updated_at"])
+            # Only a changed choice is written: a locale the list shows by its closest
+            # language (pt_BR as pt-br, or one outside LANGUAGES) is kept as it is.
+            if "language" in form.changed_data:
+                contact.locale = form.cleaned_data["language"]
+            contact.save(update_fields=["attributes", "locale", "updated_at"])
         saved = True
     return render(
         request,
