@@ -16,6 +16,17 @@ The welcome series (started by a signup, ends when the contact orders):
 
 Popup subscribers already get their gift from the popup: for them, duplicate the flow in
 the admin, set its trigger to "Subscribes through a popup" and remove the offer.
+
+The cart recovery (started when a cart is abandoned, ends when it is ordered or emptied):
+
+1. about an hour after the cart went idle, on the best channel (email, push or inbox in
+   the shop's channel order): the cart's lines, a link that restores the cart on any
+   device, and a few similar products;
+2. about a day later, by email: a unique 10 % code valid three days, with the cart;
+3. at the same time, for carts worth 50 or more, a short SMS with the code when the
+   contact agreed to texts (the step is skipped otherwise; add a WhatsApp template in
+   the admin to use WhatsApp too);
+4. two days later, by email: a last note before the code expires.
 """
 
 from dataclasses import dataclass, field
@@ -49,6 +60,7 @@ class StepSpec:
     channel: str
     contents: dict  # channel -> StepContent fields
     offer: Offer | None = None
+    min_cart_value: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -242,7 +254,170 @@ WELCOME_SERIES = FlowSpec(
     ],
 )
 
-DEFAULT_FLOWS = [WELCOME_SERIES]
+# --- the cart recovery's content -------------------------------------------------------------
+
+CART_LINES_HTML = (
+    '<table role="presentation" cellpadding="0" cellspacing="0" width="100%" '
+    'style="margin:8px 0 16px;">'
+    "{% for line in cart.lines %}"
+    '<tr><td style="padding:6px 0;border-top:1px solid #eee6dc;">{{ line.name }}</td>'
+    '<td align="right" style="padding:6px 0;border-top:1px solid #eee6dc;color:#6b625a;">'
+    "&times; {{ line.quantity }}</td></tr>"
+    "{% endfor %}"
+    '<tr><td style="padding:8px 0;border-top:1px solid #eee6dc;font-weight:bold;">Total</td>'
+    '<td align="right" style="padding:8px 0;border-top:1px solid #eee6dc;font-weight:bold;">'
+    "{{ cart.value }} {{ cart.currency }}</td></tr></table>"
+)
+CART_LINES_TEXT = (
+    "{% for line in cart.lines %}- {{ line.name }} x {{ line.quantity }}\n{% endfor %}"
+    "Total: {{ cart.value }} {{ cart.currency }}\n"
+)
+
+
+def restore_button(label):
+    return (
+        '<table role="presentation" cellpadding="0" cellspacing="0" style="margin:8px 0 20px;">'
+        '<tr><td style="background:#2b2118;border-radius:4px;">'
+        '<a href="{{ cart.restore_url }}" style="display:inline-block;padding:12px 24px;'
+        f'font:bold 15px Arial,sans-serif;color:#ffffff;text-decoration:none;">{label}</a>'
+        "</td></tr></table>"
+    )
+
+
+CART_TEXT_FOOTER = TEXT_FOOTER.replace(
+    "because you created an account at", "about the cart you left at"
+)
+
+
+def cart_email_html(body):
+    return email_html(body).replace(
+        "because you created an account at", "about the cart you left at"
+    )
+
+
+CART_REMINDER_EMAIL = {
+    "subject": "You left something in your cart",
+    "preheader": "Your cart is saved: pick up where you left off.",
+    "text": (
+        f"Hi {GREETING},\n\n"
+        "You left these in your cart at {{ shop.name }}. We kept them for you:\n\n"
+        f"{CART_LINES_TEXT}\n"
+        "Pick up where you left off, on any device: {{ cart.restore_url }}\n\n"
+        "If something made you hesitate (a question about size, delivery or returns), "
+        "just reply: a person will answer.\n\n"
+        f"{RECOMMENDATIONS_TEXT}"
+        "The {{ shop.name }} team\n"
+        f"{CART_TEXT_FOOTER}"
+    ),
+    "html": cart_email_html(
+        f'<p style="margin:0 0 16px;">Hi {GREETING},</p>'
+        '<p style="margin:0;">You left these in your cart. We kept them for you:</p>'
+        + CART_LINES_HTML
+        + restore_button("Back to my cart")
+        + '<p style="margin:0 0 16px;">If something made you hesitate (a question about size, '
+        "delivery or returns), just reply: a person will answer.</p>"
+        + RECOMMENDATIONS_HTML
+        + '<p style="margin:0;">The {{ shop.name }} team</p>'
+    ),
+}
+CART_REMINDER_SHORT = {
+    "title": "Your cart is saved",
+    "body": "{{ cart.item_count }} item{{ cart.item_count|pluralize }} waiting for you.",
+    "url": "{{ cart.restore_url }}",
+}
+CART_REMINDER = {
+    Channel.EMAIL: CART_REMINDER_EMAIL,
+    Channel.PUSH: CART_REMINDER_SHORT,
+    Channel.INBOX: CART_REMINDER_SHORT,
+}
+
+CART_OFFER_EMAIL = {
+    "subject": f"{PERCENT} off the cart you left",
+    "preheader": "A code for you alone, valid a few days.",
+    "text": (
+        f"Hi {GREETING},\n\n"
+        f"Your cart is still here, and here is {PERCENT} off it:\n\n"
+        "    {{ discount.code }}\n\n"
+        f"The code is for you alone and works until {EXPIRY_DATE}. It is already applied "
+        "when you open your cart with this link: {{ cart.restore_url }}\n\n"
+        f"{CART_LINES_TEXT}\n"
+        "The {{ shop.name }} team\n"
+        f"{CART_TEXT_FOOTER}"
+    ),
+    "html": cart_email_html(
+        f'<p style="margin:0 0 16px;">Hi {GREETING},</p>'
+        f'<p style="margin:0;">Your cart is still here, and here is {PERCENT} off it:</p>'
+        + code_box(f"For you alone, until {EXPIRY_DATE}. Already applied with the button.")
+        + CART_LINES_HTML
+        + restore_button("Complete my order")
+        + '<p style="margin:0;">The {{ shop.name }} team</p>'
+    ),
+}
+# One GSM-7 segment with a short code and link.
+CART_OFFER_SMS_TEXT = (
+    f"{{{{ shop.name }}}}: {PERCENT} off your cart with {{{{ discount.code }}}} until "
+    f"{EXPIRY_DATE}: {{{{ cart.restore_url }}}} Reply STOP to opt out"
+)
+# WhatsApp needs a template approved by Meta outside the 24-hour window: add a WhatsApp
+# content with its Content SID to this step in the admin to send the code there too.
+CART_OFFER_SHORT = {Channel.SMS: {"text": CART_OFFER_SMS_TEXT}}
+
+CART_LAST_NOTE = {
+    "subject": f"Your {PERCENT} code ends on {EXPIRY_DATE}",
+    "preheader": "The last note about your cart.",
+    "text": (
+        f"Hi {GREETING},\n\n"
+        f"The last note from us about your cart: your code {{{{ discount.code }}}} ends on "
+        f"{EXPIRY_DATE}. Your cart: {{{{ cart.restore_url }}}}\n\n"
+        "The {{ shop.name }} team\n"
+        f"{CART_TEXT_FOOTER}"
+    ),
+    "html": cart_email_html(
+        f'<p style="margin:0 0 16px;">Hi {GREETING},</p>'
+        '<p style="margin:0;">The last note from us about your cart: your code ends on '
+        f"{EXPIRY_DATE}.</p>"
+        + code_box("After that, your cart stays saved, without the discount.")
+        + restore_button("Open my cart")
+        + '<p style="margin:0;">The {{ shop.name }} team</p>'
+    ),
+}
+
+CART_OFFER = Offer(kind=OfferKind.PERCENT, value=Decimal("10"), prefix="BACK", valid_for=3 * DAY)
+
+CART_RECOVERY = FlowSpec(
+    slug="cart-recovery",
+    name="Cart recovery",
+    kind=FlowKind.CART_RECOVERY,
+    trigger=Trigger.CART_ABANDONED,
+    exit_goals=[ExitGoal.ORDERED, ExitGoal.CART_EMPTIED],
+    steps=[
+        StepSpec("Reminder with the cart", timedelta(hours=1), BEST_CHANNEL, CART_REMINDER),
+        StepSpec(
+            "10 % code",
+            23 * timedelta(hours=1),
+            Channel.EMAIL,
+            {Channel.EMAIL: CART_OFFER_EMAIL},
+            CART_OFFER,
+        ),  # fmt: skip
+        StepSpec(
+            "Code by SMS (carts of 50 or more)",
+            timedelta(0),
+            BEST_CHANNEL,
+            CART_OFFER_SHORT,
+            CART_OFFER,
+            min_cart_value=Decimal("50"),
+        ),  # fmt: skip
+        StepSpec(
+            "Last note before the code expires",
+            2 * DAY,
+            Channel.EMAIL,
+            {Channel.EMAIL: CART_LAST_NOTE},
+            CART_OFFER,
+        ),  # fmt: skip
+    ],
+)
+
+DEFAULT_FLOWS = [WELCOME_SERIES, CART_RECOVERY]
 
 
 # --- installing ----------------------------------------------------------------------------
@@ -285,6 +460,7 @@ def install_flow(spec, *, activate=False, fast=False):
             name=step_spec.name,
             delay=scaled(step_spec.delay, fast),
             channel=step_spec.channel,
+            min_cart_value=step_spec.min_cart_value,
             **offer_fields(step_spec.offer, fast),
         )
         StepContent.objects.bulk_create(

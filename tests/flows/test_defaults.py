@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from omnichannel.flows import validation
 from omnichannel.flows.defaults import install_defaults
 from omnichannel.flows.engine import advance_due, trigger
 from omnichannel.models import Flow, Message, Step, StepContent
@@ -19,10 +20,14 @@ from sample_shop.shop.models import DiscountCode, Product
 pytestmark = pytest.mark.django_db
 
 
-def installed_welcome(**options):
-    [(flow, created)] = install_defaults(**options)
+def installed(slug, **options):
+    [(flow, created)] = [pair for pair in install_defaults(**options) if pair[0].slug == slug]
     assert created
     return flow
+
+
+def installed_welcome(**options):
+    return installed("welcome", **options)
 
 
 class TestInstalling:
@@ -47,10 +52,10 @@ class TestInstalling:
         Step.objects.filter(flow=flow, position=0).update(name="Our story")
         Flow.objects.filter(pk=flow.pk).update(status="paused")
 
-        assert install_defaults(activate=True) == [(flow, False)]
-        assert Flow.objects.count() == 1 and Step.objects.count() == 3
-        assert Flow.objects.get().status == "paused"
-        assert Step.objects.get(position=0).name == "Our story"
+        assert (flow, False) in install_defaults(activate=True)
+        assert Flow.objects.count() == 2 and flow.steps.count() == 3
+        assert Flow.objects.get(slug="welcome").status == "paused"
+        assert Step.objects.get(flow=flow, position=0).name == "Our story"
 
     def test_activate_makes_it_enrol_from_now(self):
         before = timezone.now()
@@ -73,7 +78,8 @@ class TestInstalling:
         out = capsys.readouterr().out
         assert "Created flow 'welcome' (active)." in out
         assert "Flow 'welcome' exists: left as it is." in out
-        assert Flow.objects.get().steps.get(position=1).delay == timedelta(minutes=4)
+        welcome = Flow.objects.get(slug="welcome")
+        assert welcome.steps.get(position=1).delay == timedelta(minutes=4)
 
 
 class TestTheSeriesAsSent:
@@ -130,7 +136,7 @@ def test_every_part_renders_for_a_stranger_and_escapes_what_they_typed():
     context = {
         "discount": {"code": "WELCOME1", "value": "10.00", "expires_at": "2030-01-31T10:00:00"}
     }
-    for content in StepContent.objects.all():
+    for content in StepContent.objects.filter(step__flow__slug="welcome"):
         message = Message(
             contact=contact, channel=content.channel, content=content.as_message_content()
         )
@@ -139,7 +145,53 @@ def test_every_part_renders_for_a_stranger_and_escapes_what_they_typed():
         assert "<b>Bo</b>" not in rendered.get("html", "")
         assert "2030-01-31" in " ".join(str(v) for v in rendered.values())
     stranger = ContactFactory(consents=["email"])
-    intro = StepContent.objects.get(step__position=0)
+    intro = StepContent.objects.get(step__flow__slug="welcome", step__position=0)
     message = Message(contact=stranger, channel="email", content=intro.as_message_content())
     message.context = context
     assert render_message(message)["subject"] == "Welcome to Sample Shop, there"
+
+
+class TestCartRecovery:
+    def test_shape_a_reminder_then_a_code_by_email_and_by_text_for_big_carts(self):
+        flow = installed("cart-recovery")
+        assert (flow.kind, flow.trigger, flow.exit_goals) == (
+            "cart_recovery",
+            "cart_abandoned",
+            ["ordered", "cart_emptied"],
+        )
+        steps = list(flow.steps.order_by("position"))
+        assert [(s.channel, s.delay, s.offer_kind, s.min_cart_value) for s in steps] == [
+            ("best", timedelta(hours=1), "", None),
+            ("email", timedelta(hours=23), "percent", None),
+            ("best", timedelta(0), "percent", Decimal("50")),
+            ("email", timedelta(days=2), "percent", None),
+        ]
+        channels = [sorted(s.contents.values_list("channel", flat=True)) for s in steps]
+        assert channels == [["email", "inbox", "push"], ["email"], ["sms"], ["email"]]
+        assert validation.problems(flow) == []
+
+    def test_every_part_shows_the_cart_and_its_restore_link(self):
+        installed("cart-recovery", activate=True)
+        contact = ContactFactory(first_name="Ann", consents=["email"])
+        restore = "https://shop.example.com/omnichannel/cart/TOKEN/"
+        context = {
+            "cart": {
+                "lines": [{"name": "<i>Mug</i>", "quantity": 2, "unit_price": "12.50"}],
+                "item_count": 2,
+                "value": "25.00",
+                "currency": "EUR",
+                "restore_url": restore,
+            },  # fmt: skip
+            "discount": {"code": "BACK1", "value": "10.00", "expires_at": "2030-01-31T10:00:00"},
+        }
+        for content in StepContent.objects.filter(step__flow__slug="cart-recovery"):
+            message = Message(
+                contact=contact, channel=content.channel, content=content.as_message_content()
+            )
+            message.context = context
+            rendered = render_message(message)
+            everything = " ".join(str(v) for v in rendered.values())
+            assert restore in everything, content
+            assert "<i>Mug</i>" not in rendered.get("html", "")
+            if content.channel == "sms":
+                assert segments(rendered["text"]) <= 2
