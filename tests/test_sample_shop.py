@@ -277,7 +277,7 @@ def test_signup_starts_the_welcome_series(client, profile_fields):
     assert message.context["discount"]["code"].startswith("WELCOME")
 
 
-def test_load_demo_data_installs_the_fast_welcome_series_and_the_periodic_tasks(settings):
+def test_load_demo_data_installs_the_fast_default_flows_and_the_periodic_tasks(settings):
     from datetime import timedelta
     from io import StringIO
 
@@ -289,10 +289,16 @@ def test_load_demo_data_installs_the_fast_welcome_series_and_the_periodic_tasks(
     settings.DEMO_FAST_FLOWS = True
     for _ in range(2):  # idempotent
         call_command("load_demo_data", stdout=StringIO())
-    flow = Flow.objects.get()
-    assert flow.status == "active" and flow.steps.get(position=1).delay == timedelta(minutes=4)
+    welcome, recovery = Flow.objects.get(slug="welcome"), Flow.objects.get(slug="cart-recovery")
+    assert welcome.status == recovery.status == "active"
+    assert welcome.steps.get(position=1).delay == timedelta(minutes=4)
+    assert recovery.steps.get(position=0).delay == timedelta(seconds=2.5)  # an hour, fast
     tasks = set(PeriodicTask.objects.values_list("task", flat=True))
-    assert {"omnichannel.advance_flows", "omnichannel.dispatch_due"} <= tasks
+    assert {
+        "omnichannel.advance_flows",
+        "omnichannel.dispatch_due",
+        "omnichannel.detect_abandoned_carts",
+    } <= tasks
 
 
 def test_an_unknown_profile_field_is_named_in_the_error(settings):
