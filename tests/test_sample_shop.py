@@ -67,20 +67,22 @@ def test_guest_checkout_ties_cart_order_and_contact(client, mug):
     add(client, mug, 2)
     response = client.post(
         reverse("shop:checkout"),
-        {
-            "name": "Ann Smith",
-            "email": "Ann@Example.com",
-            "phone": "+33 6 12 34 56 78",
-            "payment_method": "card",
-        },
+        {"name": "Ann Smith", "email": "Ann@Example.com", "phone": "+33 6 12 34 56 78"},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
+    assert response["Location"] == reverse("shop:checkout_payment")
+    # The details step identifies the guest and joins their cart; it orders nothing.
     contact = Contact.objects.get()
     assert (contact.email, contact.phone, contact.first_name) == (
         "ann@example.com",
         "+33612345678",
         "Ann",
     )
+    assert CartSnapshot.objects.get().contact == contact
+    assert not Order.objects.exists() and not TrackedOrder.objects.exists()
+    response = client.post(reverse("shop:checkout_payment"), {"payment_method": "card"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Contact.objects.get() == contact
     order = TrackedOrder.objects.get()
     assert order.contact == contact and order.is_purchase
     assert order.cart.status == "converted" and order.cart.contact == contact
@@ -93,10 +95,7 @@ def test_guest_checkout_ties_cart_order_and_contact(client, mug):
 def test_bank_transfer_is_not_a_purchase_until_paid(client, mug, admin_client, settings):
     settings.OMNICHANNEL = {**settings.OMNICHANNEL, "PURCHASE_ORDER_STATUSES": ["paid"]}
     add(client, mug)
-    client.post(
-        reverse("shop:checkout"),
-        {"name": "Bo", "email": "bo@example.com", "phone": "", "payment_method": "bank_transfer"},
-    )
+    check_out(client, name="Bo", email="bo@example.com", payment_method="bank_transfer")
     order = TrackedOrder.objects.get()
     assert not order.is_purchase and order.cart.status == "open"
     shop_order = Order.objects.get()
@@ -130,10 +129,7 @@ def test_signup_after_guest_cart_is_one_contact(client, mug):
 )
 def test_admin_lists_and_pages_render(admin_client, mug, client, model):
     add(client, mug)
-    client.post(
-        reverse("shop:checkout"),
-        {"name": "Ann", "email": "ann@example.com", "phone": "", "payment_method": "card"},
-    )
+    check_out(client, name="Ann", email="ann@example.com")
     contact = Contact.objects.get()
     from omnichannel.consent import grant_consent
 
@@ -309,3 +305,289 @@ def test_an_unknown_profile_field_is_named_in_the_error(settings):
     settings.OMNICHANNEL = {**settings.OMNICHANNEL, "SIGNUP_PROFILE_FIELDS": ["age"]}
     with pytest.raises(ImproperlyConfigured, match=r"unknown fields \['age'\]"):
         SignupForm()
+
+
+# --- checkout in two steps: details (identify, opt-ins), then payment ---------------------
+
+
+def check_out(client, payment_method="card", **details):
+    """Both checkout steps, the details then the payment; returns the payment's response."""
+    details = {"name": "Ann Smith", "email": "ann@example.com", "phone": "", **details}
+    response = client.post(reverse("shop:checkout"), details)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert response["Location"] == reverse("shop:checkout_payment")
+    return client.post(reverse("shop:checkout_payment"), {"payment_method": payment_method})
+
+
+def test_demo_a_guest_who_leaves_an_email_is_reminded_until_they_order(client, mug, admin_client):
+    """The demo's acceptance, with the real pieces: a guest adds to cart, leaves an email
+    at checkout and walks away; the shipped cart recovery emails the cart's lines with a
+    restore link that works in another browser; ordering stops the flow."""
+    from datetime import timedelta
+
+    from django.core import mail
+    from django.test import Client
+    from django.utils import timezone
+
+    from omnichannel.conf import omnichannel_settings
+    from omnichannel.dispatch import dispatch_batch
+    from omnichannel.flows.defaults import install_defaults
+    from omnichannel.flows.engine import advance_due
+    from omnichannel.models import Enrollment, Flow, Message
+    from omnichannel.models.flows import ExitGoal
+    from omnichannel.recovery import detect_abandoned
+
+    install_defaults(activate=True)
+    # Switched on when the demo started, well before this guest came (a flow ignores
+    # triggers older than its activation, and the cart's clock is moved back below).
+    Flow.objects.update(activated_at=timezone.now() - timedelta(days=1))
+    add(client, mug, 2)
+    response = client.post(
+        reverse("shop:checkout"),
+        {"name": "Ann Smith", "email": "ann@example.com", "phone": "", "email_offers": "on"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert client.get(reverse("shop:checkout_payment")).status_code == 200
+    assert not Order.objects.exists()  # ... and the guest leaves at the payment step.
+
+    # Time passes: the cart has been idle for longer than CART_IDLE_MINUTES.
+    idle = timedelta(minutes=omnichannel_settings.CART_IDLE_MINUTES)
+    CartSnapshot.objects.update(last_activity_at=timezone.now() - idle - timedelta(minutes=1))
+    assert detect_abandoned().enrolled == 1
+    enrollment = Enrollment.objects.get()
+    assert enrollment.flow.slug == "cart-recovery" and enrollment.contact.email == "ann@example.com"
+    due = enrollment.next_step_at  # the first step's delay after the cart went idle
+    assert advance_due(now=due - timedelta(seconds=1)).queued == 0
+    assert advance_due(now=due).queued == 1
+    mail.outbox.clear()
+    assert dispatch_batch("demo", now=due).sent == 1
+
+    # The admin's Messages log lists the reminder; its page shows the cart and the link.
+    message = Message.objects.get()
+    assert (message.channel, message.status, message.source) == (
+        "email",
+        "sent",
+        "flow:cart-recovery:1",
+    )
+    changelist = admin_client.get(reverse("admin:omnichannel_message_changelist"))
+    assert changelist.status_code == 200
+    assert reverse("admin:omnichannel_message_change", args=[message.pk]) in (
+        changelist.content.decode()
+    )
+    restore_link = message.context["cart"]["restore_url"]
+    page = admin_client.get(reverse("admin:omnichannel_message_change", args=[message.pk]))
+    assert page.status_code == 200 and "Mug" in page.content.decode()
+
+    # The email itself: the cart's lines and the restore link.
+    [email] = mail.outbox
+    assert email.to == ["ann@example.com"]
+    assert "- Mug x 2" in email.body
+    assert restore_link in email.body
+    html = email.alternatives[0][0] if email.alternatives else ""
+    assert "Mug" in html and restore_link.replace("&", "&amp;") in html
+
+    # Another browser (the phone the email was read on) gets the cart back.
+    phone = Client()
+    response = phone.get(restore_link.removeprefix(omnichannel_settings.PUBLIC_BASE_URL))
+    assert response.status_code == 302 and response["Location"] == reverse("shop:cart_detail")
+    cart_page = phone.get(reverse("shop:cart_detail"))
+    assert [(item.product.name, item.quantity) for item in cart_page.context["cart"].items] == [
+        ("Mug", 2)
+    ]
+    assert "Mug" in cart_page.content.decode()
+
+    # Back in the first browser, the guest places the order: the recovery stops.
+    response = client.post(reverse("shop:checkout_payment"), {"payment_method": "card"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    order = TrackedOrder.objects.get()
+    assert order.is_purchase and order.contact == enrollment.contact
+    assert order.cart.status == "recovered"  # a reminder was out when the order came
+    enrollment.refresh_from_db()
+    assert (enrollment.state, enrollment.exit_reason) == ("exited", ExitGoal.ORDERED.label)
+    later = due + timedelta(days=30)
+    assert advance_due(now=later).queued == 0
+    assert dispatch_batch("demo", now=later).sent == 0
+    assert Message.objects.count() == 1 and len(mail.outbox) == 1
+
+
+def test_the_details_step_orders_nothing_and_the_payment_step_needs_it(client, mug):
+    payment = reverse("shop:checkout_payment")
+    # An empty cart goes back to the cart page, at either step.
+    for url in (reverse("shop:checkout"), payment):
+        assert client.get(url)["Location"] == reverse("shop:cart_detail")
+    add(client, mug)
+    # No details yet: the payment step sends the visitor to the details step.
+    for response in (client.get(payment), client.post(payment, {"payment_method": "card"})):
+        assert response.status_code == 302
+        assert response["Location"] == reverse("shop:checkout")
+    assert not Order.objects.exists() and not Contact.objects.exists()
+
+    details = {"name": "Ann Smith", "email": "ann@example.com", "phone": "+33612345678"}
+    assert client.post(reverse("shop:checkout"), details)["Location"] == payment
+    assert not Order.objects.exists() and not TrackedOrder.objects.exists()
+    page = client.get(payment)
+    assert page.status_code == 200
+    for text in ("Ann Smith", "ann@example.com", "+33612345678", "Mug", "Place order"):
+        assert text in page.content.decode()
+    # Back to the details step: what was given is filled in again.
+    form = client.get(reverse("shop:checkout")).context["form"]
+    assert form["email"].value() == "ann@example.com" and form["name"].value() == "Ann Smith"
+
+
+def test_checkout_records_the_exact_wording_of_the_ticked_opt_ins(client, mug):
+    from sample_shop.shop.forms import CheckoutDetailsForm
+
+    add(client, mug)
+    check_out(client, phone="+33 6 12 34 56 78", email_offers="on", sms_offers="on")
+    contact = Contact.objects.get()
+    consents = {c.channel: c for c in Consent.objects.filter(contact=contact)}
+    assert set(consents) == {"email", "sms"}
+    labels = CheckoutDetailsForm.base_fields
+    for channel, field in (("email", "email_offers"), ("sms", "sms_offers")):
+        assert consents[channel].status == "granted" and consents[channel].source == "checkout"
+        assert consents[channel].wording == str(labels[field].label)
+    assert consents["email"].wording.startswith("Email me news and offers")
+    assert consents["sms"].wording.startswith("Text me offers")
+    from omnichannel.models import ConsentEvent
+
+    events = ConsentEvent.objects.filter(contact=contact).order_by("channel")
+    assert [(e.channel, e.status, e.wording) for e in events] == [
+        ("email", "granted", str(labels["email_offers"].label)),
+        ("sms", "granted", str(labels["sms_offers"].label)),
+    ]
+
+
+def test_unticked_opt_ins_record_nothing(client, mug):
+    import re
+
+    from omnichannel.models import ConsentEvent
+
+    add(client, mug)
+    page = client.get(reverse("shop:checkout")).content.decode()
+    for name in ("email_offers", "sms_offers"):
+        [box] = re.findall(rf'<input[^>]*name="{name}"[^>]*>', page)
+        assert 'type="checkbox"' in box and "checked" not in box  # unticked by default
+    check_out(client, phone="+33612345678")
+    assert Contact.objects.exists() and Order.objects.exists()
+    assert not Consent.objects.exists() and not ConsentEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "details, field, error",
+    [
+        ({"email": ""}, "email", "This field is required."),
+        ({"email": "not-an-email"}, "email", "Enter a valid email address."),
+        ({"name": ""}, "name", "This field is required."),
+        ({"phone": "0612"}, "phone", "Enter a valid phone number"),
+        ({"sms_offers": "on"}, "sms_offers", "Give your mobile number to receive texts."),
+    ],
+)
+def test_bad_details_are_form_errors(client, mug, details, field, error):
+    add(client, mug)
+    data = {"name": "Ann", "email": "ann@example.com", "phone": "", **details}
+    response = client.post(reverse("shop:checkout"), data)
+    assert response.status_code == 200
+    assert error in " ".join(response.context["form"].errors[field])
+    assert not Contact.objects.exists() and not Consent.objects.exists()
+    assert "shop_checkout" not in client.session
+
+
+def test_a_bad_payment_method_is_a_form_error(client, mug):
+    add(client, mug)
+    client.post(reverse("shop:checkout"), {"name": "Ann", "email": "ann@example.com"})
+    for data in ({"payment_method": "cash"}, {}):
+        response = client.post(reverse("shop:checkout_payment"), data)
+        assert response.status_code == 200
+        assert response.context["form"].errors["payment_method"]
+    assert not Order.objects.exists()
+
+
+def test_logged_in_checkout_uses_the_account(client, mug, customer, settings):
+    settings.OMNICHANNEL = {**settings.OMNICHANNEL, "PURCHASE_ORDER_STATUSES": ["paid"]}
+    client.force_login(customer)
+    add(client, mug)
+    form = client.get(reverse("shop:checkout")).context["form"]
+    assert form["email"].value() == customer.email
+    response = check_out(client, email="", payment_method="bank_transfer")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    order = Order.objects.get()
+    assert (order.user, order.email, order.status) == (customer, customer.email, "pending_payment")
+    tracked = TrackedOrder.objects.get()
+    assert tracked.contact.user == customer and not tracked.is_purchase
+
+
+def test_details_given_before_logging_in_are_asked_again(client, mug, customer):
+    add(client, mug)
+    client.post(reverse("shop:checkout"), {"name": "Ann", "email": "ann@example.com"})
+    client.force_login(customer)
+    response = client.get(reverse("shop:checkout_payment"))
+    assert response["Location"] == reverse("shop:checkout")
+
+
+def discount_code(code="BACK1", email=""):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sample_shop.shop.models import DiscountCode
+
+    return DiscountCode.objects.create(
+        code=code,
+        kind="percent",
+        value=Decimal("10"),
+        expires_at=timezone.now() + timedelta(days=1),
+        email=email,
+    )
+
+
+def test_discount_codes_still_work_across_the_two_steps(client, mug):
+    code = discount_code()
+    add(client, mug, 2)
+    client.post(reverse("shop:discount_apply"), {"code": "back1"})
+    response = check_out(client)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    order = Order.objects.get()
+    assert (order.discount_code, order.total) == ("BACK1", Decimal("22.50"))
+    code.refresh_from_db()
+    assert code.used_at is not None
+
+
+def test_a_code_for_another_email_is_refused_at_either_step(client, mug):
+    discount_code("BOUND", email="bo@example.com")
+    add(client, mug)
+    client.post(reverse("shop:discount_apply"), {"code": "BOUND"})
+    response = client.post(reverse("shop:checkout"), {"name": "Ann", "email": "ann@example.com"})
+    assert response.status_code == 200 and "was issued for another email" in (
+        response.content.decode()
+    )
+    # Details given first, the code applied afterwards (a restore link applies one).
+    client.post(reverse("shop:discount_remove"))
+    client.post(reverse("shop:checkout"), {"name": "Ann", "email": "ann@example.com"})
+    client.post(reverse("shop:discount_apply"), {"code": "BOUND"})
+    response = client.post(reverse("shop:checkout_payment"), {"payment_method": "card"})
+    assert response.status_code == 200
+    assert "change your details" in " ".join(response.context["form"].non_field_errors())
+    assert not Order.objects.exists()
+
+
+def test_a_code_used_meanwhile_is_removed_with_a_message(client, mug, monkeypatch):
+    from django.utils import timezone
+
+    from sample_shop.shop.checkout import place_order
+    from sample_shop.shop.models import DiscountCode
+
+    code = discount_code()
+    add(client, mug)
+    client.post(reverse("shop:discount_apply"), {"code": "BACK1"})
+    client.post(reverse("shop:checkout"), {"name": "Ann", "email": "ann@example.com"})
+
+    def another_checkout_uses_the_code_first(cart, **kwargs):
+        assert cart.discount == code  # read while still usable, as the payment page did
+        DiscountCode.objects.filter(pk=code.pk).update(used_at=timezone.now())
+        return place_order(cart, **kwargs)
+
+    monkeypatch.setattr("sample_shop.shop.views.place_order", another_checkout_uses_the_code_first)
+    response = client.post(reverse("shop:checkout_payment"), {"payment_method": "card"})
+    assert response.status_code == 200
+    assert "was just used or expired" in response.content.decode()
+    assert not Order.objects.exists() and client.session["cart"].get("discount_code") is None

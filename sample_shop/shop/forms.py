@@ -39,7 +39,24 @@ class PaymentMethod:
     ]
 
 
-class CheckoutForm(forms.Form):
+def discount_email_error(discount, email, fix="use that address"):
+    """Why ``discount`` cannot go with ``email`` (bound to another customer), or ''."""
+    if discount is None or discount.allows_email(email):
+        return ""
+    return (
+        f"The code {discount.code} was issued for another email address: {fix} or remove "
+        "the code from your cart."
+    )
+
+
+class CheckoutDetailsForm(forms.Form):
+    """Checkout, step 1: who is buying, and the marketing opt-ins. No order yet.
+
+    The buyer's email is given here, before any payment, so an unfinished checkout still
+    leaves a cart that can be recovered. Each opt-in box is unticked by default and its
+    label is the wording stored in the consent ledger.
+    """
+
     name = forms.CharField(max_length=150)
     email = forms.EmailField()
     phone = forms.CharField(
@@ -47,9 +64,16 @@ class CheckoutForm(forms.Form):
         required=False,
         help_text="With the country code, e.g. +33 6 12 34 56 78.",
     )
-    payment_method = forms.ChoiceField(
-        choices=PaymentMethod.CHOICES, initial=PaymentMethod.CARD, widget=forms.RadioSelect
+    email_offers = forms.BooleanField(
+        required=False,
+        label="Email me news and offers. I can unsubscribe at any time.",
     )
+    sms_offers = forms.BooleanField(
+        required=False,
+        label="Text me offers (needs the phone number above). Reply STOP to opt out.",
+    )
+    # Opt-in box -> the channel it grants.
+    OPT_INS = {"email_offers": "email", "sms_offers": "sms"}
 
     def __init__(self, *args, user=None, discount=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -64,11 +88,9 @@ class CheckoutForm(forms.Form):
 
     def clean_email(self):
         email = self.cleaned_data["email"] or (self.user.email if self.user else "")
-        if self.discount is not None and not self.discount.allows_email(email):
-            raise forms.ValidationError(
-                f"The code {self.discount.code} was issued for another email address: use "
-                "that address or remove the code from your cart."
-            )
+        error = discount_email_error(self.discount, email)
+        if error:
+            raise forms.ValidationError(error)
         return email
 
     def clean_phone(self):
@@ -85,6 +107,13 @@ class CheckoutForm(forms.Form):
             )
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
+    def clean(self):
+        cleaned = super().clean()
+        number_missing = not cleaned.get("phone") and "phone" not in self.errors
+        if cleaned.get("sms_offers") and number_missing:
+            self.add_error("sms_offers", "Give your mobile number to receive texts.")
+        return cleaned
+
     @property
     def first_name(self):
         name = self.cleaned_data["name"].split(maxsplit=1)
@@ -94,6 +123,49 @@ class CheckoutForm(forms.Form):
     def last_name(self):
         name = self.cleaned_data["name"].split(maxsplit=1)
         return name[1] if len(name) > 1 else ""
+
+    @property
+    def details(self):
+        """What the payment step needs, as JSON for the session."""
+        return {
+            "user": self.user.pk if self.user else None,
+            "name": self.cleaned_data["name"],
+            "email": self.cleaned_data["email"],
+            "phone": self.cleaned_data["phone"],
+        }
+
+    def save_consents(self, request, contact):
+        """Record the ticked opt-ins, with the wording shown, in the consent ledger."""
+        for name, channel in self.OPT_INS.items():
+            if self.cleaned_data.get(name):
+                grant_consent(
+                    contact,
+                    channel,
+                    source="checkout",
+                    wording=str(self.fields[name].label),
+                    request=request,
+                )
+
+
+class PaymentForm(forms.Form):
+    """Checkout, step 2: how to pay, for the details given in step 1."""
+
+    payment_method = forms.ChoiceField(
+        choices=PaymentMethod.CHOICES, initial=PaymentMethod.CARD, widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args, email="", discount=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+        self.discount = discount
+
+    def clean(self):
+        cleaned = super().clean()
+        # The cart's code may have changed since step 1 (a restore link applies one).
+        error = discount_email_error(self.discount, self.email, fix="change your details")
+        if error:
+            raise forms.ValidationError(error)
+        return cleaned
 
 
 class SignupForm(ProfileFieldsMixin, UserCreationForm):

@@ -14,6 +14,7 @@ urlpatterns = [
     path("cart/discount/", views.discount_apply, name="discount_apply"),
     path("cart/discount/remove/", views.discount_remove, name="discount_remove"),
     path("checkout/", views.checkout, name="checkout"),
+    path("checkout/payment/", views.checkout_payment, name="checkout_payment"),
     path("orders/<uuid:order_uuid>/", views.order_detail, name="order_detail"),
     path("account/", views.account, name="account"),
 ]

@@ -1,8 +1,10 @@
 """The shop's pages.
 
-Every change to the cart is reported to omnichannel with ``track_cart``, and checkout
-reports who the buyer is (``identify``) and what they bought (``track_order``). These
-calls never raise, so a problem on omnichannel's side cannot break a page of the shop.
+Every change to the cart is reported to omnichannel with ``track_cart``. Checkout has two
+steps, as in most shops: the details step reports who the buyer is (``identify``) and
+records their opt-ins, so a cart left at the payment step can still be recovered; the
+payment step places the order and reports it (``track_order``). These calls never raise,
+so a problem on omnichannel's side cannot break a page of the shop.
 """
 
 from django.contrib import messages
@@ -20,8 +22,9 @@ from .checkout import DiscountUnavailable, place_order
 from .forms import (
     AddToCartForm,
     CartLineForm,
-    CheckoutForm,
+    CheckoutDetailsForm,
     DiscountCodeForm,
+    PaymentForm,
     PaymentMethod,
     SignupForm,
 )
@@ -30,6 +33,8 @@ from .models import Order, OrderStatus, Product
 # Orders placed in this session, so a guest can see their confirmation page.
 SESSION_ORDERS_KEY = "shop_orders"
 SESSION_ORDERS_KEPT = 20
+# The buyer's details from checkout's first step: {"user", "name", "email", "phone"}.
+SESSION_CHECKOUT_KEY = "shop_checkout"
 
 
 def product_list(request):
@@ -118,42 +123,87 @@ def discount_remove(request):
 # --- checkout and orders ------------------------------------------------------------------
 
 
+def _customer(request):
+    return request.user if request.user.is_authenticated else None
+
+
+def _saved_details(request, user):
+    """The details the visitor gave in step 1, or None (none yet, or for another user)."""
+    details = request.session.get(SESSION_CHECKOUT_KEY)
+    if not isinstance(details, dict):
+        return None
+    if details.get("user") != (user.pk if user else None):
+        return None  # given before logging in or out: ask again
+    fields = ("name", "email", "phone")
+    if not all(isinstance(details.get(name), str) for name in fields) or not details["email"]:
+        return None
+    return {name: details[name] for name in fields}
+
+
 def checkout(request):
+    """Step 1: the buyer's details and opt-ins. Identifies the visitor; no order yet."""
     cart = Cart(request)
     if not cart.items:
         messages.info(request, "Your cart is empty.")
         return redirect("shop:cart_detail")
-    user = request.user if request.user.is_authenticated else None
+    user = _customer(request)
     form_kwargs = {"user": user, "discount": cart.discount}
     if request.method != "POST":
-        form = CheckoutForm(**form_kwargs)
+        # Coming back from the payment step (or a second order): what they gave last time.
+        form = CheckoutDetailsForm(initial=_saved_details(request, user), **form_kwargs)
     else:
-        form = CheckoutForm(request.POST, **form_kwargs)
+        form = CheckoutDetailsForm(request.POST, **form_kwargs)
         if form.is_valid():
-            order = _place_order(request, cart, form)
-            if order is not None:
-                return redirect(order)
+            data = form.cleaned_data
+            # The guest's session (and its carts) joins the contact: from here on, a cart
+            # left at the payment step can be recovered when the buyer opted in.
+            contact = identify(
+                request,
+                email=data["email"],
+                phone=data["phone"] or None,
+                first_name=form.first_name,
+                last_name=form.last_name,
+            )
+            if contact is not None:
+                form.save_consents(request, contact)
+            request.session[SESSION_CHECKOUT_KEY] = form.details
+            return redirect("shop:checkout_payment")
     return render(request, "shop/checkout.html", {"cart": cart, "form": form})
 
 
-def _place_order(request, cart, form):
-    data = form.cleaned_data
-    # Before the order exists, so the guest's session (and its carts) joins the contact.
-    identify(
-        request,
-        email=data["email"],
-        phone=data["phone"] or None,
-        first_name=form.first_name,
-        last_name=form.last_name,
-    )
-    is_transfer = data["payment_method"] == PaymentMethod.BANK_TRANSFER
+def checkout_payment(request):
+    """Step 2: the payment method, and placing the order for step 1's details."""
+    cart = Cart(request)
+    if not cart.items:
+        messages.info(request, "Your cart is empty.")
+        return redirect("shop:cart_detail")
+    user = _customer(request)
+    details = _saved_details(request, user)
+    if details is None:
+        messages.info(request, "First tell us who the order is for.")
+        return redirect("shop:checkout")
+    form_kwargs = {"email": details["email"], "discount": cart.discount}
+    if request.method != "POST":
+        form = PaymentForm(**form_kwargs)
+    else:
+        form = PaymentForm(request.POST, **form_kwargs)
+        if form.is_valid():
+            order = _place_order(request, cart, form, user, details)
+            if order is not None:
+                return redirect(order)
+    context = {"cart": cart, "form": form, "details": details}
+    return render(request, "shop/checkout_payment.html", context)
+
+
+def _place_order(request, cart, form, user, details):
+    is_transfer = form.cleaned_data["payment_method"] == PaymentMethod.BANK_TRANSFER
     try:
         order = place_order(
             cart,
-            user=form.user,
-            name=data["name"],
-            email=data["email"],
-            phone=data["phone"],
+            user=user,
+            name=details["name"],
+            email=details["email"],
+            phone=details["phone"],
             status=OrderStatus.PENDING_PAYMENT if is_transfer else OrderStatus.PAID,
         )
     except DiscountUnavailable as exc:
