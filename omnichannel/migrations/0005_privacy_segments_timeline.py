@@ -52,6 +52,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='popupevent',
-            index=models.Index(fields=['contact', 'created_at'], name='omnichannel_popupevent_timeline'),
+            index=models.Index(fields=['contact', 'created_at'], name='omnichannel_popupevt_timeline'),
         ),
     ]

@@ -519,7 +519,7 @@ class PopupEvent(models.Model):
         verbose_name_plural = _("popup events")
         indexes = [
             models.Index(fields=["popup", "variant", "kind"]),
-            models.Index(fields=["contact", "created_at"], name="omnichannel_popupevent_timeline"),
+            models.Index(fields=["contact", "created_at"], name="omnichannel_popupevt_timeline"),
         ]
 
     def __str__(self):

@@ -23,7 +23,9 @@ WORKER_SETTINGS = "tests.services.flow_worker_settings"
 
 
 def test_signup_to_the_first_welcome_email_through_the_worker(start_worker, client):
-    [(flow, _created)] = install_defaults(activate=True, fast=True)
+    flow = next(
+        f for f, _created in install_defaults(activate=True, fast=True) if f.slug == "welcome"
+    )
     with FakeProvider() as provider:
         worker = start_worker(WORKER_SETTINGS, beat=True, env={"FAKE_PROVIDER_URL": provider.url})
         response = client.post(
