@@ -8,6 +8,7 @@ a share of calls with 503, and answers lookups like a provider's message search 
 import json
 import random
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,7 +19,8 @@ from omnichannel.exceptions import TransientSendError
 
 
 class FakeProvider:
-    def __init__(self, fail_ratio=0.0, seed=7):
+    def __init__(self, fail_ratio=0.0, seed=7, delay=0.0):
+        self.delay = delay  # seconds each accepted send takes, like a real API call
         self.accepted = Counter()
         self.refused = 0
         self.fail_ratio = fail_ratio
@@ -57,6 +59,7 @@ class FakeProvider:
                         self._answer(503, {"error": "try later"})
                         return
                     provider.accepted[body["id"]] += 1
+                time.sleep(provider.delay)
                 self._answer(200, {"sid": f"fake-{body['id']}"})
 
             def do_GET(self):

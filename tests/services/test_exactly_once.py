@@ -71,18 +71,31 @@ def run(start_worker, provider, workers=1):
 
 def test_worker_killed_mid_batch_and_restarted(start_worker):
     expected = queue_messages()
-    with FakeProvider() as provider:
-        [first] = run(start_worker, provider)
-        wait_until(
-            lambda: provider.total >= 2000, timeout=120, what="2,000 sends", logs=[first.log]
-        )
-        first.kill()
+    # Each send takes 2 ms at the provider, so a batch lasts long enough to be killed in.
+    with FakeProvider(delay=0.002) as provider:
+        caught_mid_batch = False
+        logs = []
+        for _attempt in range(3):  # a kill can land between two batches: try again
+            [worker] = run(start_worker, provider)
+            logs.append(worker.log)
+            wait_until(in_flight, timeout=120, what="a batch with the provider", logs=logs)
+            worker.kill()
+            caught_mid_batch = Message.objects.filter(status=MessageStatus.SENDING).exists()
+            if caught_mid_batch:
+                break
+        assert caught_mid_batch, "no kill landed while the worker held leased messages"
         assert provider.total < TOTAL, "the kill came too late to test anything"
-        # The dead worker held leased messages: the restart must recover them.
-        assert Message.objects.filter(status=MessageStatus.SENDING).exists()
-        [second] = run(start_worker, provider)
-        wait_until(all_sent, timeout=300, what="all messages sent", logs=[first.log, second.log])
+        [restarted] = run(start_worker, provider)
+        wait_until(all_sent, timeout=300, what="all messages sent", logs=[*logs, restarted.log])
         assert_exactly_once(provider, expected)
+
+
+def in_flight():
+    """Messages are being handed to the provider right now (some already accepted)."""
+    return (
+        Message.objects.filter(status=MessageStatus.SENDING, handed_at__isnull=False).exists()
+        and Message.objects.filter(status=MessageStatus.SENT).count() >= 500
+    )
 
 
 def test_redis_down_for_30_seconds(start_worker, redis_control):
