@@ -3,12 +3,20 @@
 Templates come from the admin (trusted); values in the context may come from customers
 (untrusted), so HTML parts render with autoescaping. Plain-text parts (subject, SMS,
 push) render without it: an SMS must say "Tom & Jerry", not "Tom &amp; Jerry".
+
+A message renders in its recipient's language (``Contact.locale``, else
+``LANGUAGE_CODE``): Django's ``date`` filter and the ``money`` filter of
+``omnichannel_format``, which every template has without a ``{% load %}``, write dates,
+numbers and amounts the way the recipient reads them.
 """
 
+import re
 from functools import lru_cache
 
+from django.conf import settings
 from django.template import Context, Engine
 from django.urls import reverse
+from django.utils import translation
 
 from .flows.tracking import track_links
 from .integrations.adapter import get_adapter
@@ -16,14 +24,29 @@ from .links import absolute_url, unsubscribe_token
 
 # Content keys that hold HTML; every other string key is plain text.
 HTML_PARTS = {"html"}
+# Filters every message template has: {{ cart.value|money:cart.currency }}, |isodate.
+FORMAT_LIBRARY = "omnichannel.templatetags.omnichannel_format"
+# A language tag as Django activates one: "fr", "fr-ca", "sr-latn".
+LANGUAGE_TAG = re.compile(r"[a-z]{1,8}(?:-[a-z0-9]{1,8})*")
 
 
 @lru_cache(maxsize=1)
 def _engines():
+    options = {"builtins": [FORMAT_LIBRARY], "libraries": {"omnichannel_format": FORMAT_LIBRARY}}
     return {
-        True: Engine(autoescape=True),
-        False: Engine(autoescape=False),
+        True: Engine(autoescape=True, **options),
+        False: Engine(autoescape=False, **options),
     }
+
+
+def language_of(locale):
+    """The language to render for a contact's ``locale`` ("fr-CA", "pt_BR", ""): the
+    locale itself when it is a language tag, else ``LANGUAGE_CODE``. Translations and
+    formats fall back from the region to the language (fr-CA reads French)."""
+    code = str(locale or "").strip().replace("_", "-").lower()
+    if LANGUAGE_TAG.fullmatch(code):
+        return code
+    return settings.LANGUAGE_CODE
 
 
 @lru_cache(maxsize=2048)
@@ -60,7 +83,8 @@ def render_content(content, context):
 
 
 def render_message(message):
-    rendered = render_content(message.content, {**base_context(message), **message.context})
+    with translation.override(language_of(getattr(message.contact, "locale", ""))):
+        rendered = render_content(message.content, {**base_context(message), **message.context})
     if message.enrollment_id:
         # Flow messages: UTM parameters and click tracking on their links.
         rendered = track_links(rendered, message)

@@ -53,6 +53,7 @@ from .models.channels import Channel
 from .models.flows import EnrollmentState
 from .models.messages import DeliveryEventKind
 from .models.popups import PopupEventKind
+from .templatetags.omnichannel_format import money
 
 
 class Kind(models.TextChoices):
@@ -247,7 +248,7 @@ def describe_popup_signup(signup):
 
 def cart_size(cart):
     count = ngettext("%(n)s item", "%(n)s items", cart.item_count) % {"n": cart.item_count}
-    return f"{count}, {cart.value} {cart.currency}"
+    return f"{count}, {money(cart.value, cart.currency)}"
 
 
 def describe_cart_started(cart):
@@ -275,8 +276,8 @@ def describe_cart_ordered(cart):
 
 def describe_order(order):
     return {
-        "title": _("Order %(key)s: %(total)s %(currency)s")
-        % {"key": order.order_key, "total": order.total, "currency": order.currency},
+        "title": _("Order %(key)s: %(total)s")
+        % {"key": order.order_key, "total": money(order.total, order.currency)},
         "detail": join(order.status, not order.is_purchase and _("not (yet) a purchase")),
         "obj": order,
     }

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -115,6 +116,14 @@ LOGOUT_REDIRECT_URL = "shop:product_list"
 # --- i18n, static, email -----------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
+# The languages omnichannel ships translations for; LocaleMiddleware picks one per request.
+LANGUAGES = [
+    ("en", "English"),
+    ("fr", "Français"),
+    ("ru", "Русский"),
+    ("bg", "Български"),
+    ("sk", "Slovenčina"),
+]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

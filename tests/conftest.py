@@ -5,6 +5,7 @@ import socket
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import translation
 
 from omnichannel.conf import omnichannel_settings
 from omnichannel.testing.factories import ContactFactory
@@ -31,6 +32,14 @@ def _fresh_settings():
     # A test that changed OMNICHANNEL through override_settings leaves nothing cached.
     yield
     omnichannel_settings.reload()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # LocaleMiddleware leaves the last request's language active in the thread: a test
+    # that asked for French pages must not make the next one read French messages.
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ class CartSnapshotAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("lines"))
     def cart_lines(self, obj):
-        return cart_lines_table(obj.lines)
+        return cart_lines_table(obj.lines, obj.currency)
 
     def get_urls(self):
         dashboard = self.admin_site.admin_view(self.recovery_view)

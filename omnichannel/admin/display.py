@@ -3,9 +3,12 @@
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
+from ..templatetags.omnichannel_format import money
 
-def cart_lines_table(lines):
-    """The lines of a cart snapshot as an HTML table; every value is escaped."""
+
+def cart_lines_table(lines, currency=None):
+    """The lines of a cart snapshot as an HTML table; every value is escaped. Unit prices
+    are written as money in ``currency`` when it is given."""
     if not lines:
         return _("(empty)")
     rows = format_html_join(
@@ -16,7 +19,9 @@ def cart_lines_table(lines):
                 line.get("name", ""),
                 line.get("sku", ""),
                 line.get("quantity", ""),
-                line.get("unit_price", ""),
+                money(line.get("unit_price", ""), currency)
+                if currency
+                else line.get("unit_price", ""),
             )
             for line in lines
         ),

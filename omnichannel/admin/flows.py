@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from ..flows import conditions, validation
@@ -265,7 +265,9 @@ class FiguresPeriodForm(forms.Form):
         label=_("Triggered from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     until = forms.DateField(
-        label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=pgettext_lazy("end of a period", "to"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def clean(self):
@@ -398,14 +400,25 @@ class FlowAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Activate the selected flows"), permissions=["change"])
     def activate(self, request, queryset):
-        self._switch_on(request, queryset.exclude(status=FlowStatus.ACTIVE), _("activated"))
+        self._switch_on(
+            request,
+            queryset.exclude(status=FlowStatus.ACTIVE),
+            refused=_("“{flow}” was not activated: {problem} ({count})"),
+            done=ngettext_lazy("%(n)d flow activated.", "%(n)d flows activated.", "n"),
+        )
 
     @admin.action(description=_("Resume the selected paused flows"), permissions=["change"])
     def resume(self, request, queryset):
-        self._switch_on(request, queryset.filter(status=FlowStatus.PAUSED), _("resumed"))
+        self._switch_on(
+            request,
+            queryset.filter(status=FlowStatus.PAUSED),
+            refused=_("“{flow}” was not resumed: {problem} ({count})"),
+            done=ngettext_lazy("%(n)d flow resumed.", "%(n)d flows resumed.", "n"),
+        )
 
-    def _switch_on(self, request, queryset, done):
-        """Activate the flows that pass validation; say why the others did not."""
+    def _switch_on(self, request, queryset, *, refused, done):
+        """Activate the flows that pass validation; say why the others did not. ``refused``
+        and ``done`` are the messages for a flow refused and for the count switched on."""
         switched = 0
         for flow in queryset:
             found = validation.blocking(flow)
@@ -413,11 +426,10 @@ class FlowAdmin(admin.ModelAdmin):
                 self.message_user(
                     request,
                     format_html(
-                        "“{}” was not {}: {} ({})",
-                        flow,
-                        done,
-                        found[0].text,
-                        ngettext(
+                        refused,
+                        flow=flow,
+                        problem=found[0].text,
+                        count=ngettext(
                             "%d problem in all, listed on its page",
                             "%d problems in all, listed on its page",
                             len(found),
@@ -433,8 +445,7 @@ class FlowAdmin(admin.ModelAdmin):
             switched += 1
         self.message_user(
             request,
-            ngettext("%(n)d flow %(done)s.", "%(n)d flows %(done)s.", switched)
-            % {"n": switched, "done": done},
+            done % {"n": switched},
             messages.SUCCESS if switched else messages.WARNING,
         )
 

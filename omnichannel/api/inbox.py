@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
@@ -132,7 +133,7 @@ class InboxReadView(VisitorAPIView):
         mark_read(messages)
         message = messages.first()
         if message is None:
-            raise NotFound("Your inbox has no message with this id.")
+            raise NotFound(_("Your inbox has no message with this id."))
         return Response(InboxMessageSerializer(message).data)
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from django.core import signing
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -69,14 +70,14 @@ class SubscriptionKeysSerializer(serializers.Serializer):
         # An uncompressed P-256 point: 0x04, then 32 bytes of x and 32 of y.
         if len(raw) != 65 or raw[0] != 4:
             raise serializers.ValidationError(
-                "Not a P-256 public key: send keys.p256dh as PushSubscription.toJSON() gives it."
+                _("Not a P-256 public key: send keys.p256dh as PushSubscription.toJSON() gives it.")
             )
         return value
 
     def validate_auth(self, value):
         if len(decode_base64url(value)) != 16:
             raise serializers.ValidationError(
-                "Not a 16-byte secret: send keys.auth as PushSubscription.toJSON() gives it."
+                _("Not a 16-byte secret: send keys.auth as PushSubscription.toJSON() gives it.")
             )
         return value
 
@@ -91,9 +92,11 @@ class PushSubscriptionSerializer(serializers.Serializer):
         parts = urlsplit(value)
         if parts.scheme != "https" or not is_push_service(parts.hostname or ""):
             raise serializers.ValidationError(
-                "Not a browser push service endpoint (https on "
-                f"{', '.join(PUSH_SERVICE_DOMAINS)}): send PushSubscription.toJSON().endpoint "
-                "unchanged."
+                _(
+                    "Not a browser push service endpoint (https on %(domains)s): send "
+                    "PushSubscription.toJSON().endpoint unchanged."
+                )
+                % {"domains": ", ".join(PUSH_SERVICE_DOMAINS)}
             )
         return value
 
@@ -112,7 +115,7 @@ class ClickSerializer(serializers.Serializer):
             return signer.unsign(value, max_age=CLICK_TOKEN_MAX_AGE)
         except signing.BadSignature as exc:
             raise serializers.ValidationError(
-                "Invalid or expired token: post the token from the notification's data."
+                _("Invalid or expired token: post the token from the notification's data.")
             ) from exc
 
 
@@ -120,7 +123,10 @@ class PushSubscribeView(VisitorAPIView):
     def get(self, request):
         key = omnichannel_settings.VAPID_PUBLIC_KEY
         if not key:
-            raise NotFound('Web push is not set up: OMNICHANNEL["VAPID_PUBLIC_KEY"] is empty.')
+            raise NotFound(
+                _("Web push is not set up: %(setting)s is empty.")
+                % {"setting": 'OMNICHANNEL["VAPID_PUBLIC_KEY"]'}
+            )
         return Response({"public_key": key})
 
     def post(self, request):
@@ -142,11 +148,11 @@ class PushUnsubscribeView(VisitorAPIView):
     def post(self, request):
         serializer = EndpointSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        deleted, _ = PushSubscription.objects.filter(
+        deleted, _rows = PushSubscription.objects.filter(
             endpoint=serializer.validated_data["endpoint"]
         ).delete()
         if not deleted:
-            raise NotFound("No subscription has this endpoint: it is already removed.")
+            raise NotFound(_("No subscription has this endpoint: it is already removed."))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -166,7 +172,7 @@ class PushClickedView(VisitorAPIView):
         serializer.is_valid(raise_exception=True)
         message = Message.objects.filter(uuid=serializer.validated_data["token"]).first()
         if message is None:
-            raise NotFound("The message of this notification no longer exists.")
+            raise NotFound(_("The message of this notification no longer exists."))
         DeliveryEvent.objects.get_or_create(
             provider_event_id=f"push-click:{message.uuid}",
             defaults={

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
+from django.utils.translation import gettext as _
 
 from ..models import DeliveryEvent, Enrollment, Message, Step, StepVariant, TrackedOrder
 from ..models.flows import EnrollmentState
@@ -216,7 +217,7 @@ def _labelled(flow, rows):
     labelled = []
     for (step_id, channel, variant_id), values in sorted(rows.items(), key=in_step_order):
         step = steps.get(step_id)
-        label = f"{step.position + 1}. {step.name}" if step else "(deleted step)"
+        label = f"{step.position + 1}. {step.name}" if step else _("(deleted step)")
         labelled.append(
             Row(step=label, channel=channel, variant=variants.get(variant_id, ""), **values)
         )

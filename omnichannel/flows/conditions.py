@@ -93,7 +93,10 @@ def validate(entries):
         if not isinstance(entry, dict) or entry.get("name") not in _registry:
             name = entry.get("name") if isinstance(entry, dict) else entry
             known = ", ".join(name for name, _label in choices())
-            problems.append(f"Unknown condition {name!r}. Known conditions: {known}.")
+            problems.append(
+                _("Unknown condition %(name)s. Known conditions: %(known)s.")
+                % {"name": repr(name), "known": known}
+            )
             continue
         try:
             params = get(entry["name"]).clean_params(entry.get("params"))

@@ -16,7 +16,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from .. import policy
 from ..channels import enabled_channels, get_backend
@@ -27,7 +28,7 @@ from ..models import CartSnapshot, Contact, Enrollment, Message, StepContent, Su
 from ..models.channels import Channel
 from ..models.consent import ConsentStatus, Purpose
 from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, Trigger
-from ..rendering import base_context, render_content
+from ..rendering import base_context, language_of, render_content
 from ..sms import segments
 from . import conditions, variants
 from .engine import Batch, cart_lines_from_json, purpose_for, reentry_blocked, step_delay
@@ -182,7 +183,9 @@ def preview_content(step, content, contact, variant=None, now=None):
         **base_context(probe),
         **template_context(step, contact, content, variant=variant, now=now),
     }
-    parts = render_parts(content, context)
+    # In the language the content is sent in: its own, or the recipient's for a default.
+    with translation.override(language_of(content.locale or contact.locale)):
+        parts = render_parts(content, context)
     sms_segments = None
     if content.channel == Channel.SMS:
         text = next((part for part in parts if part.name == "text"), None)
@@ -271,9 +274,9 @@ def _plan(enrollment, batch, reach, blocked):
     if enrollment.pk is None:
         plan.excluded = _entry_refusal(enrollment, facts, blocked, exit_at, goal)
     elif enrollment.state == EnrollmentState.HELD_OUT:
-        plan.excluded = "held out: receives nothing, to measure the flow's lift"
+        plan.excluded = _("held out: receives nothing, to measure the flow's lift")
     elif enrollment.state == EnrollmentState.EXITED:
-        plan.excluded = f"left the flow: {enrollment.exit_reason.lower()}"
+        plan.excluded = _("left the flow: %(reason)s") % {"reason": enrollment.exit_reason.lower()}
     if plan.excluded:
         return plan
     at = start
@@ -287,7 +290,7 @@ def _plan(enrollment, batch, reach, blocked):
         if index < enrollment.next_position:
             planned.done = True
         elif exit_at is not None and exit_at <= at:
-            planned.skipped = f"left the flow: {goal}"
+            planned.skipped = _("left the flow: %(reason)s") % {"reason": goal}
         else:
             _decide(planned, enrollment, variant, batch, facts, reach)
     return plan
@@ -296,11 +299,11 @@ def _plan(enrollment, batch, reach, blocked):
 def _entry_refusal(enrollment, facts, blocked, exit_at, goal):
     """Why a new trigger would not enrol the contact (``engine.enroll_many``), or ''."""
     if enrollment.contact.pk in blocked:
-        return "already in this flow, or went through it"
+        return _("already in this flow, or went through it")
     if unmet := _unmet(enrollment.flow.conditions, enrollment.contact, facts):
-        return "entry condition not met: " + ", ".join(unmet)
+        return _("entry condition not met: %(conditions)s") % {"conditions": ", ".join(unmet)}
     if exit_at is not None and exit_at <= enrollment.triggered_at:
-        return f"already reached an exit goal: {goal}"
+        return _("already reached an exit goal: %(goal)s") % {"goal": goal}
     return ""
 
 
@@ -324,7 +327,9 @@ def _unmet(entries, contact, facts):
         try:
             met = conditions.met([entry], contact, facts)
         except (KeyError, TypeError, AttributeError, ValidationError) as exc:
-            unmet.append(f"invalid condition {name!r} ({exc})")
+            unmet.append(
+                _("invalid condition %(name)s (%(error)s)") % {"name": repr(name), "error": exc}
+            )
             continue
         if not met:
             unmet.append(str(conditions.get(name).label).lower())
@@ -336,10 +341,10 @@ def _decide(planned, enrollment, variant, batch, facts, reach):
     ``engine.message_for`` and the dispatcher's policy)."""
     step, contact, cart = planned.step, enrollment.contact, enrollment.cart
     if unmet := _unmet(step.conditions, contact, facts):
-        planned.skipped = "condition not met: " + ", ".join(unmet)
+        planned.skipped = _("condition not met: %(conditions)s") % {"conditions": ", ".join(unmet)}
         return
     if step.min_cart_value is not None and (cart is None or cart.value < step.min_cart_value):
-        planned.skipped = f"cart below {step.min_cart_value}"
+        planned.skipped = _("cart below %(value)s") % {"value": step.min_cart_value}
         return
     channel = (variant.channel if variant and variant.channel else "") or step.channel
     if channel == BEST_CHANNEL:
@@ -348,15 +353,15 @@ def _decide(planned, enrollment, variant, batch, facts, reach):
             contact, candidates=candidates, cart_value=cart.value if cart else None
         )
         if channel is None:
-            planned.skipped = "no channel reaches them (consent, address or content missing)"
+            planned.skipped = _("no channel reaches them (consent, address or content missing)")
             return
     planned.channel = channel
     if batch.content(step, variant, channel, contact.locale) is None:
-        planned.skipped = f"no {Channel(channel).label} content"
+        planned.skipped = _("no %(channel)s content") % {"channel": Channel(channel).label}
         return
     purpose = purpose_for(enrollment, channel, batch)
     if purpose == Purpose.TRANSACTIONAL and step.has_offer:
-        planned.skipped = "an offer is never sent without marketing consent"
+        planned.skipped = _("an offer is never sent without marketing consent")
         return
     planned.skipped = reach.refusal(contact, channel, purpose, batch)
     if not planned.skipped and purpose == Purpose.MARKETING:
@@ -375,13 +380,15 @@ class _Reach:
     def refusal(self, contact, channel, purpose, batch):
         label = Channel(channel).label
         if channel not in enabled_channels():
-            return f"{label} is not set up (no backend in CHANNEL_BACKENDS)"
+            return _("%(channel)s is not set up (no backend in CHANNEL_BACKENDS)") % {
+                "channel": label
+            }
         consent = batch.known.consents[contact.pk].get(channel)
         if purpose == Purpose.MARKETING and consent != ConsentStatus.GRANTED:
-            return f"no marketing consent for {label}"
+            return _("no marketing consent for %(channel)s") % {"channel": label}
         address = get_backend(channel).address(Message(contact=contact, channel=channel))
         if not address:
-            return f"no {label} address"
+            return _("no %(channel)s address") % {"channel": label}
         if (channel, address) in self.suppressed:
-            return f"{label} address is suppressed"
+            return _("%(channel)s address is suppressed") % {"channel": label}
         return ""

@@ -9,6 +9,8 @@ the others are shown as warnings.
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from ..conf import omnichannel_settings
 from ..models.channels import Channel
@@ -29,15 +31,20 @@ def problems(flow):
     found = []
     steps = list(flow.steps.prefetch_related("variants", "contents"))
     if not steps:
-        found.append(Problem("The flow has no steps: add at least one message."))
+        found.append(Problem(_("The flow has no steps: add at least one message.")))
     if flow.trigger == Trigger.CUSTOM_EVENT and not flow.trigger_event:
         found.append(
             Problem(
-                "The flow starts on a custom event but names none: enter the event name "
-                "your shop passes to track_event()."
+                _(
+                    "The flow starts on a custom event but names none: enter the event name "
+                    "your shop passes to track_event()."
+                )
             )
         )
-    found += [Problem(f"Entry conditions: {text}") for text in _condition_errors(flow.conditions)]
+    found += [
+        Problem(_("Entry conditions: %(problem)s") % {"problem": text})
+        for text in _condition_errors(flow.conditions)
+    ]
     contact = sample_contact()
     for step in steps:
         found += _step_problems(step, contact)
@@ -57,14 +64,19 @@ def _condition_errors(entries):
 
 
 def _step_problems(step, contact):
-    name = f"Step {step.position + 1} “{step.name}”"
+    name = _("Step %(number)s “%(name)s”") % {"number": step.position + 1, "name": step.name}
     found = [
-        Problem(f"{name}, conditions: {text}", step) for text in _condition_errors(step.conditions)
+        Problem(_("%(step)s, conditions: %(problem)s") % {"step": name, "problem": text}, step)
+        for text in _condition_errors(step.conditions)
     ]
     found += _offer_problems(step, name)
     contents = list(step.contents.all())
     for variant in list(step.variants.all()) or [None]:
-        arm = f"{name}, variant “{variant.name}”" if variant else name
+        arm = (
+            _("%(step)s, variant “%(variant)s”") % {"step": name, "variant": variant.name}
+            if variant
+            else name
+        )
         own = [c for c in contents if c.variant_id == (variant.pk if variant else None)]
         found += _channel_problems(step, variant, own, arm)
         for content in own:
@@ -80,13 +92,16 @@ def _offer_problems(step, name):
         kind = OfferKind(step.offer_kind).label.lower()
         return [
             Problem(
-                f"{name} offers {kind} but no value: enter the offer value "
-                "(only free shipping needs none).",
+                _(
+                    "%(step)s offers %(kind)s but no value: enter the offer value "
+                    "(only free shipping needs none)."
+                )
+                % {"step": name, "kind": kind},
                 step,
             )
         ]
     if step.offer_kind == OfferKind.PERCENT and any(v and v > 100 for v in values):
-        return [Problem(f"{name} offers more than 100 % off.", step)]
+        return [Problem(_("%(step)s offers more than 100 %% off.") % {"step": name}, step)]
     return []
 
 
@@ -97,20 +112,32 @@ def _channel_problems(step, variant, contents, arm):
             return []
         return [
             Problem(
-                f"{arm} goes on the best available channel but has no content: "
-                "add content for at least one channel.",
+                _(
+                    "%(step)s goes on the best available channel but has no content: "
+                    "add content for at least one channel."
+                )
+                % {"step": arm},
                 step,
             )
         ]
     label = Channel(channel).label
     found = []
     if not any(content.channel == channel for content in contents):
-        found.append(Problem(f"{arm} sends by {label} but has no {label} content.", step))
+        found.append(
+            Problem(
+                _("%(step)s sends by %(channel)s but has no %(channel)s content.")
+                % {"step": arm, "channel": label},
+                step,
+            )
+        )
     for other in sorted({c.channel for c in contents} - {channel}):
         found.append(
             Problem(
-                f"{arm} has {Channel(other).label} content but sends by {label}: "
-                "that content is never sent.",
+                _(
+                    "%(step)s has %(other)s content but sends by %(channel)s: "
+                    "that content is never sent."
+                )
+                % {"step": arm, "other": Channel(other).label, "channel": label},
                 step,
                 blocking=False,
             )
@@ -118,19 +145,25 @@ def _channel_problems(step, variant, contents, arm):
     return found
 
 
-# What each channel cannot go without, and what to tell staff when it is missing.
+# What each channel cannot go without, and what to tell staff when it is missing
+# (%(content)s: which content, e.g. "Step 1 “Welcome”, Email (fr)").
 REQUIRED_PARTS = {
-    Channel.EMAIL: [(("subject",), "has no subject"), (("text", "html"), "has no text or HTML")],
-    Channel.SMS: [(("text",), "has no text")],
+    Channel.EMAIL: [
+        (("subject",), gettext_lazy("%(content)s has no subject.")),
+        (("text", "html"), gettext_lazy("%(content)s has no text or HTML.")),
+    ],
+    Channel.SMS: [(("text",), gettext_lazy("%(content)s has no text."))],
     Channel.WHATSAPP: [
         (
             ("content_sid",),
-            "has no template SID: WhatsApp messages that open a conversation must use a "
-            "template approved by Meta (its Twilio Content SID, HX...)",
+            gettext_lazy(
+                "%(content)s has no template SID: WhatsApp messages that open a conversation "
+                "must use a template approved by Meta (its Twilio Content SID, HX...)."
+            ),
         )
     ],
-    Channel.PUSH: [(("title",), "has no title")],
-    Channel.INBOX: [(("title", "body"), "has no title or body")],
+    Channel.PUSH: [(("title",), gettext_lazy("%(content)s has no title."))],
+    Channel.INBOX: [(("title", "body"), gettext_lazy("%(content)s has no title or body."))],
 }
 
 
@@ -139,22 +172,33 @@ def _content_problems(step, variant, content, contact, arm):
     if content.locale:
         where += f" ({content.locale})"
     found = [
-        Problem(f"{where} {text}.", step)
+        Problem(text % {"content": where}, step)
         for names, text in REQUIRED_PARTS[content.channel]
         if not any(getattr(content, name) for name in names)
     ]
     preview = preview_content(step, content, contact, variant)
     found += [
-        Problem(f"{where}, {part.label}: the template does not render: {part.error}", step)
+        Problem(
+            _("%(content)s, %(part)s: the template does not render: %(error)s")
+            % {"content": where, "part": part.label, "error": part.error},
+            step,
+        )
         for part in preview.errors
     ]
     budget = omnichannel_settings.SMS_SEGMENT_BUDGET
     if preview.segments and preview.segments > budget:
         found.append(
             Problem(
-                f"{where}: the text takes {preview.segments} SMS segments, over the budget "
-                f"of {budget} (each segment is billed): shorten it, or raise "
-                "OMNICHANNEL['SMS_SEGMENT_BUDGET'].",
+                ngettext(
+                    "%(content)s: the text takes %(segments)s SMS segment, over the budget "
+                    "of %(budget)s (each segment is billed): shorten it, or raise "
+                    "OMNICHANNEL['SMS_SEGMENT_BUDGET'].",
+                    "%(content)s: the text takes %(segments)s SMS segments, over the budget "
+                    "of %(budget)s (each segment is billed): shorten it, or raise "
+                    "OMNICHANNEL['SMS_SEGMENT_BUDGET'].",
+                    preview.segments,
+                )
+                % {"content": where, "segments": preview.segments, "budget": budget},
                 step,
             )
         )

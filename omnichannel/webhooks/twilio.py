@@ -24,7 +24,8 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -38,6 +39,7 @@ from ..models.consent import SuppressionReason
 from ..models.messages import DeliveryEventKind, MessageStatus
 from ..normalize import normalize_phone
 from ..outbox import cancel_pending
+from ..rendering import language_of
 
 logger = logging.getLogger(__name__)
 
@@ -316,7 +318,7 @@ def inbound_message(request):
         # only when it did not get the first one.
         if created and keyword in KEYWORD_ACTIONS:
             KEYWORD_ACTIONS[keyword](received)
-    return twiml(help_reply() if keyword == "HELP" else "")
+    return twiml(help_reply(received.contact) if keyword == "HELP" else "")
 
 
 def opt_out(received):
@@ -350,17 +352,21 @@ def opt_in(received):
 KEYWORD_ACTIONS = {"STOP": opt_out, "START": opt_in}
 
 
-def help_reply():
-    """``SMS_HELP_REPLY``, or the shop's name and contact, as carriers require of HELP."""
+def help_reply(sender=None):
+    """``SMS_HELP_REPLY``, or the shop's name and contact, as carriers require of HELP;
+    in the language of ``sender`` (the contact who wrote HELP) when the app knows it."""
     if omnichannel_settings.SMS_HELP_REPLY:
         return omnichannel_settings.SMS_HELP_REPLY
     shop = get_adapter().get_shop_context()
     name, contact = shop.get("name"), shop.get("support_email") or shop.get("url")
-    parts = [
-        f"{name}:" if name else "",
-        f"for help, contact {contact}." if contact else "",
-        "Reply STOP to unsubscribe.",
-    ]
+    locale = getattr(sender, "locale", "")
+    with translation.override(language_of(locale) if locale else translation.get_language()):
+        parts = [
+            f"{name}:" if name else "",
+            _("for help, contact %(contact)s.") % {"contact": contact} if contact else "",
+            # Translators: STOP is the keyword carriers act on: keep it as it is.
+            _("Reply STOP to unsubscribe."),
+        ]
     return " ".join(part for part in parts if part)
 
 

@@ -264,8 +264,8 @@ def test_the_dashboard_shows_the_figures_and_a_chart(story, admin_client):
     html = response.content.decode()
     assert '<svg role="img"' in html and "<title id=" in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
-    assert "105.00 EUR" in html  # recovered revenue
-    assert "0.04 USD" in html  # cost per recovered order, rounded
+    assert "€105.00" in html  # recovered revenue, as money in the active language (en)
+    assert "$0.04" in html  # cost per recovered order, rounded
     assert 'class="breadcrumbs"' in html
 
 
