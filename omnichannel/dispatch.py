@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
 from . import policy, throttle
@@ -42,6 +42,7 @@ from .exceptions import (
     UncertainSendError,
 )
 from .models import ChannelCost, DeliveryEvent, Message
+from .models.channels import Channel
 from .models.messages import DeliveryEventKind, MessageStatus
 from .rendering import render_message
 from .sms import segments
@@ -377,8 +378,11 @@ def dispatch_batch(owner, now=None):
     messages = list(
         Message.objects.filter(pk__in=ids)
         .select_related("contact", "enrollment__flow", "enrollment__cart")
-        .prefetch_related("contact__push_subscriptions")
         .order_by("-priority", "scheduled_at")
+    )
+    # The push backend's address is the contact's browsers: read them only when needed.
+    prefetch_related_objects(
+        [m.contact for m in messages if m.channel == Channel.PUSH], "push_subscriptions"
     )
     costs = {(c.channel, c.country): c for c in ChannelCost.objects.all()}
     outcomes = Outcomes(now, owner, costs=costs)

@@ -15,12 +15,11 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.template import Context, Engine
-from django.urls import reverse
 from django.utils import translation
 
 from .flows.tracking import track_links
 from .integrations.adapter import get_adapter
-from .links import absolute_url, unsubscribe_token
+from .links import token_url, unsubscribe_token
 
 # Content keys that hold HTML; every other string key is plain text.
 HTML_PARTS = {"html"}
@@ -62,8 +61,8 @@ def base_context(message):
     return {
         "contact": contact,
         "shop": get_adapter().get_shop_context(),
-        "unsubscribe_url": absolute_url(reverse("omnichannel:unsubscribe", args=[token])),
-        "preferences_url": absolute_url(reverse("omnichannel:preferences", args=[token])),
+        "unsubscribe_url": token_url("omnichannel:unsubscribe", token),
+        "preferences_url": token_url("omnichannel:preferences", token),
     }
 
 
