@@ -20,7 +20,6 @@ import logging
 import os
 import random
 import socket
-import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
 from . import policy, throttle
+from .batches import Report, run_batches
 from .channels import get_backend
 from .conf import omnichannel_settings
 from .consent import suppress
@@ -60,7 +60,7 @@ def worker_id():
 
 
 @dataclass
-class SweepReport:
+class SweepReport(Report):
     claimed: int = 0
     sent: int = 0
     deferred: int = 0
@@ -70,10 +70,6 @@ class SweepReport:
     requeued: int = 0
     uncertain: int = 0
     batches: int = 0
-
-    def add(self, other):
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 # --- claiming ----------------------------------------------------------------------------
@@ -494,13 +490,8 @@ def tally(outcomes):
 
 def sweep(time_budget=None):
     """Recover expired leases, then dispatch batches until none is due or time is up."""
-    budget = time_budget or omnichannel_settings.DISPATCH_TIME_BUDGET_SECONDS
-    deadline = time.monotonic() + budget
     owner = worker_id()
     report = recover_expired_leases(owner, timezone.now())
-    while time.monotonic() < deadline:
-        batch = dispatch_batch(owner)
-        report.add(batch)
-        if batch.claimed < omnichannel_settings.DISPATCH_BATCH_SIZE:
-            break
-    return report
+    return run_batches(
+        lambda: dispatch_batch(owner), report, lambda batch: batch.claimed, time_budget
+    )

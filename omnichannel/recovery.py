@@ -9,12 +9,12 @@ its size. Editing an abandoned cart makes it open again; its enrollment keeps go
 (see ``omnichannel.flows.engine``: the next step waits for the cart to be idle again).
 """
 
-import time
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
+from .batches import Report, run_batches
 from .carts import idle_time
 from .conf import omnichannel_settings
 from .flows.engine import Entry, enroll_many
@@ -25,7 +25,7 @@ from .models.flows import FlowStatus, Trigger
 
 
 @dataclass
-class DetectionReport:
+class DetectionReport(Report):
     abandoned: int = 0
     enrolled: int = 0
     batches: int = 0
@@ -99,13 +99,6 @@ def detect_abandoned(now=None, batch_size=None):
 
 def detect_all(time_budget=None):
     """Detection batches until no idle cart is left or the time budget is spent."""
-    deadline = time.monotonic() + (time_budget or omnichannel_settings.DISPATCH_TIME_BUDGET_SECONDS)
-    total = DetectionReport(batches=0)
-    while time.monotonic() < deadline:
-        report = detect_abandoned()
-        total.abandoned += report.abandoned
-        total.enrolled += report.enrolled
-        total.batches += 1
-        if report.abandoned < omnichannel_settings.DISPATCH_BATCH_SIZE:
-            break
-    return total
+    return run_batches(
+        detect_abandoned, DetectionReport(), lambda batch: batch.abandoned, time_budget
+    )

@@ -7,7 +7,6 @@ dispatcher then applies consent, windows and caps, and re-checks the goals at se
 """
 
 import logging
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -17,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import policy
+from ..batches import Report, run_batches
 from ..carts import FINAL_STATUSES as FINAL_CART_STATUSES
 from ..carts import idle_time
 from ..conf import omnichannel_settings
@@ -221,7 +221,7 @@ def exit_for_goal(contact, goal, *, cart=None):
 
 
 @dataclass
-class AdvanceReport:
+class AdvanceReport(Report):
     claimed: int = 0
     queued: int = 0
     skipped: int = 0
@@ -335,16 +335,13 @@ def advance_due(now=None, owner=None):
 
 def advance_all(time_budget=None):
     """Advance batches until none is due or the time budget is spent."""
-    budget = time_budget or omnichannel_settings.DISPATCH_TIME_BUDGET_SECONDS
-    deadline = time.monotonic() + budget
-    owner, total = worker_id(), AdvanceReport()
-    while time.monotonic() < deadline:
-        report = advance_due(owner=owner)
-        for name in total.__dataclass_fields__:
-            setattr(total, name, getattr(total, name) + getattr(report, name))
-        if report.claimed < omnichannel_settings.DISPATCH_BATCH_SIZE:
-            break
-    return total
+    owner = worker_id()
+    return run_batches(
+        lambda: advance_due(owner=owner),
+        AdvanceReport(),
+        lambda batch: batch.claimed,
+        time_budget,
+    )
 
 
 def advance(enrollment, batch, now, report):

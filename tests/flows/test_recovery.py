@@ -270,3 +270,13 @@ def test_a_contact_is_recovered_again_for_a_later_cart(recovery, ann):
     CartSnapshot.objects.filter(pk=second.pk).update(status="open")
     assert detect_abandoned().enrolled == 1
     assert Enrollment.objects.filter(cart=second).exists()
+
+
+def test_detection_runs_batches_until_none_is_full(recovery, settings):
+    from omnichannel.recovery import detect_all
+
+    settings.OMNICHANNEL = {**settings.OMNICHANNEL, "DISPATCH_BATCH_SIZE": 2}
+    for _ in range(5):
+        idle_cart(ContactFactory(consents=["email"]))
+    report = detect_all()
+    assert (report.abandoned, report.enrolled, report.batches) == (5, 5, 3)
