@@ -13,6 +13,9 @@ set -eu
 REPO_DIR=$(cd "$(dirname "$0")/.." && pwd)
 VENV_DIR="$REPO_DIR/.venv-demo"
 PORT=${PORT:-8000}
+# Links in the demo's messages (restore links, unsubscribe) point at this server.
+SHOP_BASE_URL=${SHOP_BASE_URL:-http://127.0.0.1:$PORT}
+export SHOP_BASE_URL
 cd "$REPO_DIR"
 
 # The newest of python3.13 / python3.12 that actually runs (pyenv shims exist for versions
