@@ -70,11 +70,16 @@ DEFAULTS = {
     # links in messages, webhook URLs given to providers, and Twilio signature checks.
     "PUBLIC_BASE_URL": None,
     # --- dispatch -----------------------------------------------------------------------
-    # Messages claimed per batch, and per chunk recorded after its provider calls.
+    # Messages claimed per batch.
     "DISPATCH_BATCH_SIZE": 200,
-    "DISPATCH_CHUNK_SIZE": 50,
-    # How long a claimed message belongs to its worker before another may take it.
+    # How long a claimed message belongs to its worker before another may take it. The
+    # worker renews it while it works; a message with the provider keeps it at least
+    # until its in-flight window (below) has closed.
     "DISPATCH_LEASE_SECONDS": 120,
+    # A message handed to the provider is never looked up or sent again before its
+    # backend's request timeout plus this grace has passed: a loaded machine can hold a
+    # process this long between deciding to send and the request leaving.
+    "DISPATCH_IN_FLIGHT_GRACE_SECONDS": 60,
     # A message whose worker died mid-send is looked up at the provider; when the lookup
     # keeps failing this long, it is failed for staff to check rather than kept waiting.
     "RECONCILE_GIVE_UP_SECONDS": 3600,

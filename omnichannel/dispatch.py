@@ -1,19 +1,31 @@
 """Claim, decide, render, send, record: the outbox dispatcher.
 
 A sweep claims due messages in batches with ``SELECT ... FOR UPDATE SKIP LOCKED`` and
-leases them to this worker. For each batch it reads the policy facts once, decides every
-message, writes the waits and cancellations, then sends chunk by chunk. Before a chunk
-goes out its messages are marked handed over, conditionally: a message cancelled in the
-meantime (an order was placed, STOP arrived) is no longer ours and is not sent. After the
-chunk the results are written in bulk.
+leases them to this worker (``omnichannel.core.claims``). For each batch it reads the policy
+facts once, decides every message, writes the waits and cancellations, then sends the rest
+one message at a time. Right before each provider call the message is *handed over* with
+one conditional UPDATE that is also the last check: it only succeeds while the row is still
+ours and still sending, no order has been placed since the enrollment began, consent is
+still given and the address is not suppressed. An order, a STOP or an erasure that lands
+while the batch is out therefore stops every message not yet handed over; at most the one
+message already with the provider goes. The previous message's result is written in the
+same transaction as the next hand-over, so a worker that dies leaves at most one message
+unrecorded.
+
+The lease is renewed while the batch is worked on, so a slow provider or a loaded machine
+does not let it lapse; a worker that lost it anyway (another sweeper took its rows over)
+finds the hand-over refused and stops the batch.
 
 What a crash leaves behind:
 
 * a claimed message not yet handed over goes back to the queue when its lease expires;
 * a message handed over but not recorded (the worker died between the provider call and
-  the write, the one window no database can close) is *uncertain*. It is never re-sent
-  blindly: the backend is asked whether the provider has it (``lookup``); if it cannot
-  tell, the message is failed with a clear reason for staff to check and requeue.
+  the write, the one window no database can close) is *uncertain*. It is left alone until
+  its in-flight window has closed (hand-over + the backend's request timeout +
+  ``DISPATCH_IN_FLIGHT_GRACE_SECONDS``), whatever its lease says, so a request still on its
+  way is never looked up before it lands. Then the backend is asked whether the provider
+  has it (``lookup``); if it cannot tell, the message is failed with a clear reason for
+  staff to check and requeue.
 """
 
 import logging
@@ -26,14 +38,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F, prefetch_related_objects
+from django.db.models import F, Q, prefetch_related_objects
 from django.utils import timezone
 
 from . import policy, throttle
 from .batches import Report, run_batches
-from .channels import get_backend
+from .channels import enabled_channels, get_backend
 from .conf import omnichannel_settings
 from .consent import suppress
+from .core import claims
 from .db import update_rows
 from .exceptions import (
     ChannelNotConfigured,
@@ -75,49 +88,67 @@ class SweepReport(Report):
 # --- claiming ----------------------------------------------------------------------------
 
 
+def lease_seconds():
+    return omnichannel_settings.DISPATCH_LEASE_SECONDS
+
+
 def claim(owner, limit, now):
     """Lease up to ``limit`` due messages to ``owner``; returns their ids."""
-    lease = timedelta(seconds=omnichannel_settings.DISPATCH_LEASE_SECONDS)
-    with transaction.atomic():
-        ids = list(
-            Message.objects.select_for_update(skip_locked=True)
-            .filter(status=MessageStatus.QUEUED, scheduled_at__lte=now)
-            .order_by("-priority", "scheduled_at")
-            .values_list("pk", flat=True)[:limit]
-        )
-        if ids:
-            Message.objects.filter(pk__in=ids).update(
-                status=MessageStatus.SENDING, locked_until=now + lease, locked_by=owner
-            )
-    return ids
+    return claims.claim(
+        Message.objects.filter(status=MessageStatus.QUEUED, scheduled_at__lte=now),
+        limit=limit,
+        order_by=("-priority", "scheduled_at"),
+        mark={
+            "status": MessageStatus.SENDING,
+            "locked_until": now + timedelta(seconds=lease_seconds()),
+            "locked_by": owner,
+        },
+    )
 
 
-def hand_over(messages, owner, now):
-    """Mark ``messages`` as going to the provider now; returns the ids still ours to send.
+def batch_lease(owner):
+    """The lease on the messages ``owner`` claimed and has not settled yet."""
+    return claims.Lease(
+        Message.objects.filter(status=MessageStatus.SENDING), owner, lease_seconds()
+    )
 
-    Under the row locks, a message cancelled since the claim is skipped here: this is
-    the last check before the provider call. The attempt is counted before the call, so
-    a crash leaves an accurate record to reconcile from.
+
+def in_flight_window(backend, message=None):
+    """How long after its hand-over a message may still be on its way to the provider."""
+    call = backend.request_timeout if message is None else backend.call_timeout(message)
+    return timedelta(seconds=call + omnichannel_settings.DISPATCH_IN_FLIGHT_GRACE_SECONDS)
+
+
+# Why a hand-over was refused: the row stopped being ours (another sweeper took it over
+# after our lease ran out, or staff cancelled it) -- the batch stops there.
+LOST = "lost"
+
+
+def hand_over(message, owner, backend):
+    """Mark ``message`` as going to the provider now; the last check before the call.
+
+    One conditional UPDATE: it succeeds only while the row is still ours and sending and
+    nothing that must stop it has happened since the batch was decided (see
+    ``stop_conditions``). The attempt is counted and the in-flight window opened before the
+    call, so a crash leaves an accurate record to reconcile from. Returns None when the
+    message may go, ``LOST`` when it is not ours any more, else the reason it must not go.
     """
-    lease = timedelta(seconds=omnichannel_settings.DISPATCH_LEASE_SECONDS)
-    with transaction.atomic():
-        mine = set(
-            Message.objects.select_for_update()
-            .filter(pk__in=[m.pk for m in messages], status=MessageStatus.SENDING, locked_by=owner)
-            .values_list("pk", flat=True)
-        )
-        Message.objects.filter(pk__in=mine).update(
-            attempts=F("attempts") + 1, handed_at=now, locked_until=now + lease
-        )
-        # Renew the lease of the rest of the batch: a slow provider must not let it lapse.
-        Message.objects.filter(
-            status=MessageStatus.SENDING, locked_by=owner, handed_at__isnull=True
-        ).update(locked_until=now + lease)
-    for message in messages:
-        if message.pk in mine:
-            message.attempts += 1
-            message.handed_at = now
-    return mine
+    now = timezone.now()
+    window = in_flight_window(backend, message)
+    ours = Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING, locked_by=owner)
+    handed = ours.filter(*policy.still_sendable(message, now)).update(
+        attempts=F("attempts") + 1,
+        handed_at=now,
+        # A message with the provider keeps its lease until its in-flight window closes.
+        locked_until=max(now + timedelta(seconds=lease_seconds()), now + window),
+    )
+    if handed:
+        message.attempts += 1
+        message.handed_at = now
+        return None
+    if not ours.exists():
+        return LOST
+    return policy.why_not_sendable(message, now)
 
 
 def recover_expired_leases(owner, now):
@@ -139,16 +170,27 @@ def recover_expired_leases(owner, now):
 
 
 def claim_expired(owner, now):
-    """Lease to ``owner`` the messages whose lease ran out; returns their ids."""
-    lease = timedelta(seconds=omnichannel_settings.DISPATCH_LEASE_SECONDS)
-    with transaction.atomic():
-        ids = list(
-            Message.objects.select_for_update(skip_locked=True)
-            .filter(status=MessageStatus.SENDING, locked_until__lt=now)
-            .values_list("pk", flat=True)[: omnichannel_settings.DISPATCH_BATCH_SIZE]
-        )
-        Message.objects.filter(pk__in=ids).update(locked_by=owner, locked_until=now + lease)
-    return ids
+    """Lease to ``owner`` the messages whose worker is gone; returns their ids.
+
+    A message whose lease ran out is taken over; one handed to the provider only once its
+    in-flight window has closed as well, whatever its lease says: until then its request
+    may still be on its way, and a lookup would not find it yet. A sending row without a
+    lease (which no code should leave) is taken over too rather than left for ever.
+    """
+    closed = Q(handed_at__isnull=True)
+    for channel in enabled_channels():
+        try:
+            window = in_flight_window(get_backend(channel))
+        except ChannelNotConfigured:
+            continue
+        closed |= Q(channel=channel, handed_at__lt=now - window)
+    expired = Q(locked_until__lt=now) | Q(locked_until__isnull=True)
+    return claims.claim(
+        Message.objects.filter(expired, closed, status=MessageStatus.SENDING),
+        limit=omnichannel_settings.DISPATCH_BATCH_SIZE,
+        order_by=("pk",),
+        mark={"locked_by": owner, "locked_until": now + timedelta(seconds=lease_seconds())},
+    )
 
 
 def reconcile(message, outcomes, give_up):
@@ -371,6 +413,7 @@ def dispatch_batch(owner, now=None):
     report.claimed = len(ids)
     if not ids:
         return report
+    lease = batch_lease(owner)
     messages = list(
         Message.objects.filter(pk__in=ids)
         .select_related("contact", "enrollment__flow", "enrollment__cart")
@@ -395,7 +438,12 @@ def dispatch_batch(owner, now=None):
     for message in messages:
         if message.pk not in backends:
             continue
-        decision = policy.decide(message, addresses[message.pk], facts, now)
+        try:
+            decision = policy.decide(message, addresses[message.pk], facts, now)
+        except Exception as exc:  # one message the policy cannot judge fails alone
+            logger.exception("omnichannel: the policy failed on message %s", message.uuid)
+            outcomes.fail(message, f"the send policy could not decide: {exc}")
+            continue
         if decision.action == policy.SEND:
             message.to = str(addresses[message.pk])[:512]
             to_send.append(message)
@@ -416,13 +464,41 @@ def dispatch_batch(owner, now=None):
     to_send = pace(to_send, backends, rendered, outcomes, now)
     outcomes.write()
     report.add(tally(outcomes))
-    chunk_size = omnichannel_settings.DISPATCH_CHUNK_SIZE
-    for start in range(0, len(to_send), chunk_size):
-        chunk_outcomes = Outcomes(now, owner, costs=costs)
-        send_chunk(to_send[start : start + chunk_size], backends, rendered, chunk_outcomes, owner)
-        chunk_outcomes.write()
-        report.add(tally(chunk_outcomes))
+    report.add(send_each(to_send, backends, rendered, owner, lease, costs))
     return report
+
+
+def send_each(messages, backends, rendered, owner, lease, costs):
+    """Hand over and send ``messages`` one by one; returns their tally.
+
+    Each result is written in the transaction that hands over the next message, so the
+    record never lags more than one message behind the provider calls: a worker killed at
+    any point leaves at most one message whose outcome is unknown.
+    """
+    report = SweepReport()
+    results = Outcomes(timezone.now(), owner, costs=costs)
+    for message in messages:
+        lease.renew_if_due()
+        backend = backends[message.pk]
+        with transaction.atomic():
+            results.write()
+            report.add(tally(results))
+            results = Outcomes(timezone.now(), owner, costs=costs)
+            refused = hand_over(message, owner, backend)
+        if refused == LOST:
+            logger.warning(
+                "omnichannel: %s lost its lease on message %s; leaving the rest of the batch "
+                "to its new owner",
+                owner,
+                message.uuid,
+            )
+            break
+        if refused:
+            results.close(message, MessageStatus.CANCELLED, refused)
+            continue
+        send_one(message, backend, rendered[message.pk], results)
+    results.write()
+    return report.add(tally(results))
 
 
 def pace(messages, backends, rendered, outcomes, now):
@@ -449,28 +525,24 @@ def pace(messages, backends, rendered, outcomes, now):
     return allowed
 
 
-def send_chunk(chunk, backends, rendered, outcomes, owner):
-    mine = hand_over(chunk, owner, outcomes.now)
-    for message in chunk:
-        if message.pk not in mine:
-            continue  # cancelled since the claim (an order, a STOP): not ours to send
-        backend = backends[message.pk]
-        try:
-            result = backend.send(message, rendered[message.pk])
-        except PermanentSendError as exc:
-            outcomes.fail(message, exc.describe(), exc.suppress, message.to)
-        except TransientSendError as exc:
-            outcomes.retry(message, exc)
-        except UncertainSendError as exc:
-            if backend.supports_lookup:
-                outcomes.check_later(message, exc)
-            else:
-                outcomes.retry(message, exc)
-        except Exception as exc:  # unknown errors retry, bounded by attempts
-            logger.exception("omnichannel: %s backend raised on message %s", backend, message.uuid)
-            outcomes.retry(message, exc)
+def send_one(message, backend, rendered, outcomes):
+    """The provider call for one handed-over message, its result kept in ``outcomes``."""
+    try:
+        result = backend.send(message, rendered)
+    except PermanentSendError as exc:
+        outcomes.fail(message, exc.describe(), exc.suppress, message.to)
+    except TransientSendError as exc:
+        outcomes.retry(message, exc)
+    except UncertainSendError as exc:
+        if backend.supports_lookup:
+            outcomes.check_later(message, exc)
         else:
-            outcomes.mark_sent(message, backend, result, rendered[message.pk])
+            outcomes.retry(message, exc)
+    except Exception as exc:  # unknown errors retry, bounded by attempts
+        logger.exception("omnichannel: %s backend raised on message %s", backend, message.uuid)
+        outcomes.retry(message, exc)
+    else:
+        outcomes.mark_sent(message, backend, result, rendered)
 
 
 def tally(outcomes):

@@ -10,12 +10,12 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from .carts import FINAL_STATUSES as FINAL_CART_STATUSES
 from .channels import enabled_channels
 from .conf import omnichannel_settings
-from .models import Consent, Enrollment, Message, Suppression, TrackedOrder
+from .models import CartSnapshot, Consent, Enrollment, Message, Suppression, TrackedOrder
 from .models.consent import ConsentStatus, Purpose
 from .models.flows import EnrollmentState, ExitGoal, FlowKind, FlowStatus
 from .models.messages import MessageStatus
@@ -121,6 +121,78 @@ def decide(message, address, facts, now):
     if opening is not None:
         return Decision(DEFER, "outside the send window", opening)
     return check_caps(message, facts, now)
+
+
+def last_checks(message, now):
+    """What may have changed since the batch was decided, as (condition, reason) pairs.
+
+    The conditions are SQL over the message row, so the hand-over UPDATE that precedes
+    every provider call re-checks them all in one statement, per message: an order, a STOP,
+    a withdrawn consent or a suppression that lands while the batch is out stops every
+    message not yet handed over, even when the event's own cancellation has not run yet.
+    """
+    contact = OuterRef("contact_id")
+    consents = Consent.objects.filter(
+        contact_id=contact, channel=message.channel, purpose=message.purpose
+    )
+    checks = [
+        (Q(expires_at__isnull=True) | Q(expires_at__gt=now), "expired before it could be sent"),
+        (
+            ~Exists(Suppression.objects.filter(channel=message.channel, address=message.to)),
+            "address is suppressed",
+        ),
+    ]
+    if message.purpose == Purpose.MARKETING:
+        checks.append(
+            (
+                Exists(consents.filter(status=ConsentStatus.GRANTED)),
+                "no marketing consent for this channel",
+            )
+        )
+    else:
+        checks.append(
+            (
+                ~Exists(consents.filter(status=ConsentStatus.WITHDRAWN)),
+                "the contact refused these messages",
+            )
+        )
+    enrollment = message.enrollment
+    if enrollment is not None:
+        checks.append(
+            (
+                Exists(
+                    Enrollment.objects.filter(pk=enrollment.pk)
+                    .exclude(state=EnrollmentState.EXITED)
+                    .exclude(flow__status=FlowStatus.ARCHIVED)
+                ),
+                "left the flow",
+            )
+        )
+        if ExitGoal.ORDERED in enrollment.flow.exit_goals:
+            orders = TrackedOrder.objects.filter(
+                contact_id=contact, is_purchase=True, placed_at__gte=enrollment.triggered_at
+            )
+            checks.append((~Exists(orders), "left the flow: placed an order"))
+            if enrollment.cart_id:
+                converted = CartSnapshot.objects.filter(
+                    pk=enrollment.cart_id, status__in=FINAL_CART_STATUSES
+                )
+                checks.append((~Exists(converted), "left the flow: placed an order"))
+    return checks
+
+
+def still_sendable(message, now):
+    """The ``last_checks`` conditions, to filter the hand-over UPDATE with."""
+    return [condition for condition, _reason in last_checks(message, now)]
+
+
+def why_not_sendable(message, now):
+    """The reason the hand-over of ``message`` was refused (the rare path: a few queries)."""
+    row = Message.objects.filter(pk=message.pk)
+    for condition, reason in last_checks(message, now):
+        if not row.filter(condition).exists():
+            return reason
+    return "stopped at the last check before sending"
 
 
 RECOVERY_HOLD = dt.timedelta(hours=6)

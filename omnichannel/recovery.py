@@ -17,6 +17,7 @@ from django.utils import timezone
 from .batches import Report, run_batches
 from .carts import idle_time
 from .conf import omnichannel_settings
+from .core import claims
 from .flows.engine import Entry, enroll_many
 from .models import CartSnapshot, Consent, Flow, TrackedOrder
 from .models.carts import CartStatus
@@ -32,14 +33,17 @@ class DetectionReport(Report):
 
 
 def claim_idle(limit, now):
-    """Mark up to ``limit`` idle open carts abandoned (locked until commit); returns them."""
-    ids = list(
-        CartSnapshot.objects.select_for_update(skip_locked=True)
-        .filter(status=CartStatus.OPEN, last_activity_at__lt=now - idle_time())
-        .order_by("last_activity_at")
-        .values_list("pk", flat=True)[:limit]
+    """Mark up to ``limit`` idle open carts abandoned; returns them.
+
+    Called inside ``detect_abandoned``'s transaction: the row locks hold the carts until it
+    commits, and a crash rolls the marks back with the enrollments.
+    """
+    ids = claims.claim(
+        CartSnapshot.objects.filter(status=CartStatus.OPEN, last_activity_at__lt=now - idle_time()),
+        limit=limit,
+        order_by=("last_activity_at",),
+        mark={"status": CartStatus.ABANDONED, "abandoned_at": now},
     )
-    CartSnapshot.objects.filter(pk__in=ids).update(status=CartStatus.ABANDONED, abandoned_at=now)
     return list(CartSnapshot.objects.filter(pk__in=ids).select_related("contact"))
 
 

@@ -9,7 +9,7 @@ import requests
 from django.utils import timezone
 
 from omnichannel.channels import get_backend
-from omnichannel.dispatch import sweep
+from omnichannel.dispatch import in_flight_window, sweep
 from omnichannel.models import DeliveryEvent, Message, SenderSlot, Suppression
 from omnichannel.models.consent import SuppressionReason
 from omnichannel.models.messages import DeliveryEventKind, MessageStatus
@@ -158,6 +158,13 @@ class TestErrors:
 
         listed = message_resource(sid="SMaccepted", date_created=format_datetime(message.handed_at))
         twilio.answer(200, {"messages": [listed], "next_page_uri": None})
+        # Its in-flight window is still open: the request may yet land, so nobody asks.
+        Message.objects.filter(pk=message.pk).update(locked_until=timezone.now())
+        assert sweep().claimed == 0
+        assert [r.method for r in twilio.requests] == ["POST"]
+        # Once the request timeout and the grace have passed, the provider is asked.
+        window = in_flight_window(get_backend("sms"))
+        Message.objects.filter(pk=message.pk).update(handed_at=message.handed_at - window)
         report = sweep()
 
         message.refresh_from_db()

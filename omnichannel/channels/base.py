@@ -35,6 +35,14 @@ class BaseChannelBackend:
     provider = ""
     #: Whether ``lookup()`` can tell if a message reached the provider (see reconcile).
     supports_lookup = False
+    #: The longest one provider request may take, in seconds: the client's own timeout.
+    #: The dispatcher never looks up or re-sends a message before this (plus a grace) has
+    #: passed since its hand-over, so it must be a true upper bound.
+    request_timeout = 30
+
+    def call_timeout(self, message):
+        """The longest ``send(message)`` may take: one request, unless a backend makes more."""
+        return self.request_timeout
 
     def address(self, message):
         """The recipient address for ``message``, or None when the contact has none."""

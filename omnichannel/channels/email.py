@@ -26,6 +26,15 @@ class EmailBackend(BaseChannelBackend):
     channel = "email"
     provider = "email"
 
+    @property
+    def request_timeout(self):
+        """Django's ``EMAIL_TIMEOUT`` for SMTP, else anymail's request timeout (30 s by
+        default; a (connect, read) pair counts as both)."""
+        if getattr(settings, "EMAIL_TIMEOUT", None):
+            return settings.EMAIL_TIMEOUT
+        timeout = getattr(settings, "ANYMAIL", {}).get("REQUESTS_TIMEOUT", 30)
+        return sum(timeout) if isinstance(timeout, tuple | list) else timeout
+
     def address(self, message):
         return message.contact.email
 

@@ -38,6 +38,7 @@ CLOCK_SKEW = timedelta(seconds=30)
 class TwilioBackend(BaseChannelBackend):
     provider = "twilio"
     supports_lookup = True
+    request_timeout = REQUEST_TIMEOUT_SECONDS
 
     def address(self, message):
         return message.contact.phone

@@ -110,6 +110,11 @@ class Delivery:
 class WebPushBackend(BaseChannelBackend):
     channel = "push"
     provider = "webpush"
+    request_timeout = TIMEOUT_SECONDS
+
+    def call_timeout(self, message):
+        """One request per browser of the contact, one after another."""
+        return TIMEOUT_SECONDS * max(1, len(message.contact.push_subscriptions.all()))
 
     def address(self, message):
         """The contact's UUID when they have a subscription, else None.

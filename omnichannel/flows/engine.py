@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .. import policy
@@ -20,6 +20,7 @@ from ..batches import Report, run_batches
 from ..carts import FINAL_STATUSES as FINAL_CART_STATUSES
 from ..carts import idle_time
 from ..conf import omnichannel_settings
+from ..core import claims
 from ..db import update_rows
 from ..dispatch import worker_id
 from ..integrations.adapter import get_adapter
@@ -27,7 +28,7 @@ from ..links import restore_url
 from ..models import Consent, Enrollment, Flow, Message, StepContent, TrackedOrder
 from ..models.consent import ConsentStatus, Purpose
 from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, FlowKind, FlowStatus
-from ..outbox import cancel_pending, wake_dispatcher
+from ..outbox import STOPPABLE, cancel_pending, wake_dispatcher
 from . import conditions, offers, variants
 
 logger = logging.getLogger(__name__)
@@ -195,25 +196,50 @@ def trigger(trigger_name, contact, *, key, triggered_at=None, cart=None, event="
 
 
 def exit_enrollments(enrollments, reason):
-    """End ``enrollments`` and cancel the messages they still have waiting."""
-    ids = [e.pk for e in enrollments if e.state == EnrollmentState.ACTIVE]
+    """End ``enrollments`` and cancel the messages they still have waiting.
+
+    An enrollment is marked completed as soon as its last message is queued, so a
+    completed one may still have that message waiting: it is cancelled too, and the
+    enrollment ends as exited, since its last step never reached the contact.
+    """
+    ids = [e.pk for e in enrollments if e.state in STILL_SENDING]
     if not ids:
         return 0
     now = timezone.now()
     with transaction.atomic():
-        exited = Enrollment.objects.filter(pk__in=ids, state=EnrollmentState.ACTIVE).update(
+        unfinished = unfinished_enrollments().filter(pk__in=ids)
+        exited = Enrollment.objects.filter(pk__in=list(unfinished.values_list("pk", flat=True)))
+        exited = exited.update(
             state=EnrollmentState.EXITED, exit_reason=reason, ended_at=now, next_step_at=None
         )
         cancel_pending(extra=Q(enrollment_id__in=ids), reason=f"left the flow: {reason}")
     return exited
 
 
+# An enrollment in one of these states may still have a message on its way.
+STILL_SENDING = (EnrollmentState.ACTIVE, EnrollmentState.COMPLETED)
+
+
+def unfinished_enrollments():
+    """Active enrollments, and completed ones whose last message has not left yet."""
+    pending = Message.objects.filter(
+        enrollment_id=OuterRef("pk"), status__in=STOPPABLE, handed_at__isnull=True
+    )
+    return Enrollment.objects.annotate(pending=Exists(pending)).filter(
+        Q(state=EnrollmentState.ACTIVE) | Q(state=EnrollmentState.COMPLETED, pending=True)
+    )
+
+
 def exit_for_goal(contact, goal, *, cart=None):
-    """A contact reached ``goal`` (ordered, unsubscribed, emptied the cart): exit flows."""
-    active = Enrollment.objects.filter(contact=contact, state=EnrollmentState.ACTIVE)
+    """A contact reached ``goal`` (ordered, unsubscribed, emptied the cart): exit flows.
+
+    This reaches every message of the contact's flows that has not left yet, including the
+    last message of an enrollment that has already completed.
+    """
+    reachable = unfinished_enrollments().filter(contact=contact)
     if cart is not None and goal == ExitGoal.CART_EMPTIED:
-        active = active.filter(cart=cart)
-    leaving = [e for e in active.select_related("flow") if goal in e.flow.exit_goals]
+        reachable = reachable.filter(cart=cart)
+    leaving = [e for e in reachable.select_related("flow") if goal in e.flow.exit_goals]
     return exit_enrollments(leaving, ExitGoal(goal).label)
 
 
@@ -230,22 +256,23 @@ class AdvanceReport(Report):
     postponed: int = 0
 
 
+def lease_seconds():
+    return omnichannel_settings.DISPATCH_LEASE_SECONDS
+
+
 def claim(owner, limit, now):
-    lease = timedelta(seconds=omnichannel_settings.DISPATCH_LEASE_SECONDS)
-    with transaction.atomic():
-        ids = list(
-            Enrollment.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(
-                state=EnrollmentState.ACTIVE,
-                next_step_at__lte=now,
-                flow__status=FlowStatus.ACTIVE,
-            )
-            .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-            .order_by("next_step_at")
-            .values_list("pk", flat=True)[:limit]
-        )
-        Enrollment.objects.filter(pk__in=ids).update(locked_until=now + lease, locked_by=owner)
-    return ids
+    due = Enrollment.objects.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lt=now),
+        state=EnrollmentState.ACTIVE,
+        next_step_at__lte=now,
+        flow__status=FlowStatus.ACTIVE,
+    )
+    return claims.claim(
+        due,
+        limit=limit,
+        order_by=("next_step_at",),
+        mark={"locked_until": now + timedelta(seconds=lease_seconds()), "locked_by": owner},
+    )
 
 
 class Batch:
@@ -303,8 +330,13 @@ def advance_due(now=None, owner=None):
         Enrollment.objects.filter(pk__in=ids).select_related("flow", "contact", "cart")
     )
     batch = Batch(enrollments)
+    # Offers and recommendations ask the shop's adapter, which may be slow: keep the lease.
+    lease = claims.Lease(
+        Enrollment.objects.filter(state=EnrollmentState.ACTIVE), owner, lease_seconds()
+    )
     messages, exits = [], defaultdict(list)
     for enrollment in enrollments:
+        lease.renew_if_due()
         goal = batch.goal(enrollment)
         if goal:
             exits[ExitGoal(goal).label].append(enrollment)

@@ -1,0 +1,66 @@
+"""Claiming due rows for one worker, and keeping them while it works.
+
+Every sweep takes its rows the same way: select due rows ``FOR UPDATE SKIP LOCKED`` in one
+short transaction and mark them as this worker's, so two sweepers never take the same row.
+Rows held under a lease (messages, enrollments) come back to the queue when their worker
+dies; rows claimed inside a longer transaction (the cart detection) are held by their row
+locks until it commits, and a crash rolls the claim back with everything else.
+
+A lease is renewed while its owner works (``Lease.renew_if_due``), because a slow provider
+or a loaded machine can make a batch outlive it. Every later write of the owner is fenced
+by ``locked_by``: a worker whose lease ran out and was taken over finds its rows gone and
+stops, instead of writing over the new owner's work.
+"""
+
+import time
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+
+def claim(queryset, *, limit, order_by, mark):
+    """Mark up to ``limit`` rows of ``queryset`` with ``mark`` (field -> value).
+
+    Returns the primary keys claimed, in ``order_by`` order. Rows another transaction
+    holds are skipped, not waited for.
+    """
+    with transaction.atomic():
+        ids = list(
+            queryset.select_for_update(skip_locked=True, of=("self",))
+            .order_by(*order_by)
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            queryset.model._default_manager.filter(pk__in=ids).update(**mark)
+    return ids
+
+
+class Lease:
+    """The rows of ``held`` (a queryset) that ``owner`` holds for ``seconds`` at a time.
+
+    ``renew_if_due`` costs one UPDATE once a third of the lease has passed, and nothing
+    otherwise, so it can be called before every row the owner works on. Renewal only ever
+    moves ``locked_until`` forward: a row handed to a provider keeps the longer lease its
+    hand-over gave it.
+    """
+
+    def __init__(self, held, owner, seconds):
+        self.held, self.owner = held, owner
+        self.duration = timedelta(seconds=seconds)
+        self._renewed = time.monotonic()
+
+    def expiry(self, now=None):
+        return (now or timezone.now()) + self.duration
+
+    def renew_if_due(self):
+        if time.monotonic() - self._renewed >= self.duration.total_seconds() / 3:
+            self.renew()
+
+    def renew(self):
+        """Extend the lease of every row still ours; returns how many are."""
+        self._renewed = time.monotonic()
+        return self.held.filter(locked_by=self.owner).update(
+            locked_until=Greatest("locked_until", self.expiry())
+        )
