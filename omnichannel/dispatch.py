@@ -41,7 +41,7 @@ from django.db import transaction
 from django.db.models import F, Q, prefetch_related_objects
 from django.utils import timezone
 
-from . import policy, throttle
+from . import message_status, policy, throttle
 from .batches import Report, run_batches
 from .channels import enabled_channels, get_backend
 from .conf import omnichannel_settings
@@ -340,7 +340,7 @@ class Outcomes:
                 SENT_FIELDS,
                 where="locked_by = %s",
                 where_params=[self.owner],
-                templates=KEEP_WEBHOOK_VALUES,
+                templates=message_status.KEEP_PROVIDER_REPORTS,
             )
             for messages, fields in (
                 (self.deferred + self.retried + self.requeued, WAIT_FIELDS),
@@ -372,15 +372,6 @@ class Outcomes:
                 suppress(message.channel, address, reason, contact=message.contact, detail=detail)
 
 
-# A webhook may have moved a sent message on already; these keep what it wrote.
-KEEP_WEBHOOK_VALUES = {
-    "status": "CASE WHEN {col} = 'sending' THEN %s ELSE {col} END",
-    "delivered_at": "COALESCE({col}, %s)",
-    "provider_message_id": "COALESCE(NULLIF({col}, ''), %s)",
-    "segments": "COALESCE({col}, %s)",
-    "cost": "COALESCE({col}, %s)",
-    "cost_currency": "COALESCE(NULLIF({col}, ''), %s)",
-}
 SENT_FIELDS = [
     "to", "status", "sent_at", "delivered_at", "provider", "provider_message_id", "segments",
     "cost", "cost_currency", "rendered", "last_error", "locked_until", "locked_by", "updated_at",

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .consent import suppress, withdraw_consent
+from .message_status import after_provider_report
 from .models import DeliveryEvent, Message
 from .models.consent import Purpose, SuppressionReason
 from .models.messages import DeliveryEventKind, MessageStatus
@@ -89,15 +90,19 @@ def handle_tracking(sender, event, esp_name, **kwargs):
     apply_event(message, event, esp_name, occurred_at)
 
 
+# What an ESP event says became of the message.
+REPORTED_STATUS = {
+    "delivered": MessageStatus.DELIVERED,
+    "bounced": MessageStatus.FAILED,
+    "rejected": MessageStatus.FAILED,
+    "failed": MessageStatus.FAILED,
+}
+
+
 def apply_event(message, event, esp_name, occurred_at):
-    if event.event_type == "delivered":
-        Message.objects.filter(pk=message.pk, status=MessageStatus.SENT).update(
-            status=MessageStatus.DELIVERED, delivered_at=occurred_at
-        )
-    elif event.event_type in ("bounced", "rejected", "failed"):
-        Message.objects.filter(pk=message.pk, status=MessageStatus.SENT).update(
-            status=MessageStatus.FAILED, last_error=event.description or event.event_type
-        )
+    reported = REPORTED_STATUS.get(event.event_type)
+    if reported:
+        record_report(message, reported, event.description or event.event_type, occurred_at)
     reason = SUPPRESSING.get(event.event_type)
     address = normalize_email(event.recipient) or message.to
     if reason and address:
@@ -117,6 +122,22 @@ def apply_event(message, event, esp_name, occurred_at):
             reason=f"the contact {event.event_type} ({esp_name})",
             extra=Q(purpose=Purpose.MARKETING),
         )
+
+
+def record_report(message, reported, detail, occurred_at):
+    """Move the message on as the ESP reports, also when the report beats the dispatcher's
+    own record of the send (it keeps what is written here)."""
+    with transaction.atomic():
+        current = Message.objects.select_for_update().filter(pk=message.pk)
+        status = current.values_list("status", flat=True).first()
+        if status is None or after_provider_report(status, reported) == status:
+            return
+        values = {"status": reported}
+        if reported == MessageStatus.DELIVERED:
+            values["delivered_at"] = occurred_at
+        else:
+            values["last_error"] = detail
+        current.update(**values)
 
 
 def _jsonable(payload):

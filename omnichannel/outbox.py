@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .message_status import STOPPABLE
 from .models import DeliveryEvent, Message
 from .models.consent import Purpose
 from .models.messages import DeliveryEventKind, MessageStatus
@@ -18,9 +19,6 @@ from .models.messages import DeliveryEventKind, MessageStatus
 logger = logging.getLogger(__name__)
 
 WAKE_CACHE_KEY = "omnichannel:dispatch-wake"
-
-# States a message can still be stopped in.
-STOPPABLE = (MessageStatus.QUEUED, MessageStatus.SENDING)
 
 
 def enqueue(

@@ -5,11 +5,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from ..message_status import REQUEUEABLE
 from ..models import ChannelCost, DeliveryEvent, InboundMessage, Message, PushSubscription
 from ..models.messages import DeliveryEventKind, MessageStatus
 
 # What staff may send again: the message never reached anyone.
-REQUEUEABLE = (MessageStatus.FAILED, MessageStatus.EXPIRED, MessageStatus.CANCELLED)
 
 
 class DeliveryEventInline(admin.TabularInline):

@@ -25,10 +25,11 @@ from ..db import update_rows
 from ..dispatch import worker_id
 from ..integrations.adapter import get_adapter
 from ..links import restore_url
+from ..message_status import STOPPABLE
 from ..models import Consent, Enrollment, Flow, Message, StepContent, TrackedOrder
 from ..models.consent import ConsentStatus, Purpose
 from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, FlowKind, FlowStatus
-from ..outbox import STOPPABLE, cancel_pending, wake_dispatcher
+from ..outbox import cancel_pending, wake_dispatcher
 from . import conditions, offers, variants
 
 logger = logging.getLogger(__name__)

@@ -28,8 +28,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..conf import DEFAULTS, omnichannel_settings
+from ..message_status import FINAL as FINAL_STATUSES
 from ..models import CartSnapshot, DeliveryEvent, InboundMessage, Message, PopupEvent
-from ..models.messages import FINAL_STATUSES
 
 logger = logging.getLogger(__name__)
 

@@ -33,6 +33,7 @@ from ..conf import omnichannel_settings
 from ..consent import grant_consent, lift_suppression, suppress, withdraw_consent
 from ..integrations.adapter import get_adapter
 from ..links import absolute_url
+from ..message_status import after_provider_report
 from ..models import Contact, DeliveryEvent, InboundMessage, Message
 from ..models.channels import Channel
 from ..models.consent import SuppressionReason
@@ -97,17 +98,6 @@ STATUS_REPORTS = {
     "read": StatusReport(DeliveryEventKind.READ, MessageStatus.DELIVERED),
     "undelivered": StatusReport(DeliveryEventKind.UNDELIVERED, MessageStatus.FAILED),
     "failed": StatusReport(DeliveryEventKind.FAILED, MessageStatus.FAILED),
-}
-
-# Callbacks arrive out of order; a message only ever moves to a later stage.
-PROGRESS = {
-    MessageStatus.QUEUED: 0,
-    MessageStatus.SENDING: 0,
-    MessageStatus.SENT: 1,
-    MessageStatus.DELIVERED: 2,
-    MessageStatus.FAILED: 2,
-    MessageStatus.CANCELLED: 2,
-    MessageStatus.EXPIRED: 2,
 }
 
 
@@ -267,7 +257,8 @@ def failure_detail(params):
 def apply_status(message, report, params, detail, now):
     if not message.provider_message_id:
         message.provider_message_id = params["MessageSid"][:128]
-    if report.status and PROGRESS[report.status] > PROGRESS[message.status]:
+    # Callbacks arrive out of order, and may arrive before the send is recorded.
+    if report.status and after_provider_report(message.status, report.status) != message.status:
         message.status = report.status
         if report.status == MessageStatus.DELIVERED:
             message.delivered_at = now

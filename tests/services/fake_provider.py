@@ -19,9 +19,13 @@ from omnichannel.exceptions import TransientSendError
 
 
 class FakeProvider:
-    def __init__(self, fail_ratio=0.0, seed=7, delay=0.0):
+    def __init__(self, fail_ratio=0.0, seed=7, delay=0.0, slow_every=0, slow_delay=0.0):
         self.delay = delay  # seconds each accepted send takes, like a real API call
+        # Every ``slow_every``-th accepted send takes ``slow_delay`` instead: a provider
+        # whose latency now and then exceeds the dispatcher's lease.
+        self.slow_every, self.slow_delay = slow_every, slow_delay
         self.accepted = Counter()
+        self.accepted_at = {}  # message id -> time.time() of its first acceptance
         self.refused = 0
         self.fail_ratio = fail_ratio
         self.random = random.Random(seed)
@@ -59,7 +63,10 @@ class FakeProvider:
                         self._answer(503, {"error": "try later"})
                         return
                     provider.accepted[body["id"]] += 1
-                time.sleep(provider.delay)
+                    provider.accepted_at.setdefault(body["id"], time.time())
+                    total = sum(provider.accepted.values())
+                slow = provider.slow_every and total % provider.slow_every == 0
+                time.sleep(provider.slow_delay if slow else provider.delay)
                 self._answer(200, {"sid": f"fake-{body['id']}"})
 
             def do_GET(self):
@@ -84,6 +91,7 @@ class HttpProviderBackend(BaseChannelBackend):
 
     provider = "fake-http"
     supports_lookup = True
+    request_timeout = 5  # the requests timeout below
 
     def __init__(self):
         import os
