@@ -231,7 +231,7 @@ class AdvanceReport(Report):
 
 
 def claim(owner, limit, now):
-    lease = timedelta(seconds=omnichannel_settings.DISPATCH_LEASE_SECONDS)
+    lease = timedelta(seconds=omnichannel_settings.FLOW_LEASE_SECONDS)
     with transaction.atomic():
         ids = list(
             Enrollment.objects.select_for_update(skip_locked=True, of=("self",))
@@ -295,7 +295,7 @@ def advance_due(now=None, owner=None):
     now = now or timezone.now()
     owner = owner or worker_id()
     report = AdvanceReport()
-    ids = claim(owner, omnichannel_settings.DISPATCH_BATCH_SIZE, now)
+    ids = claim(owner, omnichannel_settings.FLOW_BATCH_SIZE, now)
     report.claimed = len(ids)
     if not ids:
         return report
@@ -340,7 +340,8 @@ def advance_all(time_budget=None):
         lambda: advance_due(owner=owner),
         AdvanceReport(),
         lambda batch: batch.claimed,
-        time_budget,
+        time_budget or omnichannel_settings.FLOW_TIME_BUDGET_SECONDS,
+        omnichannel_settings.FLOW_BATCH_SIZE,
     )
 
 
