@@ -70,11 +70,12 @@ def check_public_base_url(app_configs, **kwargs):
         'at, e.g. "https://shop.example.com".'
     )
     if linking:
+        twilio = " Twilio could not call back either." if {"sms", "whatsapp"} & {*linking} else ""
         return [
             Error(
                 f'{SETTINGS_NAME}["PUBLIC_BASE_URL"] is not set: every link in '
                 f"{', '.join(linking)} messages would be relative, unusable in a mailbox or on "
-                "a phone (and Twilio could not call back).",
+                f"a phone.{twilio}",
                 hint=fix,
                 id=BAD_BASE_URL,
             )

@@ -374,7 +374,14 @@ def send_window(value, where):
     fields = {
         "start": (clock, REQUIRED),
         "end": (clock, REQUIRED),
-        "days": (list_of(WEEKDAY, "weekdays 0-6, Monday = 0", allow_empty=False), range(7)),
+        "days": (
+            list_of(
+                WEEKDAY,
+                "a list of weekdays from 0 to 6 (Monday = 0), e.g. [0, 1, 2, 3, 4]",
+                allow_empty=False,
+            ),
+            range(7),
+        ),
     }
     try:
         parsed = record(fields, where, value, WINDOW_EXAMPLE)
