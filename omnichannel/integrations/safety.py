@@ -3,6 +3,13 @@
 A broken adapter or a database hiccup in the app must never turn a shopper's add-to-cart
 or checkout into an error page: the failure is logged with its traceback and the shop's
 request goes on.
+
+Catching the exception is not enough on PostgreSQL. A failed query aborts the whole
+transaction it ran in, so inside the shop's own transaction (``ATOMIC_REQUESTS = True``,
+or a view under ``transaction.atomic``) every later query of the shop would fail, and its
+commit would silently roll back the order it just saved. So each call runs in its own
+``transaction.atomic()``: a savepoint inside the shop's transaction, which an error rolls
+back alone (our part, nothing of the shop's), or a transaction of its own outside one.
 """
 
 import functools
@@ -14,12 +21,14 @@ logger = logging.getLogger("omnichannel.integrations")
 
 
 def never_raises(func):
-    """Decorate a shop-facing function: log any exception and return None instead."""
+    """Decorate a shop-facing function: run it in a savepoint of its own; on any
+    exception roll that savepoint back, log, and return None."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
-            return func(*args, **kwargs)
+            with transaction.atomic():
+                return func(*args, **kwargs)
         except Exception:
             logger.exception("omnichannel: %s failed; the shop's request goes on.", func.__name__)
             return None
@@ -31,6 +40,7 @@ def after_commit(func, *args, **kwargs):
     """Run ``func`` once the shop's transaction commits (at once outside one), safely.
 
     If the shop's transaction rolls back, the work never happens: no cart is tracked for
-    an add-to-cart that did not stick.
+    an add-to-cart that did not stick. The work runs in a transaction of its own once the
+    shop's has committed, so it cannot break it.
     """
     transaction.on_commit(functools.partial(never_raises(func), *args, **kwargs))
