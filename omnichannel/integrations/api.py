@@ -1,9 +1,9 @@
 """The public Python API a shop calls from its own views.
 
 Each function is safe to call from the shop's request: it never raises (failures are
-logged on the ``omnichannel.integrations`` logger), and it runs in a savepoint of its own
-(``safety.never_raises``), so a database error on our side rolls back only our part and
-never the shop's transaction. What is written when:
+logged on the ``omnichannel.integrations`` logger), and inside the shop's transaction it
+runs in a savepoint of its own (``safety.never_raises``), so a database error on our side
+rolls back only our part and never the shop's transaction. What is written when:
 
 * ``identify`` and ``track_signup`` write in the request: the contact has to exist for
   the consents and the order the shop records next. The signup signal (the welcome
