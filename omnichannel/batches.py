@@ -21,17 +21,19 @@ class Report:
         return self
 
 
-def run_batches(run_batch, total, size_of, time_budget=None):
+def run_batches(run_batch, total, size_of, time_budget=None, batch_size=None):
     """Call ``run_batch()`` until a batch is not full or the time budget is spent.
 
     Each report is added into ``total``, which is returned; ``size_of(report)`` is how
-    many rows that batch claimed.
+    many rows that batch claimed, out of ``batch_size``. Each loop passes its own budget
+    and batch size; left out, they are the dispatcher's.
     """
     budget = time_budget or omnichannel_settings.DISPATCH_TIME_BUDGET_SECONDS
+    full = batch_size or omnichannel_settings.DISPATCH_BATCH_SIZE
     deadline = time.monotonic() + budget
     while time.monotonic() < deadline:
         report = run_batch()
         total.add(report)
-        if size_of(report) < omnichannel_settings.DISPATCH_BATCH_SIZE:
+        if size_of(report) < full:
             break
     return total

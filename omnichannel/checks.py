@@ -6,22 +6,112 @@ omnichannel.E003  CHANNEL_BACKENDS names a channel that does not exist
 omnichannel.E004  a CHANNEL_BACKENDS entry cannot be imported
 omnichannel.E005  a Twilio backend (sms / whatsapp) lacks its credentials or sender
 omnichannel.E006  the web push backend is configured but the VAPID settings are missing or wrong
+omnichannel.E007  OMNICHANNEL has a key the app does not know (with a "did you mean")
+omnichannel.E008  a setting has the wrong type (a number, True / False, text, list or dict)
+omnichannel.E009  a number is out of its range (a duration that is not positive, ...)
+omnichannel.E010  a dict setting has an unknown key or a list an unknown name (channels,
+                  kinds of history, popup limits, window and cap fields)
+omnichannel.E011  a time zone is unknown
+omnichannel.E012  a country or currency code is not one
+omnichannel.E013  a send window is malformed (HH:MM, start before end, weekdays 0-6)
+omnichannel.E014  a frequency cap is malformed (count, hours, action)
+omnichannel.E015  a popup rate limit is not "count/period"
+omnichannel.E016  PUBLIC_BASE_URL is not an absolute http(s) address, or is missing while a
+                  channel that sends links (email, SMS, WhatsApp, push) is enabled
 omnichannel.W001  Celery runs tasks eagerly while DEBUG is off
 omnichannel.W002  no SessionMiddleware: guest carts and popups cannot be tied to a visitor
-omnichannel.W003  Twilio is configured without PUBLIC_BASE_URL (status callbacks, signatures)
+omnichannel.W003  (retired: Twilio without PUBLIC_BASE_URL is now omnichannel.E016)
+omnichannel.W004  PUBLIC_BASE_URL is not set (no channel that sends links is enabled yet)
+omnichannel.W005  an old setting name still drives a loop that has its own setting now
+
+E007 to E016 come from parsing every value in ``omnichannel.conf``; each hint says what
+to write. The checks that read a setting skip a value that does not parse: it is reported
+once, by ``check_setting_values``.
 """
+
+import functools
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from .conf import CHANNELS, omnichannel_settings
+from .conf import ALIASES, CHANNELS, LINK_CHANNELS, SETTINGS_NAME, omnichannel_settings
+from .setting_types import BAD_BASE_URL
 
 SETTINGS_HINT = "See the settings reference in omnichannel's README."
 
 
 @register("omnichannel")
+def check_setting_values(app_configs, **kwargs):
+    return [Error(p.message, hint=p.hint, id=p.id) for p in omnichannel_settings.problems()]
+
+
+def reads_settings(check):
+    """Run ``check`` on parsed settings; a value that does not parse is E007-E016's."""
+
+    @functools.wraps(check)
+    def wrapper(app_configs, **kwargs):
+        if omnichannel_settings.problems():
+            return []
+        return check(app_configs, **kwargs)
+
+    return wrapper
+
+
+@register("omnichannel")
+@reads_settings
+def check_public_base_url(app_configs, **kwargs):
+    if omnichannel_settings.PUBLIC_BASE_URL:
+        return []
+    linking = [c for c in LINK_CHANNELS if c in omnichannel_settings.CHANNEL_BACKENDS]
+    fix = (
+        f'Set {SETTINGS_NAME}["PUBLIC_BASE_URL"] to the address the internet reaches the shop '
+        'at, e.g. "https://shop.example.com".'
+    )
+    if linking:
+        twilio = " Twilio could not call back either." if {"sms", "whatsapp"} & {*linking} else ""
+        return [
+            Error(
+                f'{SETTINGS_NAME}["PUBLIC_BASE_URL"] is not set: every link in '
+                f"{', '.join(linking)} messages would be relative, unusable in a mailbox or on "
+                f"a phone.{twilio}",
+                hint=fix,
+                id=BAD_BASE_URL,
+            )
+        ]
+    return [
+        Warning(
+            f'{SETTINGS_NAME}["PUBLIC_BASE_URL"] is not set; links would be relative once a '
+            "channel that sends links (email, SMS, WhatsApp, push) is enabled.",
+            hint=fix,
+            id="omnichannel.W004",
+        )
+    ]
+
+
+@register("omnichannel")
+@reads_settings
+def check_renamed_settings(app_configs, **kwargs):
+    user_settings = omnichannel_settings.user_settings
+    warnings = []
+    for new, old in ALIASES.items():
+        if old in user_settings and new not in user_settings:
+            warnings.append(
+                Warning(
+                    f'{SETTINGS_NAME}["{old}"] also sets "{new}", which has its own setting now; '
+                    "this fallback goes in the next release.",
+                    hint=f'Add "{new}": {user_settings[old]!r} to keep today\'s value ("{old}" '
+                    "then drives the dispatcher only), or leave it out for its default of "
+                    f"{omnichannel_settings.defaults[new]!r}.",
+                    id="omnichannel.W005",
+                )
+            )
+    return warnings
+
+
+@register("omnichannel")
+@reads_settings
 def check_shop_adapter(app_configs, **kwargs):
     from .integrations.adapter import ShopAdapter
 
@@ -51,6 +141,7 @@ def check_shop_adapter(app_configs, **kwargs):
 
 
 @register("omnichannel")
+@reads_settings
 def check_channel_backends(app_configs, **kwargs):
     errors = []
     for channel, path in omnichannel_settings.CHANNEL_BACKENDS.items():
@@ -110,6 +201,7 @@ def check_sessions(app_configs, **kwargs):
 
 
 @register("omnichannel")
+@reads_settings
 def check_vapid(app_configs, **kwargs):
     try:
         from .channels.webpush import WebPushBackend, load_vapid
@@ -132,6 +224,7 @@ def check_vapid(app_configs, **kwargs):
 
 
 @register("omnichannel")
+@reads_settings
 def check_twilio(app_configs, **kwargs):
     try:
         from .channels.twilio_base import TwilioBackend
@@ -147,27 +240,17 @@ def check_twilio(app_configs, **kwargs):
         missing.append("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
     if "whatsapp" in channels and not conf.TWILIO_WHATSAPP_FROM:
         missing.append("TWILIO_WHATSAPP_FROM")
-    messages = []
-    if missing:
-        messages.append(
-            Error(
-                f"The Twilio backend for {' and '.join(channels)} needs "
-                f"OMNICHANNEL[...] settings: {', '.join(missing)}.",
-                hint="The Account SID and Auth Token are on the Twilio console's dashboard; "
-                "senders are under Phone Numbers, Messaging Services and WhatsApp senders.",
-                id="omnichannel.E005",
-            )
+    if not missing:
+        return []
+    return [
+        Error(
+            f"The Twilio backend for {' and '.join(channels)} needs "
+            f"OMNICHANNEL[...] settings: {', '.join(missing)}.",
+            hint="The Account SID and Auth Token are on the Twilio console's dashboard; "
+            "senders are under Phone Numbers, Messaging Services and WhatsApp senders.",
+            id="omnichannel.E005",
         )
-    if not conf.PUBLIC_BASE_URL:
-        messages.append(
-            Warning(
-                'Twilio is configured but OMNICHANNEL["PUBLIC_BASE_URL"] is not set.',
-                hint="Twilio needs an absolute URL for status callbacks, and webhook signatures "
-                "are checked against it: set it to the shop's public https:// address.",
-                id="omnichannel.W003",
-            )
-        )
-    return messages
+    ]
 
 
 def channels_using(base_class):

@@ -3,7 +3,9 @@
 Modelled on Django REST framework's ``api_settings``: every key has a default, dotted paths
 are imported lazily on first use, unknown keys are refused (with a "did you mean"), and the
 cache is dropped when ``override_settings`` or ``setting_changed`` touches ``OMNICHANNEL``,
-so tests can change one key at a time.
+so tests can change one key at a time. Every value is parsed and checked once
+(``PARSERS``, ``omnichannel.setting_types``): the code reads valid values only, and
+``manage.py check`` reports every bad one with what to write instead.
 
     from omnichannel.conf import omnichannel_settings
     omnichannel_settings.DEFAULT_CURRENCY
@@ -15,6 +17,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
+
+from . import setting_types as types
 
 SETTINGS_NAME = "OMNICHANNEL"
 
@@ -69,7 +73,11 @@ DEFAULTS = {
     # Absolute base URL of the shop as the internet sees it (https://shop.example.com):
     # links in messages, webhook URLs given to providers, and Twilio signature checks.
     "PUBLIC_BASE_URL": None,
-    # --- dispatch -----------------------------------------------------------------------
+    # --- the three sweeps: dispatcher, flow sweeper, cart detection --------------------
+    # Each claims due rows in batches and keeps claiming while batches come back full,
+    # for at most its time budget per beat task. The flow sweeper and the cart detection
+    # used to read the DISPATCH_* values; for one release a DISPATCH_* value you set still
+    # applies to them when you did not set their own (see ALIASES, omnichannel.W005).
     # Messages claimed per batch.
     "DISPATCH_BATCH_SIZE": 200,
     # How long a claimed message belongs to its worker before another may take it. The
@@ -83,9 +91,18 @@ DEFAULTS = {
     # A message whose worker died mid-send is looked up at the provider; when the lookup
     # keeps failing this long, it is failed for staff to check rather than kept waiting.
     "RECONCILE_GIVE_UP_SECONDS": 3600,
-    # How long one sweep task keeps claiming batches before it hands over to the next.
+    # How long one dispatch task keeps claiming batches before it hands over to the next.
     "DISPATCH_TIME_BUDGET_SECONDS": 20,
-    # How often celery beat runs the sweep.
+    # Enrollments the flow sweeper claims per batch, how long a claim lasts, and how long
+    # one sweep task keeps claiming.
+    "FLOW_BATCH_SIZE": 200,
+    "FLOW_LEASE_SECONDS": 120,
+    "FLOW_TIME_BUDGET_SECONDS": 20,
+    # Idle carts the abandonment detection marks per batch (one transaction each), and how
+    # long one detection task keeps going.
+    "CART_DETECTION_BATCH_SIZE": 200,
+    "CART_DETECTION_TIME_BUDGET_SECONDS": 20,
+    # How often celery beat runs the sweeps.
     "SWEEP_INTERVAL_SECONDS": 5,
     # Transient failures: retried with exponential backoff and full jitter.
     "RETRY_MAX_ATTEMPTS": 6,
@@ -193,6 +210,121 @@ DEFAULTS = {
 IMPORT_STRINGS = {"SHOP_ADAPTER"}
 
 CHANNELS = ("email", "sms", "whatsapp", "push", "inbox")
+# Channels whose messages carry links (click tracking, unsubscribe, cart restore), which
+# are absolute only with PUBLIC_BASE_URL. The inbox is read on the shop's own pages.
+LINK_CHANNELS = ("email", "sms", "whatsapp", "push")
+# Optional fields of omnichannel.forms.ProfileFieldsMixin.
+PROFILE_FIELDS = ("country", "birth_year", "phone", "email_frequency")
+
+# New name -> the old one it falls back to for one release, when only the old one is set.
+ALIASES = {
+    "FLOW_BATCH_SIZE": "DISPATCH_BATCH_SIZE",
+    "FLOW_LEASE_SECONDS": "DISPATCH_LEASE_SECONDS",
+    "FLOW_TIME_BUDGET_SECONDS": "DISPATCH_TIME_BUDGET_SECONDS",
+    "CART_DETECTION_BATCH_SIZE": "DISPATCH_BATCH_SIZE",
+    "CART_DETECTION_TIME_BUDGET_SECONDS": "DISPATCH_TIME_BUDGET_SECONDS",
+}
+
+_seconds = types.number(unit="seconds")
+_days = types.number(unit="days")
+_minutes = types.number(unit="minutes")
+_count = types.number(minimum=1, above=False, whole=True)
+_at_least_zero = types.number(minimum=0, above=False, whole=True)
+_text = types.optional(types.text)
+_channel_key = types.known_key(CHANNELS, "channel names")
+
+# How each setting is read; every key of DEFAULTS has one (a test keeps it so).
+PARSERS = {
+    "SHOP_ADAPTER": _text,  # imported on access; omnichannel.E002 reports an import error
+    "CONNECT_AUTH_RECEIVERS": types.boolean,
+    "DEFAULT_PHONE_REGION": types.optional(types.country),
+    "DEFAULT_CURRENCY": types.currency,
+    "DEFAULT_TIME_ZONE": types.optional(types.time_zone),
+    "PURCHASE_ORDER_STATUSES": types.optional(
+        types.list_of(types.text, 'a list of statuses, e.g. ["paid", "shipped"]')
+    ),
+    "CART_IDLE_MINUTES": _minutes,
+    "CART_RECOVERY_TRANSACTIONAL": types.boolean,
+    "CART_RESTORE_LINK_MAX_AGE_DAYS": _days,
+    "CART_EXPIRY_DAYS": _days,
+    "SESSION_KEY": types.text,
+    "CLIENT_IP_HEADER": _text,
+    "SIGNUP_PROFILE_FIELDS": types.list_of(
+        types.one_of(PROFILE_FIELDS), 'a list of field names, e.g. ["country", "phone"]'
+    ),
+    # Channel names and imports are omnichannel.E003 / E004's.
+    "CHANNEL_BACKENDS": types.mapping(
+        types.any_key, types.text, '{"email": "omnichannel.channels.email.EmailBackend"}'
+    ),
+    "PUBLIC_BASE_URL": types.optional(types.base_url),
+    "DISPATCH_BATCH_SIZE": _count,
+    "DISPATCH_IN_FLIGHT_GRACE_SECONDS": _seconds,
+    "DISPATCH_LEASE_SECONDS": _seconds,
+    "RECONCILE_GIVE_UP_SECONDS": _seconds,
+    "DISPATCH_TIME_BUDGET_SECONDS": _seconds,
+    "FLOW_BATCH_SIZE": _count,
+    "FLOW_LEASE_SECONDS": _seconds,
+    "FLOW_TIME_BUDGET_SECONDS": _seconds,
+    "CART_DETECTION_BATCH_SIZE": _count,
+    "CART_DETECTION_TIME_BUDGET_SECONDS": _seconds,
+    "SWEEP_INTERVAL_SECONDS": _seconds,
+    "RETRY_MAX_ATTEMPTS": _count,
+    "RETRY_BACKOFF_SECONDS": _seconds,
+    "RETRY_BACKOFF_MAX_SECONDS": _seconds,
+    "FLOW_MESSAGE_TTL_SECONDS": _seconds,
+    "SMS_SEGMENT_BUDGET": _count,
+    "SEND_WINDOWS": types.mapping(
+        _channel_key,
+        types.mapping(types.country_key, types.send_window, '{"*": ' + types.WINDOW_EXAMPLE + "}"),
+        '{"sms": {"*": ' + types.WINDOW_EXAMPLE + "}}",
+    ),
+    "FREQUENCY_CAPS": types.mapping(
+        types.known_key(("all", *CHANNELS), '"all" or channel names'),
+        types.frequency_cap,
+        '{"email": ' + types.CAP_EXAMPLE + "}",
+    ),
+    "CHANNEL_PREFERENCES": types.mapping(
+        types.country_key,
+        types.list_of(types.one_of(CHANNELS), 'a list of channels, e.g. ["email", "sms"]'),
+        '{"*": ["email", "push", "inbox", "sms", "whatsapp"]}',
+    ),
+    "CHANNEL_MIN_CART_VALUE": types.mapping(_channel_key, types.amount, '{"sms": 50}'),
+    "RATE_LIMITS": types.mapping(
+        _channel_key, types.optional(types.number(unit="messages per second")), '{"sms": 1.0}'
+    ),
+    "UNSUBSCRIBE_LINK_MAX_AGE_DAYS": _days,
+    "EMAIL_FROM": _text,
+    "TWILIO_ACCOUNT_SID": _text,
+    "TWILIO_AUTH_TOKEN": _text,
+    "TWILIO_FROM_NUMBER": _text,
+    "TWILIO_MESSAGING_SERVICE_SID": _text,
+    "TWILIO_WHATSAPP_FROM": _text,
+    "TWILIO_VALIDITY_PERIOD": types.number(
+        minimum=1, above=False, maximum=36000, whole=True, unit="seconds"
+    ),
+    "SMS_HELP_REPLY": _text,
+    "VAPID_PUBLIC_KEY": _text,  # the key pair itself is omnichannel.E006's
+    "VAPID_PRIVATE_KEY": _text,
+    "VAPID_SUBJECT": _text,
+    "PUSH_TTL": types.number(minimum=0, above=False, whole=True, unit="seconds"),
+    "COUNTRY_HEADER": _text,
+    "DOUBLE_OPT_IN_COUNTRIES": types.list_of(types.country, 'a list of codes, e.g. ["DE", "AT"]'),
+    "DOUBLE_OPT_IN_MAX_AGE": _seconds,
+    "POPUP_CACHE_TIMEOUT": types.number(minimum=0, above=False, unit="seconds"),
+    "POPUP_MAX_PER_SESSION": _at_least_zero,
+    "POPUP_MAX_PER_DAY": _at_least_zero,
+    "POPUP_MIN_SUBMIT_SECONDS": types.number(minimum=0, above=False, unit="seconds"),
+    "POPUP_FORM_MAX_AGE": _seconds,
+    "POPUP_RATE_LIMITS": types.merged_over(
+        DEFAULTS["POPUP_RATE_LIMITS"], types.optional(types.rate), "the popup API's limits"
+    ),
+    "RETENTION_DAYS": types.merged_over(
+        DEFAULTS["RETENTION_DAYS"],
+        types.optional(types.number(minimum=1, above=False, whole=True, unit="days")),
+        "the kinds of history",
+    ),
+    "RETENTION_BATCH_SIZE": types.number(minimum=1, above=False, maximum=1000, whole=True),
+}
 
 
 def perform_import(value, setting_name):
@@ -207,38 +339,91 @@ def perform_import(value, setting_name):
 
 
 class OmnichannelSettings:
-    """Attribute access to ``settings.OMNICHANNEL`` with defaults.
+    """Attribute access to ``settings.OMNICHANNEL`` with defaults, parsed and checked.
 
-    Attributes are cached on first access; ``reload()`` drops the cache.
+    Each attribute is the parsed value (see ``PARSERS``), cached on first access; a value
+    that cannot be used raises ImproperlyConfigured naming it. ``problems()`` lists every
+    problem of every value at once, for the system checks; ``reload()`` drops the cache.
     """
 
-    def __init__(self, defaults=None, import_strings=None):
+    def __init__(self, defaults=None, import_strings=None, parsers=None):
         self.defaults = defaults or DEFAULTS
         self.import_strings = import_strings or IMPORT_STRINGS
+        self.parsers = parsers or PARSERS
         self._cached_attrs = set()
         self._user_settings = None
 
     @property
     def user_settings(self):
-        if self._user_settings is None:
-            user_settings = getattr(settings, SETTINGS_NAME, {}) or {}
-            if not isinstance(user_settings, dict):
-                raise ImproperlyConfigured(f"settings.{SETTINGS_NAME} must be a dict.")
-            problems = unknown_key_messages(user_settings)
-            if problems:
-                raise ImproperlyConfigured(" ".join(problems))
-            self._user_settings = user_settings
+        """``settings.OMNICHANNEL``; raises when it is not a dict or has unknown keys."""
+        problems = self.top_level_problems()
+        if problems:
+            raise ImproperlyConfigured(describe(problems))
         return self._user_settings
+
+    def top_level_problems(self):
+        if self._user_settings is None:
+            user_settings = getattr(settings, SETTINGS_NAME, {})
+            self._user_settings = {} if user_settings is None else user_settings
+        if not isinstance(self._user_settings, dict):
+            return [
+                types.Problem(
+                    types.WRONG_TYPE,
+                    f"settings.{SETTINGS_NAME} must be a dict, not {self._user_settings!r}.",
+                    f'Write {SETTINGS_NAME} = {{"SHOP_ADAPTER": "myshop.omnichannel.Adapter"}}.',
+                )
+            ]
+        return unknown_key_problems(self._user_settings)
+
+    def raw(self, attr):
+        """``(name, value)``: the value set for ``attr``, or for the old name it falls back
+        to (see ALIASES), or the default; ``name`` is where it was set."""
+        user_settings = self.user_settings
+        for name in (attr, ALIASES.get(attr)):
+            if name in user_settings:
+                return name, user_settings[name]
+        return attr, self.defaults[attr]
+
+    def parsed(self, attr):
+        """``attr``'s parsed value; raises ``setting_types.Invalid``."""
+        name, value = self.raw(attr)
+        where = f"{SETTINGS_NAME}[{name!r}]"
+        try:
+            return self.parsers[attr](value, where)
+        except types.Invalid as exc:
+            default = self.defaults[attr]
+            if isinstance(default, dict | list | tuple):
+                raise  # too long for a hint; the README lists it
+            addition = f"The default is {default!r}."
+            raise types.Invalid(
+                *(types.about_itself(p, where, addition) for p in exc.problems)
+            ) from None
 
     def __getattr__(self, attr):
         if attr not in self.defaults:
             raise AttributeError(f"Invalid omnichannel setting: {attr!r}")
-        value = self.user_settings.get(attr, self.defaults[attr])
+        try:
+            value = self.parsed(attr)
+        except types.Invalid as exc:
+            raise ImproperlyConfigured(describe(exc.problems)) from None
         if attr in self.import_strings:
             value = perform_import(value, attr)
         self._cached_attrs.add(attr)
         setattr(self, attr, value)
         return value
+
+    def problems(self):
+        """Every problem of ``OMNICHANNEL``: its shape first, else each value's."""
+        problems = self.top_level_problems()
+        if problems:
+            return problems
+        for attr in self.defaults:
+            try:
+                self.parsed(attr)
+            except types.Invalid as exc:
+                # A value set under an old name is read for its new names too: once.
+                problems += [p for p in exc.problems if p not in problems]
+        return problems
 
     def reload(self):
         for attr in self._cached_attrs:
@@ -247,16 +432,24 @@ class OmnichannelSettings:
         self._user_settings = None
 
 
-def unknown_key_messages(user_settings):
-    """One message per key of ``OMNICHANNEL`` that the app does not know."""
-    messages = []
+def describe(problems):
+    return " ".join(f"{p.message} {p.hint} ({p.id})" for p in problems)
+
+
+def unknown_key_problems(user_settings):
+    """One problem per key of ``OMNICHANNEL`` that the app does not know."""
+    problems = []
     for key in user_settings:
         if key in DEFAULTS:
             continue
-        close = difflib.get_close_matches(key, DEFAULTS, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        messages.append(f"Unknown setting {SETTINGS_NAME}[{key!r}].{hint}")
-    return messages
+        close = difflib.get_close_matches(str(key), DEFAULTS, n=1)
+        hint = (
+            f"Did you mean {close[0]!r}?" if close else "See the settings reference in the README."
+        )
+        problems.append(
+            types.Problem(types.UNKNOWN_KEY, f"Unknown setting {SETTINGS_NAME}[{key!r}].", hint)
+        )
+    return problems
 
 
 omnichannel_settings = OmnichannelSettings()

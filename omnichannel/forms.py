@@ -18,7 +18,7 @@ import datetime
 
 import phonenumbers
 from django import forms
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .conf import omnichannel_settings
@@ -26,21 +26,13 @@ from .integrations import identify
 from .normalize import normalize_phone
 from .views.preferences import FREQUENCIES
 
-PROFILE_FIELDS = ("country", "birth_year", "phone", "email_frequency")
 # Stored in ``contact.attributes`` rather than on the contact's own columns.
 ATTRIBUTE_FIELDS = ("birth_year", "email_frequency")
 
 
 def profile_field_names():
-    """The fields the shop chose, checked against the ones this mixin knows."""
-    names = list(omnichannel_settings.SIGNUP_PROFILE_FIELDS or [])
-    unknown = [name for name in names if name not in PROFILE_FIELDS]
-    if unknown:
-        raise ImproperlyConfigured(
-            f'OMNICHANNEL["SIGNUP_PROFILE_FIELDS"] names unknown fields {unknown}; '
-            f"choose from {list(PROFILE_FIELDS)}."
-        )
-    return names
+    """The fields the shop chose (``omnichannel.conf`` refuses names this mixin lacks)."""
+    return list(omnichannel_settings.SIGNUP_PROFILE_FIELDS)
 
 
 class ProfileFieldsMixin:

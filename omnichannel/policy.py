@@ -73,12 +73,12 @@ class BatchFacts:
                 flow__kind=FlowKind.CART_RECOVERY,
             ).values_list("contact_id", flat=True)
         )
-        longest = max((cap["hours"] for cap in caps().values()), default=0)
+        longest = max((cap.window for cap in caps().values()), default=None)
         if longest:
             recent = Message.objects.filter(
                 contact_id__in=contact_ids,
                 purpose=Purpose.MARKETING,
-                sent_at__gte=now - dt.timedelta(hours=longest),
+                sent_at__gte=now - longest,
                 status__in=(MessageStatus.SENT, MessageStatus.DELIVERED),
             ).values_list("contact_id", "channel", "sent_at")
             for contact_id, channel, sent_at in recent:
@@ -92,7 +92,8 @@ class BatchFacts:
 
 
 def caps():
-    return omnichannel_settings.FREQUENCY_CAPS or {}
+    """``FREQUENCY_CAPS`` as ``FrequencyCap`` objects, checked at startup."""
+    return omnichannel_settings.FREQUENCY_CAPS
 
 
 def decide(message, address, facts, now):
@@ -236,14 +237,13 @@ def check_caps(message, facts, now):
             times = facts.sent[message.contact_id, message.channel]
         else:
             continue
-        window = dt.timedelta(hours=cap["hours"])
-        recent = sorted(t for t in times if t > now - window)
-        if len(recent) < cap["count"]:
+        recent = sorted(t for t in times if t > now - cap.window)
+        if len(recent) < cap.count:
             continue
-        reason = f"frequency cap: {cap['count']} per {cap['hours']} h ({scope})"
-        if cap.get("action", "defer") == "skip":
+        reason = f"frequency cap: {cap.count} per {cap.hours} h ({scope})"
+        if cap.action == "skip":
             return Decision(CANCEL, reason)
-        return Decision(DEFER, reason, recent[-cap["count"]] + window)
+        return Decision(DEFER, reason, recent[-cap.count] + cap.window)
     return GO
 
 
@@ -251,7 +251,8 @@ def check_caps(message, facts, now):
 
 
 def window_for(contact, channel):
-    windows = (omnichannel_settings.SEND_WINDOWS or {}).get(channel)
+    """The contact's ``SendWindow`` on ``channel`` (checked at startup), or None."""
+    windows = omnichannel_settings.SEND_WINDOWS.get(channel)
     if not windows:
         return None
     country = contact.country or contact.phone_region
@@ -265,20 +266,13 @@ def window_opening(contact, channel, now):
         return None
     zone = contact.get_time_zone()
     local = now.astimezone(zone)
-    start, end = _clock(window["start"]), _clock(window["end"])
-    days = set(window.get("days", range(7)))
-    if local.weekday() in days and start <= local.time() < end:
+    if window.allows(local):
         return None
-    day = local.date() if local.time() < start else local.date() + dt.timedelta(days=1)
-    for _ in range(8):
-        if day.weekday() in days:
-            return dt.datetime.combine(day, start, tzinfo=zone).astimezone(dt.UTC)
+    day = local.date() if local.time() < window.start else local.date() + dt.timedelta(days=1)
+    # Every window opens on at least one weekday (the settings check sees to it).
+    while day.weekday() not in window.days:
         day += dt.timedelta(days=1)
-    raise ValueError(f"The send window for {channel} allows no day of the week.")
-
-
-def _clock(value):
-    return dt.time.fromisoformat(value)
+    return dt.datetime.combine(day, window.start, tzinfo=zone).astimezone(dt.UTC)
 
 
 # --- channel choice ----------------------------------------------------------------------
@@ -286,7 +280,7 @@ def _clock(value):
 
 def preferred_channels(contact):
     """The contact's own order first, then their country's, then the shop's."""
-    preferences = omnichannel_settings.CHANNEL_PREFERENCES or {}
+    preferences = omnichannel_settings.CHANNEL_PREFERENCES
     country = contact.country or contact.phone_region
     ordered = list(contact.attributes.get("preferred_channels") or [])
     ordered += preferences.get(country) or preferences.get("*") or []
@@ -303,7 +297,7 @@ def choose_channel(contact, candidates=None, *, purpose=Purpose.MARKETING, cart_
     from .channels import get_backend
 
     enabled = set(enabled_channels())
-    minimums = omnichannel_settings.CHANNEL_MIN_CART_VALUE or {}
+    minimums = omnichannel_settings.CHANNEL_MIN_CART_VALUE
     consents = dict(
         Consent.objects.filter(contact=contact, purpose=purpose).values_list("channel", "status")
     )

@@ -82,7 +82,7 @@ def detect_abandoned(now=None, batch_size=None):
     """
     now = now or timezone.now()
     report = DetectionReport(batches=1)
-    carts = claim_idle(batch_size or omnichannel_settings.DISPATCH_BATCH_SIZE, now)
+    carts = claim_idle(batch_size or omnichannel_settings.CART_DETECTION_BATCH_SIZE, now)
     report.abandoned = len(carts)
     if not carts:
         return report
@@ -104,5 +104,9 @@ def detect_abandoned(now=None, batch_size=None):
 def detect_all(time_budget=None):
     """Detection batches until no idle cart is left or the time budget is spent."""
     return run_batches(
-        detect_abandoned, DetectionReport(), lambda batch: batch.abandoned, time_budget
+        detect_abandoned,
+        DetectionReport(),
+        lambda batch: batch.abandoned,
+        time_budget or omnichannel_settings.CART_DETECTION_TIME_BUDGET_SECONDS,
+        omnichannel_settings.CART_DETECTION_BATCH_SIZE,
     )

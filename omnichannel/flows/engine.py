@@ -258,7 +258,7 @@ class AdvanceReport(Report):
 
 
 def lease_seconds():
-    return omnichannel_settings.DISPATCH_LEASE_SECONDS
+    return omnichannel_settings.FLOW_LEASE_SECONDS
 
 
 def claim(owner, limit, now):
@@ -323,7 +323,7 @@ def advance_due(now=None, owner=None):
     now = now or timezone.now()
     owner = owner or worker_id()
     report = AdvanceReport()
-    ids = claim(owner, omnichannel_settings.DISPATCH_BATCH_SIZE, now)
+    ids = claim(owner, omnichannel_settings.FLOW_BATCH_SIZE, now)
     report.claimed = len(ids)
     if not ids:
         return report
@@ -373,7 +373,8 @@ def advance_all(time_budget=None):
         lambda: advance_due(owner=owner),
         AdvanceReport(),
         lambda batch: batch.claimed,
-        time_budget,
+        time_budget or omnichannel_settings.FLOW_TIME_BUDGET_SECONDS,
+        omnichannel_settings.FLOW_BATCH_SIZE,
     )
 
 

@@ -13,7 +13,8 @@ def track_event(name, contact, *, key=None, properties=None, occurred_at=None):
 
     ``key`` makes the event idempotent (the same key enrols once); by default every call
     is a new event. ``properties`` (JSON) reach the flow's templates as ``trigger``.
-    Returns the enrollments created.
+    Returns the enrollments created (None on failure). Writes in the caller's request, in a
+    savepoint of its own: a failure here never aborts the shop's transaction.
     """
     occurred_at = occurred_at or timezone.now()
     key = key or f"{name}:{contact.pk}:{occurred_at.isoformat()}"

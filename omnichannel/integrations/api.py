@@ -1,8 +1,17 @@
 """The public Python API a shop calls from its own views.
 
 Each function is safe to call from the shop's request: it never raises (failures are
-logged on the ``omnichannel.integrations`` logger) and does its database writes after the
-shop's transaction commits.
+logged on the ``omnichannel.integrations`` logger), and inside the shop's transaction it
+runs in a savepoint of its own (``safety.never_raises``), so a database error on our side
+rolls back only our part and never the shop's transaction. What is written when:
+
+* ``identify`` and ``track_signup`` write in the request: the contact has to exist for
+  the consents and the order the shop records next. The signup signal (the welcome
+  series) is sent after the shop's transaction commits.
+* ``track_cart`` and ``track_order`` only read the shop's cart / order in the request
+  (through the adapter) and write after the shop's transaction commits, so nothing is
+  recorded for a cart or an order that rolled back.
+* ``omnichannel.flows.events.track_event`` writes the event's enrollments in the request.
 
     from omnichannel.integrations import identify, track_cart, track_order, track_signup
 """
@@ -46,7 +55,7 @@ def identify(
     With a ``request``, the session's guest contact and anonymous carts join the contact,
     and the session remembers it. ``profile`` takes ``first_name``, ``last_name``,
     ``locale``, ``country`` and ``time_zone``; ``attributes`` is a dict of extra profile
-    fields. Existing values are never overwritten.
+    fields. Existing values are never overwritten. Writes in the request, in a savepoint.
     """
     unknown = set(profile) - PROFILE_KEYS
     if unknown:
@@ -76,7 +85,11 @@ def identify(
 
 @never_raises
 def track_signup(user, request=None, *, source="signup", **profile):
-    """A shop user signed up: create or join their contact and record the signup once."""
+    """A shop user signed up: create or join their contact and record the signup once.
+
+    Writes in the request, in a savepoint; the ``signup_tracked`` signal (which starts
+    the welcome series) goes after the shop's transaction commits.
+    """
     contact = identify(
         request, user=user, email=getattr(user, "email", None), source=source, **profile
     )
@@ -89,8 +102,9 @@ def track_signup(user, request=None, *, source="signup", **profile):
 def track_cart(cart, request=None):
     """The shop's ``cart`` changed: snapshot it after the shop's transaction commits.
 
-    Reads the cart through the adapter now (it may change later in the request) and
-    writes with at most two queries: one to check the contact, one upsert.
+    Reads the cart through the adapter now, in a savepoint (it may change later in the
+    request), and writes after the commit with at most two queries: one to check the
+    contact, one upsert.
     """
     adapter = get_adapter()
     lines = adapter.get_cart_lines(cart)
@@ -132,8 +146,10 @@ def _write_cart(snapshot, *, email="", visitor_id=None, contact_id=None, user_id
 def track_order(order, request=None):
     """The shop placed ``order`` or changed its status: record it after commit.
 
-    The buyer's contact is found from the order's user, email or phone and the current
-    session; a purchase converts the order's cart, which stops its recovery.
+    Reads the order through the adapter now, in a savepoint, and writes after the shop's
+    transaction commits. The buyer's contact is found from the order's user, email or
+    phone and the current session; a purchase converts the order's cart, which stops its
+    recovery.
     """
     after_commit(_write_order, get_adapter().get_order_data(order), request)
 

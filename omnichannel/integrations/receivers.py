@@ -1,7 +1,11 @@
 """Ready-made receivers: django.contrib.auth, allauth, and the app's inbound signals.
 
-Each one takes ``**kwargs``, returns at once on ``raw`` (fixtures being loaded), defers its
-work until the shop's transaction commits, and never raises into the shop.
+Each one takes ``**kwargs``, returns at once on ``raw`` (fixtures being loaded) and never
+raises into the shop. The auth, allauth and ``customer_identified`` receivers write
+nothing in the request: their work runs after the shop's transaction commits. The
+``cart_changed`` and ``order_placed`` receivers are ``track_cart`` and ``track_order``:
+they read the shop's cart / order in the request, in a savepoint of their own, and write
+after the commit.
 """
 
 from django.apps import apps

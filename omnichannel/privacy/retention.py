@@ -23,17 +23,14 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from django.utils import timezone
 
-from ..conf import DEFAULTS, omnichannel_settings
+from ..conf import omnichannel_settings
 from ..message_status import FINAL as FINAL_STATUSES
 from ..models import CartSnapshot, DeliveryEvent, InboundMessage, Message, PopupEvent
 
 logger = logging.getLogger(__name__)
-
-MAX_BATCH_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -53,26 +50,9 @@ TARGETS = {
 
 
 def retention_days():
-    """``RETENTION_DAYS`` over its defaults, checked: raises ImproperlyConfigured."""
-    configured = omnichannel_settings.RETENTION_DAYS
-    if not isinstance(configured, dict):
-        raise ImproperlyConfigured('OMNICHANNEL["RETENTION_DAYS"] must be a dict of days.')
-    days = {**DEFAULTS["RETENTION_DAYS"], **configured}
-    for key, value in days.items():
-        if key not in TARGETS:
-            raise ImproperlyConfigured(
-                f'OMNICHANNEL["RETENTION_DAYS"] has an unknown key {key!r}; '
-                f"known: {', '.join(TARGETS)}."
-            )
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ImproperlyConfigured(
-                f'OMNICHANNEL["RETENTION_DAYS"][{key!r}] must be a number of days or None.'
-            )
-        if value is not None and value < 1:
-            raise ImproperlyConfigured(
-                f'OMNICHANNEL["RETENTION_DAYS"][{key!r}] must be at least 1 day, or None.'
-            )
-    return days
+    """``RETENTION_DAYS`` over its defaults (checked by ``omnichannel.conf``: a bad value
+    raises ImproperlyConfigured)."""
+    return omnichannel_settings.RETENTION_DAYS
 
 
 def purge_old_data(now=None, dry_run=False):
@@ -81,7 +61,7 @@ def purge_old_data(now=None, dry_run=False):
     With ``dry_run`` nothing is deleted and the counts are what would be.
     """
     now = now or timezone.now()
-    batch_size = max(1, min(int(omnichannel_settings.RETENTION_BATCH_SIZE), MAX_BATCH_SIZE))
+    batch_size = omnichannel_settings.RETENTION_BATCH_SIZE  # 1 to 1000, checked by conf
     report = {}
     for key, days in retention_days().items():
         if days is None:

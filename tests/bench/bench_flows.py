@@ -140,7 +140,7 @@ def queries_per_batch(batch_size, step_fields, content_fields):
     flow.steps.filter(position=0).update(**step_fields)
     StepContent.objects.filter(step__flow=flow, step__position=0).update(**content_fields)
     make_due(flow, batch_size)
-    batch_settings = {**settings.OMNICHANNEL, "DISPATCH_BATCH_SIZE": batch_size}
+    batch_settings = {**settings.OMNICHANNEL, "FLOW_BATCH_SIZE": batch_size}
     with override_settings(OMNICHANNEL=batch_settings), CaptureQueriesContext(connection) as sql:
         report = advance_due(owner=worker_id())
     assert report.claimed == batch_size and report.queued == batch_size, report

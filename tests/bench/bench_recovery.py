@@ -13,7 +13,7 @@ generate_series``, in seconds). One cart-recovery flow is active. Prints:
   enrolment) run in a loop until nothing is left, against a baseline in the same run:
   claiming the same batches with a plain ``SELECT ... FOR UPDATE SKIP LOCKED`` and
   marking them abandoned with one ``UPDATE``, no enrolment;
-* SQL queries (and milliseconds) per batch at several ``DISPATCH_BATCH_SIZE`` values:
+* SQL queries (and milliseconds) per batch at several ``CART_DETECTION_BATCH_SIZE`` values:
   constant means the count does not grow with the batch.
 
 Detection and baseline run ``RUNS`` times each, alternating, and the best run counts: on a
@@ -186,7 +186,7 @@ def detection():
 def one_batch(batch_size):
     """(queries, milliseconds) of one detection batch of ``batch_size`` carts."""
     reset()
-    sized = {**settings.OMNICHANNEL, "DISPATCH_BATCH_SIZE": batch_size}
+    sized = {**settings.OMNICHANNEL, "CART_DETECTION_BATCH_SIZE": batch_size}
     with override_settings(OMNICHANNEL=sized), CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
         report = detect_abandoned()
@@ -216,7 +216,7 @@ def main():
         print("\n".join(f"  {line}" for line in plan))
         print(f"  uses the partial index {INDEX}: {'yes' if INDEX in ' '.join(plan) else 'NO'}")
 
-        batch_size = omnichannel_settings.DISPATCH_BATCH_SIZE
+        batch_size = omnichannel_settings.CART_DETECTION_BATCH_SIZE
         floors, runs = [], []
         for _run in range(RUNS):
             reset()

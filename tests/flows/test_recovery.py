@@ -224,7 +224,12 @@ class TestRestoreLink:
         assert f'href="{shop_url}"'.encode() in response.content
 
     def test_an_expired_link_says_so(self, offer_message, client, settings):
-        settings.OMNICHANNEL = {**settings.OMNICHANNEL, "CART_RESTORE_LINK_MAX_AGE_DAYS": 0}
+        # One second: the shortest age the settings check lets through is above zero.
+        one_second = 1 / 86400
+        settings.OMNICHANNEL = {
+            **settings.OMNICHANNEL,
+            "CART_RESTORE_LINK_MAX_AGE_DAYS": one_second,
+        }
         url = offer_message.context["cart"]["restore_url"].removeprefix("https://shop.example.com")
         import time
 
@@ -275,7 +280,7 @@ def test_a_contact_is_recovered_again_for_a_later_cart(recovery, ann):
 def test_detection_runs_batches_until_none_is_full(recovery, settings):
     from omnichannel.recovery import detect_all
 
-    settings.OMNICHANNEL = {**settings.OMNICHANNEL, "DISPATCH_BATCH_SIZE": 2}
+    settings.OMNICHANNEL = {**settings.OMNICHANNEL, "CART_DETECTION_BATCH_SIZE": 2}
     for _ in range(5):
         idle_cart(ContactFactory(consents=["email"]))
     report = detect_all()

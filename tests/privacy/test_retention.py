@@ -146,8 +146,8 @@ def test_dry_run_counts_and_deletes_nothing(history):
     ("value", "message"),
     [
         ({"carts": 30}, "unknown key 'carts'"),
-        ({"popup_events": 0}, "at least 1 day"),
-        ({"popup_events": "30"}, "a number of days or None"),
+        ({"popup_events": 0}, "number of days, at least 1"),
+        ({"popup_events": "30"}, "whole number of days.*None is allowed"),
         ([30], "must be a dict"),
     ],
 )
