@@ -17,8 +17,8 @@ from ..models.channels import Channel
 from ..rendering import plain
 
 TEMPLATE = "omnichannel/popups/popup.html"
-# What the template may read of the popup and of the variant (README: "Restyling the
-# popup").
+# What the template may read of the popup and of the variant (README: Popups, "For
+# integrators").
 POPUP_FIELDS = ("name", "slug", "collect_email", "collect_phone", "offer_push", "gift")
 VARIANT_FIELDS = (
     "name", "locale", "headline", "text", "image_url", "image_alt", "button_label",
