@@ -12,7 +12,7 @@ Four parties change ``Message.status``, and each goes through this module:
   at once and kept by the dispatcher's own write (``KEEP_PROVIDER_REPORTS``);
 * **events** that must stop messages (an order, STOP, an erasure, an exit) cancel what has
   not been handed to a provider (queued, or sending but not handed over);
-* **staff** requeue what ended without reaching the customer (failed, cancelled, expired).
+* **staff** requeue what ended without reaching the customer (failed, cancelled).
 
 ``TRANSITIONS`` lists every allowed move; a test walks it against the code.
 """
@@ -44,10 +44,10 @@ TRANSITIONS = {
         QUEUED: {CANCELLED},
         SENDING: {CANCELLED},  # only while not handed over to the provider
     },
+    # An expired message would arrive out of context: it is never sent, not even by staff.
     STAFF: {
         FAILED: {QUEUED},
         CANCELLED: {QUEUED},
-        EXPIRED: {QUEUED},
     },
 }
 

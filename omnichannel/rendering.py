@@ -4,13 +4,20 @@ Templates come from the admin (trusted); values in the context may come from cus
 (untrusted), so HTML parts render with autoescaping. Plain-text parts (subject, SMS,
 push) render without it: an SMS must say "Tom & Jerry", not "Tom &amp; Jerry".
 
+Trusted does not mean all-seeing: a template's context holds plain values (dicts, lists,
+strings, numbers), built once per message from the fields meant for it, never a model
+instance. From a ``Contact`` a template could walk to the shop user's password hash, to
+every message and cart, and to other contacts; from a plain dict it reaches nothing.
+
 A message renders in its recipient's language (``Contact.locale``, else
 ``LANGUAGE_CODE``): Django's ``date`` filter and the ``money`` filter of
 ``omnichannel_format``, which every template has without a ``{% load %}``, write dates,
 numbers and amounts the way the recipient reads them.
 """
 
+import datetime
 import re
+from decimal import Decimal
 from functools import lru_cache
 
 from django.conf import settings
@@ -27,6 +34,13 @@ HTML_PARTS = {"html"}
 FORMAT_LIBRARY = "omnichannel.templatetags.omnichannel_format"
 # A language tag as Django activates one: "fr", "fr-ca", "sr-latn".
 LANGUAGE_TAG = re.compile(r"[a-z]{1,8}(?:-[a-z0-9]{1,8})*")
+# The links signed with the recipient's unsubscribe token, by context name.
+TOKEN_LINKS = {
+    "unsubscribe_url": "omnichannel:unsubscribe",
+    "preferences_url": "omnichannel:preferences",
+}
+# Values a template may hold as they are: none has attributes leading anywhere.
+PLAIN_TYPES = (str, bool, int, float, Decimal, datetime.date, datetime.time, datetime.timedelta)
 
 
 @lru_cache(maxsize=1)
@@ -54,16 +68,60 @@ def _compile(source, autoescape):
     return _engines()[autoescape].from_string(source)
 
 
-def base_context(message):
-    """What every template can use besides the message's own context."""
-    contact = message.contact
-    token = unsubscribe_token(contact, message.channel)
+def plain(value):
+    """``value`` as JSON-like data: dicts, lists, strings, numbers, booleans, dates and None
+    are copied; anything else (a model instance, an object of the shop's) becomes its text,
+    so that a template cannot call or walk into it."""
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if value is None or isinstance(value, PLAIN_TYPES):
+        return value
+    return str(value)
+
+
+def contact_context(contact):
+    """The recipient as templates see them: their public profile fields."""
     return {
-        "contact": contact,
-        "shop": get_adapter().get_shop_context(),
-        "unsubscribe_url": token_url("omnichannel:unsubscribe", token),
-        "preferences_url": token_url("omnichannel:preferences", token),
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "full_name": contact.full_name,
+        "email": contact.email or "",
+        "phone": contact.phone or "",
+        "locale": contact.locale,
+        "country": contact.country,
+        "time_zone": contact.time_zone,
+        # Optional profile fields collected at signup (``omnichannel.forms``): JSON.
+        "attributes": plain(contact.attributes or {}),
     }
+
+
+def base_context(message):
+    """What every template can use besides the message's own context (README: "What
+    templates see")."""
+    contact = message.contact
+    context = {
+        "contact": contact_context(contact),
+        "shop": plain(get_adapter().get_shop_context()),
+    }
+    # Signing the links' token costs more than rendering an SMS: only for content that
+    # prints a link (a template cannot name a variable without writing its name).
+    sources = template_sources(message.content or {})
+    wanted = [name for name in TOKEN_LINKS if name in sources]
+    if wanted:
+        token = unsubscribe_token(contact, message.channel)
+        context.update({name: token_url(TOKEN_LINKS[name], token) for name in wanted})
+    return context
+
+
+def template_sources(content):
+    """The template strings of ``content`` (nested ones too: WhatsApp variables), joined."""
+    return "\n".join(
+        value if isinstance(value, str) else template_sources(value)
+        for value in content.values()
+        if isinstance(value, (str, dict))
+    )
 
 
 def render_content(content, context):
@@ -81,9 +139,16 @@ def render_content(content, context):
     return rendered
 
 
+def render_context(message):
+    """The whole context of ``message``, built once for all its parts: ``base_context``
+    and the message's own (the flow's, the cart's, the offer's), copied so that a template
+    calling a method of its context (``{{ cart.lines.clear }}``) changes nothing stored."""
+    return {**base_context(message), **plain(message.context or {})}
+
+
 def render_message(message):
     with translation.override(language_of(getattr(message.contact, "locale", ""))):
-        rendered = render_content(message.content, {**base_context(message), **message.context})
+        rendered = render_content(message.content, render_context(message))
     if message.enrollment_id:
         # Flow messages: UTM parameters and click tracking on their links.
         rendered = track_links(rendered, message)

@@ -98,7 +98,7 @@ def test_every_transition_names_known_states_and_staff_only_requeue_ended_messag
     for moves in message_status.TRANSITIONS.values():
         for current, targets in moves.items():
             assert current in STATUSES and set(targets) <= set(STATUSES)
-    assert set(message_status.REQUEUEABLE) == {"failed", "cancelled", "expired"}
+    assert set(message_status.REQUEUEABLE) == {"failed", "cancelled"}
     assert set(message_status.STOPPABLE) == {"queued", "sending"}
 
 

@@ -55,8 +55,10 @@ class SuppressionAdmin(admin.ModelAdmin):
     def get_changeform_initial_data(self, request):
         return {"reason": "manual"}
 
-    @admin.action(description=_("Lift the selected suppressions"))
+    @admin.action(description=_("Lift the selected suppressions"), permissions=["delete"])
     def lift(self, request, queryset):
+        """Lifting deletes the suppressions: the admin log keeps who lifted which."""
+        self.log_deletions(request, queryset)
         count, _deleted = queryset.delete()
         self.message_user(
             request,

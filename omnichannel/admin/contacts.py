@@ -150,7 +150,10 @@ class ContactAdmin(admin.ModelAdmin):
             results |= queryset.filter(Exists(orders))
         return results, may_have_duplicates
 
-    @admin.action(description=_("Export as JSON"), permissions=["view"])
+    def has_export_permission(self, request):
+        return request.user.has_perm(f"{self.opts.app_label}.export_contact")
+
+    @admin.action(description=_("Export as JSON"), permissions=["export"])
     def export_json(self, request, queryset):
         contacts = list(queryset.exclude(uuid=ERASED_CONTACT_UUID).select_related("user"))
         response = HttpResponse(dumps(export_contacts(contacts)), content_type="application/json")

@@ -392,7 +392,12 @@ class FlowAdmin(admin.ModelAdmin):
                 "flow_problems": partial(validation.problems, flow),
                 "period_form": period,
                 "figures": partial(flow_figures, flow, *period.bounds()),
-                "object_actions": [*self.OBJECT_ACTIONS[flow.status], self.COPY_BUTTON],
+                "object_actions": [
+                    (action, label)
+                    for action, label in [*self.OBJECT_ACTIONS[flow.status], self.COPY_BUTTON]
+                    if self._may_run(request, action)
+                ],
+                "can_dry_run": may_view_contacts(request),
             }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
@@ -532,18 +537,23 @@ class FlowAdmin(admin.ModelAdmin):
         flow = self.get_object(request, unquote(object_id))
         if flow is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        run = getattr(self, action)
-        if not all(getattr(self, f"has_{p}_permission")(request) for p in run.allowed_permissions):
+        if not self._may_run(request, action):
             raise PermissionDenied
-        run(request, Flow.objects.filter(pk=flow.pk))
+        getattr(self, action)(request, Flow.objects.filter(pk=flow.pk))
         return HttpResponseRedirect(reverse("admin:omnichannel_flow_change", args=[flow.pk]))
+
+    def _may_run(self, request, action):
+        """Whether the user holds the permissions of ``action``, as the list's actions."""
+        run = getattr(self, action)
+        return all(getattr(self, f"has_{p}_permission")(request) for p in run.allowed_permissions)
 
     def dry_run_view(self, request, object_id):
         """Who would receive what, when: the flow replayed for recent contacts."""
         flow = self.get_object(request, unquote(object_id))
         if flow is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_view_permission(request, flow):
+        # The page lists real contacts and what they would get.
+        if not (self.has_view_permission(request, flow) and may_view_contacts(request)):
             raise PermissionDenied
         form = DryRunForm(request.GET or None)
         options = form.options()
@@ -798,9 +808,18 @@ class StepAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/omnichannel/step/preview.html", context)
 
     def _chosen_contact(self, request):
-        """The contact named by ``?contact=`` (an id or an email), else the sample."""
+        """The contact named by ``?contact=`` (an id or an email), else the sample. Only
+        staff who may view contacts preview for a real one: the preview shows their name,
+        cart and recommendations."""
         wanted = request.GET.get("contact", "").strip()
         if not wanted:
+            return sample_contact()
+        if not may_view_contacts(request):
+            self.message_user(
+                request,
+                _("You may not view contacts: showing the sample contact instead."),
+                messages.WARNING,
+            )
             return sample_contact()
         lookup = {"pk": wanted} if wanted.isdigit() else {"email": wanted.lower()}
         contact = Contact.objects.filter(**lookup).first()
@@ -832,6 +851,8 @@ class StepAdmin(admin.ModelAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not self.has_change_permission(request, step):
             raise PermissionDenied
+        if request.POST.get("contact") and not may_view_contacts(request):
+            raise PermissionDenied  # the test would carry that contact's cart and name
         form = TestSendForm(request.POST, step=step, user=request.user)
         back = reverse("admin:omnichannel_step_preview", args=[step.pk])
         query = {k: request.POST[k] for k in ("contact", "variant") if request.POST.get(k)}
@@ -853,6 +874,10 @@ class StepAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
         return HttpResponseRedirect(back)
+
+
+def may_view_contacts(request):
+    return request.user.has_perm(f"{Contact._meta.app_label}.view_contact")
 
 
 def _problems_of(step):

@@ -1,15 +1,19 @@
+from collections import Counter
+
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import transaction
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 
+from ..dispatch import UNCERTAIN_REASON
 from ..message_status import REQUEUEABLE
 from ..models import ChannelCost, DeliveryEvent, InboundMessage, Message, PushSubscription
 from ..models.messages import DeliveryEventKind, MessageStatus
-
-# What staff may send again: the message never reached anyone.
 
 
 class DeliveryEventInline(admin.TabularInline):
@@ -91,39 +95,148 @@ class MessageAdmin(admin.ModelAdmin):
         )
         return format_html("<table>{}</table>", rows)
 
-    @admin.action(description=_("Requeue the selected failed, expired or cancelled messages"))
+    def has_requeue_permission(self, request):
+        return request.user.has_perm(f"{self.opts.app_label}.requeue_message")
+
+    @admin.action(
+        description=_("Requeue the selected failed or cancelled messages"),
+        permissions=["requeue"],
+    )
     def requeue(self, request, queryset):
+        """Send the selected messages again, with a fresh retry budget and their expiry
+        unchanged. A message whose outcome is unknown may have reached its recipient:
+        requeueing it asks first, on a page that says to check the provider's log."""
         now = timezone.now()
-        with transaction.atomic():
-            chosen = list(queryset.select_for_update().values_list("pk", "status"))
-            ids = [pk for pk, status in chosen if status in REQUEUEABLE]
-            Message.objects.filter(pk__in=ids).update(
-                status=MessageStatus.QUEUED, scheduled_at=now, attempts=0, handed_at=None,
-                last_error="", expires_at=None, updated_at=now,
-            )  # fmt: skip
-            who = request.user.get_username()
-            DeliveryEvent.objects.bulk_create(
-                DeliveryEvent(
-                    message_id=pk,
-                    kind=DeliveryEventKind.QUEUED,
-                    detail=f"requeued by {who}",
-                    occurred_at=now,
-                )  # fmt: skip
-                for pk in ids
+        chosen = list(queryset.select_related("contact").order_by("pk"))
+        decision = request.POST.get("outcome_unknown")  # "requeue", "skip", or not asked yet
+        unknown = [m for m in chosen if not requeue_refusal(m, now) and outcome_unknown(m)]
+        if unknown and decision not in ("requeue", "skip"):
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Requeue messages whose outcome is unknown"),
+                "opts": self.opts,
+                "chosen": chosen,
+                "unknown": unknown,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "media": self.media,
+            }
+            return TemplateResponse(
+                request, "admin/omnichannel/message/requeue_confirmation.html", context
             )
-        skipped = len(chosen) - len(ids)
-        text = ngettext("%d message requeued.", "%d messages requeued.", len(ids)) % len(ids)
-        if skipped:
-            text += (
-                " "
-                + ngettext(
-                    "%d skipped: only failed, expired or cancelled messages can be requeued.",
-                    "%d skipped: only failed, expired or cancelled messages can be requeued.",
-                    skipped,
+        requeued, skipped = requeue_messages(
+            [m.pk for m in chosen], request.user, now, confirmed_unknown=decision == "requeue"
+        )
+        text = ngettext("%d message requeued.", "%d messages requeued.", requeued) % requeued
+        for reason, skip in SKIPPED.items():
+            if skipped[reason]:
+                text += " " + skip % {"n": skipped[reason]}
+        self.message_user(request, text, messages.SUCCESS if requeued else messages.WARNING)
+        return None
+
+
+# Why a selected message is not requeued, as counted feedback, in this order.
+SKIPPED = {
+    "not_failed": ngettext_lazy(
+        "%(n)d skipped: only failed or cancelled messages can be requeued.",
+        "%(n)d skipped: only failed or cancelled messages can be requeued.",
+        "n",
+    ),
+    "expired": ngettext_lazy(
+        "%(n)d skipped: expired (it would arrive out of context; queue a new message instead).",
+        "%(n)d skipped: expired (they would arrive out of context; queue new messages instead).",
+        "n",
+    ),
+    "outcome_unknown": ngettext_lazy(
+        "%(n)d skipped: outcome unknown, check the provider's log first.",
+        "%(n)d skipped: outcome unknown, check the provider's log first.",
+        "n",
+    ),
+}
+
+
+def outcome_unknown(message):
+    """Whether the dispatcher failed ``message`` without knowing if the provider got it."""
+    return message.status == MessageStatus.FAILED and message.last_error.startswith(
+        UNCERTAIN_REASON
+    )
+
+
+def requeue_refusal(message, now):
+    """Why ``message`` cannot be requeued ("not_failed", "expired"), or ''. Past its
+    expiry a message is never sent: requeueing does not push the expiry back."""
+    if message.status not in (*REQUEUEABLE, MessageStatus.EXPIRED):
+        return "not_failed"
+    if message.status == MessageStatus.EXPIRED or (
+        message.expires_at is not None and message.expires_at <= now
+    ):
+        return "expired"
+    return ""
+
+
+def requeue_messages(ids, user, now, *, confirmed_unknown=False):
+    """Queue the messages ``ids`` again for ``user``; ``(requeued, {reason: skipped})``.
+
+    Each one gets a fresh retry budget, and keeps the record of what happened before: a
+    "queued" delivery event naming the user, the status, attempts and error it had, and
+    an entry in the admin log.
+    """
+    skipped = Counter()
+    with transaction.atomic():
+        locked = list(Message.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        requeueing = []
+        for message in locked:
+            reason = requeue_refusal(message, now)
+            if not reason and outcome_unknown(message) and not confirmed_unknown:
+                reason = "outcome_unknown"
+            if reason:
+                skipped[reason] += 1
+            else:
+                requeueing.append(message)
+        Message.objects.filter(pk__in=[m.pk for m in requeueing]).update(
+            status=MessageStatus.QUEUED, scheduled_at=now, attempts=0, handed_at=None,
+            locked_until=None, locked_by="", last_error="", updated_at=now,
+        )  # fmt: skip
+        who = user.get_username()
+        DeliveryEvent.objects.bulk_create(
+            DeliveryEvent(
+                message=message,
+                kind=DeliveryEventKind.QUEUED,
+                detail=_requeue_note(message, who),
+                raw={
+                    "requeued_by": who,
+                    "user_id": user.pk,
+                    "previous_status": message.status,
+                    "previous_attempts": message.attempts,
+                    "previous_error": message.last_error,
+                    "outcome_unknown": outcome_unknown(message),
+                },
+                occurred_at=now,
+            )
+            for message in requeueing
+        )
+        for unknown in (False, True):
+            logged = [m for m in requeueing if outcome_unknown(m) == unknown]
+            if logged:
+                LogEntry.objects.log_actions(
+                    user_id=user.pk,
+                    queryset=logged,
+                    action_flag=CHANGE,
+                    change_message=REQUEUE_LOG[unknown],
                 )
-                % skipped
-            )
-        self.message_user(request, text, messages.SUCCESS if ids else messages.WARNING)
+    return len(requeueing), skipped
+
+
+# The admin log's words for a requeue (stored untranslated, like Django's own).
+REQUEUE_LOG = {
+    False: "Requeued.",
+    True: "Requeued although its outcome was unknown, after confirming the provider's log "
+    "was checked.",
+}
+
+
+def _requeue_note(message, who):
+    note = f"requeued by {who} (was {message.status} after {message.attempts} attempts"
+    return note + (f": {message.last_error})" if message.last_error else ")")
 
 
 def preview(name, value):

@@ -219,11 +219,11 @@ class PopupAdmin(admin.ModelAdmin):
             "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", headers, rows
         )
 
-    @admin.action(description=_("Activate the selected popups"))
+    @admin.action(description=_("Activate the selected popups"), permissions=["change"])
     def activate(self, request, queryset):
         self._set_status(request, queryset, PopupStatus.ACTIVE)
 
-    @admin.action(description=_("Pause the selected popups"))
+    @admin.action(description=_("Pause the selected popups"), permissions=["change"])
     def pause(self, request, queryset):
         self._set_status(request, queryset, PopupStatus.PAUSED)
 

@@ -1,10 +1,11 @@
 """Seeing a flow before it runs: a step rendered for a contact, and a dry-run timeline.
 
 A preview renders exactly what the dispatcher would (``render_content`` with
-``base_context`` plus a context shaped like ``engine.message_context``) with stand-ins for
-what only exists at send time: a sample cart when the contact has none, placeholders for
-the discount code and the cart restore link (both are made per recipient when the step is
-sent), and sample products when the shop recommends none. Nothing here writes.
+``render_context``: the plain context every message gets, around one shaped like
+``engine.message_context``) with stand-ins for what only exists at send time: a sample
+cart when the contact has none, placeholders for the discount code and the cart restore
+link (both are made per recipient when the step is sent), and sample products when the
+shop recommends none. Nothing here writes.
 
 The dry run replays the engine's decisions for a list of contacts: who would enter, and
 for each step when it would go, on which channel, or why it would be skipped.
@@ -28,7 +29,7 @@ from ..models import CartSnapshot, Contact, Enrollment, Message, StepContent, Su
 from ..models.channels import Channel
 from ..models.consent import ConsentStatus, Purpose
 from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, Trigger
-from ..rendering import base_context, language_of, render_content
+from ..rendering import language_of, render_content, render_context
 from ..sms import segments
 from . import conditions, variants
 from .engine import Batch, cart_lines_from_json, purpose_for, reentry_blocked, step_delay
@@ -92,8 +93,8 @@ class ContentPreview:
 
 
 def template_context(step, contact, content, variant=None, now=None):
-    """What the step's templates would see besides ``base_context``; JSON, so that a test
-    send can store it with its message."""
+    """What the step's templates would see besides ``rendering.base_context``; JSON, so
+    that a test send can store it with its message."""
     now = now or timezone.now()
     cart = _cart(contact)
     context = {
@@ -178,11 +179,13 @@ def _unsafe(value):
 
 
 def preview_content(step, content, contact, variant=None, now=None):
-    probe = Message(contact=contact, channel=content.channel)
-    context = {
-        **base_context(probe),
-        **template_context(step, contact, content, variant=variant, now=now),
-    }
+    probe = Message(
+        contact=contact,
+        channel=content.channel,
+        content=content.as_message_content(),
+        context=template_context(step, contact, content, variant=variant, now=now),
+    )
+    context = render_context(probe)
     # In the language the content is sent in: its own, or the recipient's for a default.
     with translation.override(language_of(content.locale or contact.locale)):
         parts = render_parts(content, context)

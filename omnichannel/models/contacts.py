@@ -73,6 +73,8 @@ class Contact(models.Model):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["-created_at"]
+        # Downloading everything known about people is more than looking at them.
+        permissions = [("export_contact", _("Can export contacts' personal data"))]
 
     def __str__(self):
         return self.email or self.phone or self.full_name or f"contact {self.uuid}"

@@ -99,6 +99,8 @@ class Message(models.Model):
         verbose_name = _("message")
         verbose_name_plural = _("messages")
         ordering = ["-created_at"]
+        # Sending again is not "changing" a message (staff change nothing on it).
+        permissions = [("requeue_message", _("Can requeue failed or cancelled messages"))]
         indexes = [
             # The dispatcher's two reads: due queued rows, and leases that ran out.
             models.Index(

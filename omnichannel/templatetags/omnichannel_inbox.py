@@ -3,7 +3,8 @@
 The tag sits in the shop's base template, so it must never break a page: without a
 request or a known contact it renders nothing, and any failure is logged and renders
 nothing too. The markup comes from ``omnichannel/inbox.html``; override that template to
-restyle it.
+restyle it. It gets plain values (``inbox_item``), never the ``Message`` rows: from one a
+template could walk to the contact, the shop user behind it and every other message.
 """
 
 import logging
@@ -34,7 +35,7 @@ def omnichannel_inbox(context, limit=10):
         return render_to_string(
             TEMPLATE,
             {
-                "messages": messages[:limit],
+                "messages": [inbox_item(message) for message in messages[:limit]],
                 "unread_count": messages.filter(read_at__isnull=True).count(),
             },
             request=request,
@@ -42,6 +43,22 @@ def omnichannel_inbox(context, limit=10):
     except Exception:
         logger.exception("omnichannel: the inbox could not be rendered; the page goes on.")
     return ""
+
+
+def inbox_item(message):
+    """One message as the inbox template sees it. ``rendered`` holds the parts as sent,
+    its ``url`` already reduced to a relative or http(s) link."""
+    rendered = message.rendered or {}
+    return {
+        "uuid": str(message.uuid),
+        "rendered": {
+            "title": str(rendered.get("title", "")),
+            "body": str(rendered.get("body", "")),
+            "url": safe_link(rendered.get("url")),
+        },
+        "sent_at": message.sent_at,
+        "read_at": message.read_at,
+    }
 
 
 @register.filter
