@@ -36,16 +36,9 @@ def start(command, *, log, append=False, **options):
         )
 
 
-def running_in_group(pgid):
-    """PIDs of the group's processes that still run (zombies, which have exited and only
-    wait for their parent to collect them, do not count)."""
-    if not PROC.is_dir():  # no /proc: ask the kernel whether anything is left at all
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return []
-        return [pgid]
-    running = []
+def _running():
+    """(pid, parent pid, process group) of every process that still runs (zombies, which
+    have exited and only wait for their parent to collect them, do not count)."""
     for entry in PROC.iterdir():
         if not entry.name.isdigit():
             continue
@@ -54,10 +47,25 @@ def running_in_group(pgid):
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue  # ended while we looked
-        state, group = fields[0], int(fields[2])
-        if group == pgid and state not in ("Z", "X"):
-            running.append(int(entry.name))
-    return running
+        if fields[0] not in ("Z", "X"):
+            yield int(entry.name), int(fields[1]), int(fields[2])
+
+
+def running_in_group(pgid):
+    """PIDs of the group's processes that still run."""
+    if not PROC.is_dir():  # no /proc: ask the kernel whether anything is left at all
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return []
+        return [pgid]
+    return [pid for pid, _parent, group in _running() if group == pgid]
+
+
+def groups_of_children(pid):
+    """Process groups of the running children of ``pid`` (servers a script started in
+    groups of their own)."""
+    return {group for _pid, parent, group in _running() if parent == pid}
 
 
 def _signal_group(pgid, signum):
@@ -68,21 +76,28 @@ def _signal_group(pgid, signum):
 def end_group(process, *, timeout=15.0):
     """End ``process`` and every process of its group: SIGTERM, then SIGKILL to whatever
     still runs after ``timeout`` seconds. Safe to call again, and after a kill."""
-    pgid = process.pid
+    # Collect the leader while waiting, else it stays in the group as a zombie.
+    end_group_of(process.pid, timeout=timeout, collect=process.poll)
+    process.wait(timeout=10)
+
+
+def end_group_of(pgid, *, timeout=15.0, collect=lambda: None):
+    """``end_group`` for a group whose leader this process did not start."""
     _signal_group(pgid, signal.SIGTERM)
+    if _wait_for_empty_group(pgid, timeout, collect):
+        return
+    _signal_group(pgid, signal.SIGKILL)
+    _wait_for_empty_group(pgid, 10, collect)
+
+
+def _wait_for_empty_group(pgid, timeout, collect):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        process.poll()  # collect the leader, else it stays in the group as a zombie
+        collect()
         if not running_in_group(pgid):
-            break
+            return True
         time.sleep(0.1)
-    else:
-        _signal_group(pgid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while running_in_group(pgid) and time.monotonic() < deadline:
-            process.poll()
-            time.sleep(0.1)
-    process.wait(timeout=10)
+    return False
 
 
 def kill_group(process):
