@@ -1,8 +1,8 @@
 """Settings of the sample shop.
 
-Everything a demo needs works with no environment at all: SQLite and Celery's filesystem
-broker live under ``<repo>/var/``. Set ``DATABASE_URL`` and ``CELERY_BROKER_URL`` to run
-it against PostgreSQL and Redis instead.
+Everything a demo needs works with no environment at all: SQLite under ``<repo>/var/``
+(``DEMO_VAR_DIR`` to put it elsewhere) and no broker server (see the Celery section). Set
+``DATABASE_URL`` and ``CELERY_BROKER_URL`` to run it against PostgreSQL and Redis instead.
 """
 
 import os
@@ -12,8 +12,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 PROJECT_DIR = Path(__file__).resolve().parent
 BASE_DIR = PROJECT_DIR.parent
-VAR_DIR = BASE_DIR / "var"
-VAR_DIR.mkdir(exist_ok=True)
+VAR_DIR = Path(os.environ.get("DEMO_VAR_DIR") or BASE_DIR / "var")
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def env_flag(name, default):
@@ -136,22 +136,19 @@ DEFAULT_FROM_EMAIL = "Sample Shop <shop@example.com>"
 # --- celery ----------------------------------------------------------------------------
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL")
-if not CELERY_BROKER_URL:
-    # Kombu's filesystem transport: a broker with no server, for the one-command demo.
-    # The worker reads the folder producers write to, so both point at the same place.
-    BROKER_DIR = VAR_DIR / "broker"
-    for folder in ("out", "processed", "control"):
-        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "out"),
-        "data_folder_out": str(BROKER_DIR / "out"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        # Broadcast (remote control) messages; the default is a folder in the cwd.
-        "control_folder": str(BROKER_DIR / "control"),
-    }
+if CELERY_BROKER_URL:
+    CELERY_TASK_ALWAYS_EAGER = False
+else:
+    # No broker at all. A task message is only a wake-up: every periodic task finds its
+    # work in the database, so ``celery beat`` can run each one itself when it falls due
+    # (demo.sh sets DEMO_BEAT_RUNS_TASKS for that process). Nothing is written to a broker
+    # file that a reader could find half-written, and nothing can stop the sweeps but the
+    # process itself. The shop's own wake-ups go to an in-memory queue no one reads (at
+    # most one a second, and only when it queues a message); the next sweep, seconds
+    # later, sends what they would have.
+    CELERY_BROKER_URL = "memory://"
+    CELERY_TASK_ALWAYS_EAGER = env_flag("DEMO_BEAT_RUNS_TASKS", False)
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 

@@ -1,6 +1,7 @@
 """Fixtures shared by the whole suite."""
 
 import os
+import shutil
 import socket
 
 import pytest
@@ -12,14 +13,14 @@ from omnichannel.testing.factories import ContactFactory
 
 
 def pytest_collection_modifyitems(config, items):
-    """Services-tier tests need PostgreSQL and Redis: ``tests/run services`` sets them.
+    """Services-tier tests need PostgreSQL and a Redis: ``tests/run services`` sets them up.
 
+    The Redis is ``TEST_BROKER_URL`` when given, else a redis-server the tier starts itself.
     Outside CI a plain ``pytest`` skips them with that hint; under CI they never skip.
     """
-    configured = os.environ.get("DATABASE_URL", "").startswith("postgres") and os.environ.get(
-        "CELERY_BROKER_URL", ""
-    ).startswith("redis")
-    if configured or os.environ.get("CI") == "true":
+    on_postgresql = os.environ.get("DATABASE_URL", "").startswith("postgres")
+    broker = os.environ.get("TEST_BROKER_URL") or shutil.which("redis-server")
+    if (on_postgresql and broker) or os.environ.get("CI") == "true":
         return
     skip = pytest.mark.skip(reason="services tier: run `tests/run services`")
     for item in items:

@@ -14,6 +14,8 @@ from omnichannel.exceptions import PermanentSendError, TransientSendError
 from omnichannel.models import DeliveryEvent, Message, SenderSlot, Suppression
 from omnichannel.testing.factories import ContactFactory
 
+from .clock import MONDAY, PARIS, SATURDAY, TOKYO, WEDNESDAY, next_local
+
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("locmem_channels")]
 
 CONTENT = {"subject": "Hello {{ contact.first_name }}", "text": "Hi {{ contact.first_name }}"}
@@ -118,33 +120,32 @@ class TestPolicyAtSendTime:
         assert list(message.events.values_list("kind", flat=True)) == ["expired"]
 
     def test_sms_due_at_23h_local_waits_for_the_window(self, ann, locmem_channels):
-        # Wednesday 2026-11-25 23:00 in Paris (22:00 UTC).
-        late = dt.datetime(2026, 11, 25, 22, 0, tzinfo=dt.UTC)
+        late = next_local(PARIS, 23, weekday=WEDNESDAY)
         message = queue(ann, "sms", scheduled_at=late)
         report = sweep_at(late)
         message.refresh_from_db()
         assert report.deferred == 1 and message.status == "queued"
-        assert message.scheduled_at == dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)  # 09:00 Paris
+        assert message.scheduled_at == next_local(PARIS, 9, after=late)  # Thursday 09:00
         assert locmem_channels == []
         assert sweep_at(message.scheduled_at).sent == 1
 
     def test_french_sms_waits_over_sunday(self, ann):
-        saturday_night = dt.datetime(2026, 11, 28, 21, 0, tzinfo=dt.UTC)  # 22:00 Paris
+        saturday_night = next_local(PARIS, 22, weekday=SATURDAY)
         message = queue(ann, "sms", scheduled_at=saturday_night)
         sweep_at(saturday_night)
         message.refresh_from_db()
-        assert message.scheduled_at == dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)  # Monday
+        assert message.scheduled_at == next_local(PARIS, 9, weekday=MONDAY, after=saturday_night)
 
     def test_window_uses_the_contact_time_zone(self, locmem_channels):
         tokyo = ContactFactory(phone="+81312345678", time_zone="Asia/Tokyo", consents=["sms"])
-        noon_utc = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)  # 21:00 in Tokyo
-        message = queue(tokyo, "sms", scheduled_at=noon_utc)
-        sweep_at(noon_utc)
+        evening = next_local(TOKYO, 21)  # noon in UTC: inside a window there, not in Tokyo
+        message = queue(tokyo, "sms", scheduled_at=evening)
+        sweep_at(evening)
         message.refresh_from_db()
-        assert message.scheduled_at == dt.datetime(2026, 11, 26, 0, 0, tzinfo=dt.UTC)
+        assert message.scheduled_at == next_local(TOKYO, 9, after=evening)
 
     def test_emails_have_no_window_by_default(self, ann):
-        late = dt.datetime(2026, 11, 25, 22, 0, tzinfo=dt.UTC)
+        late = next_local(PARIS, 23, weekday=WEDNESDAY)
         queue(ann, scheduled_at=late)
         assert sweep_at(late).sent == 1
 
@@ -165,9 +166,10 @@ class TestPolicyAtSendTime:
             **settings.OMNICHANNEL,
             "FREQUENCY_CAPS": {"all": {"count": 1, "hours": 24, "action": "skip"}},
         }
-        queue(ann, "email", key="a")
-        queue(ann, "sms", key="b", purpose="marketing")
-        noon = dt.datetime(2026, 11, 25, 11, 0, tzinfo=dt.UTC)
+        # Noon in Paris, inside the SMS window, so the cap is what stops the second one.
+        noon = next_local(PARIS, 12, weekday=WEDNESDAY)
+        queue(ann, "email", key="a", scheduled_at=noon)
+        queue(ann, "sms", key="b", purpose="marketing", scheduled_at=noon)
         report = sweep_at(noon)
         assert (report.sent, report.cancelled) == (1, 1)
 

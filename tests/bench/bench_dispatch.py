@@ -11,6 +11,9 @@ Creates a throwaway test database, queues messages for the locmem backend and pr
   with the batch);
 * due-to-sent latency (p50 / p95 / max) when messages fall due over 40 s and a sweep
   runs every SWEEP_INTERVAL_SECONDS, as celery beat would run it.
+
+Its throwaway database is ``test_omnichannel_bench_dispatch``: never the services tier's
+``test_omnichannel`` nor another bench's, so a bench and a test run can share a server.
 """
 
 import os
@@ -21,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/omnichannel_bench")
 
 import django
 
@@ -136,6 +139,7 @@ def latency(interval, spread=40):
 
 
 def main():
+    connection.settings_dict["TEST"]["NAME"] = "test_omnichannel_bench_dispatch"
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     settings = django.conf.settings
     try:

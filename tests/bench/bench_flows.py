@@ -12,6 +12,9 @@ three-step email flow (contacts and enrollments with ``bulk_create``) and prints
 * SQL queries per batch at three batch sizes, for a plain email step and for the steps
   that ask more of the shop or the policy (an offer code, the best channel,
   recommendations): constant means the count does not grow with the batch.
+
+Its throwaway database is ``test_omnichannel_bench_flows``: never the services tier's
+``test_omnichannel`` nor another bench's, so a bench and a test run can share a server.
 """
 
 import os
@@ -21,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/omnichannel_bench")
 
 import django
 

@@ -19,6 +19,9 @@ generate_series``, in seconds). One cart-recovery flow is active. Prints:
 Detection and baseline run ``RUNS`` times each, alternating, and the best run counts: on a
 shared machine the slowest runs measure the neighbours. ``--profile`` adds a cProfile of
 one full detection run (by cumulative time).
+
+Its throwaway database is ``test_omnichannel_bench_recovery``: never the services tier's
+``test_omnichannel`` nor another bench's, so a bench and a test run can share a server.
 """
 
 import cProfile
@@ -31,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/omnichannel_bench")
 
 import django
 

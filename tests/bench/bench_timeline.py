@@ -15,6 +15,9 @@ then, as a superuser with the test client, renders the timeline page of each and
 
 twice: on the schema as migrated, then with the indexes of PROPOSED_INDEXES added (the
 second run is skipped once a migration has added them).
+
+Its throwaway database is ``test_omnichannel_bench_timeline``: never the services tier's
+``test_omnichannel`` nor another bench's, so a bench and a test run can share a server.
 """
 
 import os
@@ -30,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/omnichannel_bench")
 
 import django
 
@@ -315,6 +318,7 @@ def add_indexes(indexes):
 
 def main():
     setup_test_environment()
+    connection.settings_dict["TEST"]["NAME"] = "test_omnichannel_bench_timeline"
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     settings = django.conf.settings
     try:

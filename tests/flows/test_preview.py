@@ -5,7 +5,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from omnichannel.flows import preview
 from omnichannel.flows.conditions import validate
@@ -148,7 +147,7 @@ class TestDryRun:
         german = ContactFactory(country="DE", consents=["email"])
         enrolled = ContactFactory(country="FR", consents=["email"])
         Enrollment.objects.create(
-            flow=series, contact=enrolled, trigger_key="x", triggered_at=timezone.now()
+            flow=series, contact=enrolled, trigger_key="x", triggered_at=NOON - timedelta(hours=1)
         )
         plans = dry_run(series, [french, german, enrolled], now=NOON)
         assert [plan.excluded for plan in plans] == [

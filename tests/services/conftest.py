@@ -1,52 +1,71 @@
-"""The services tier: PostgreSQL, Redis and real Celery worker processes."""
+"""The services tier: PostgreSQL, a Redis broker and real Celery worker processes.
+
+The broker is ``TEST_BROKER_URL`` (or a Redis ``CELERY_BROKER_URL``) when one is given,
+else a redis-server this session starts on a free port and ends when it is over. Every
+worker runs in its own process group and is ended with everything it forked, whatever
+the test did to it.
+"""
 
 import os
-import signal
-import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
+from celery import current_app
 from django.db import connection
 
+from tests.processes import end_group, kill_group, running_in_group, start, wait_until
+
+from .redis_server import RedisServer
+
+__all__ = ["wait_until"]  # the tests import it from here
+
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_START = [
-    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379",
-    "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis",
-    "--logfile", "/var/log/redis/ci.log",
-]  # fmt: skip
 
 
-def wait_until(condition, *, timeout, what, logs=(), interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(interval)
-    detail = "".join(f"\n--- {log.name} ---\n{log.read_text()[-6000:]}" for log in logs)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}{detail}")
+def given_broker_url():
+    """The Redis the caller asked the tier to use, or None to start one of its own."""
+    url = os.environ.get("TEST_BROKER_URL") or os.environ.get("CELERY_BROKER_URL", "")
+    return url if url.startswith("redis") else None
 
 
 class Worker:
-    """One ``celery worker`` process (optionally with embedded beat)."""
+    """One ``celery worker`` process (optionally with embedded beat) and its group."""
 
     def __init__(self, process, log):
         self.process, self.log = process, log
 
+    @property
+    def pgid(self):
+        return self.process.pid
+
+    def processes(self):
+        """PIDs of the worker and its children (the embedded beat) still running."""
+        return running_in_group(self.pgid)
+
     def kill(self):
-        """SIGKILL: no cleanup, no acknowledgement, like a machine losing power."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
+        """SIGKILL the worker and its beat: no cleanup, no acknowledgement, like a machine
+        losing power."""
+        kill_group(self.process)
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        """SIGTERM the group, SIGKILL what is left; also after the leader alone was killed."""
+        end_group(self.process, timeout=20)
+
+
+@pytest.fixture(scope="session")
+def broker_url(tmp_path_factory):
+    """The broker the workers use: the given Redis, or a private redis-server."""
+    if url := given_broker_url():
+        yield url
+        return
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture
@@ -55,22 +74,39 @@ def worker_queue():
 
 
 @pytest.fixture
-def start_worker(transactional_db, worker_queue, tmp_path):
-    """Start worker processes on the Redis broker and the test's PostgreSQL database.
+def publish(broker_url):
+    """``publish(task, **options)``: send ``task`` to the workers' broker.
 
-    Each reads the test's own queue, so nothing left in Redis by another run reaches it.
-    The test commits its data (transactional_db) so the workers see it.
+    The test process keeps its own broker setting (the in-memory one unless a URL was
+    given), so a test that needs a worker to run a task sends it here explicitly.
+    """
+
+    def send(task, **options):
+        with current_app.connection_for_write(broker_url) as broker:
+            return task.apply_async(connection=broker, **options)
+
+    return send
+
+
+@pytest.fixture
+def start_worker(transactional_db, broker_url, worker_queue, tmp_path):
+    """Start worker processes on the broker and the test's PostgreSQL database.
+
+    Each reads the test's own queue, so nothing left in the broker by another run reaches
+    it. The test commits its data (transactional_db) so the workers see it. ``broker=``
+    points a worker at another broker (the broker-down scenario's private one).
     """
     started = []
     database = connection.settings_dict
 
-    def start(settings="tests.settings", beat=False, env=None):
+    def start_one(settings="tests.settings", beat=False, env=None, broker=None):
         number = len(started) + 1
         log = tmp_path / f"worker-{number}.log"
         environment = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": settings,
             "OMNICHANNEL_TEST_QUEUE": worker_queue,
+            "CELERY_BROKER_URL": broker or broker_url,
             "DATABASE_URL": (
                 f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
                 f"{database['NAME']}"
@@ -84,18 +120,16 @@ def start_worker(transactional_db, worker_queue, tmp_path):
         ]  # fmt: skip
         if beat:
             command += ["--beat", "--schedule", str(tmp_path / f"beat-{number}")]
-        with log.open("w") as log_file:
-            process = subprocess.Popen(
-                command, cwd=ROOT, env=environment, stdout=log_file, stderr=subprocess.STDOUT
-            )
-        worker = Worker(process, log)
+        worker = Worker(start(command, log=log, cwd=ROOT, env=environment), log)
         started.append(worker)
         wait_until(lambda: "ready." in log.read_text(), timeout=60, what="worker start", logs=[log])
         return worker
 
-    yield start
-    for worker in started:
-        worker.stop()
+    try:
+        yield start_one
+    finally:
+        for worker in started:
+            worker.stop()
 
 
 @pytest.fixture
@@ -104,23 +138,11 @@ def celery_worker(start_worker):
 
 
 @pytest.fixture
-def redis_control():
-    """Stop and start the Redis server; it is always running again after the test."""
-
-    class Control:
-        def stop(self):
-            subprocess.run(["redis-cli", "-p", "6379", "shutdown", "nosave"], check=False)
-            wait_until(lambda: not self.up(), timeout=10, what="Redis to stop")
-
-        def start(self):
-            subprocess.run(REDIS_START, check=True)
-            wait_until(self.up, timeout=20, what="Redis to start")
-
-        def up(self):
-            result = subprocess.run(["redis-cli", "-p", "6379", "ping"], capture_output=True)
-            return result.stdout.strip() == b"PONG"
-
-    control = Control()
-    yield control
-    if not control.up():
-        control.start()
+def private_redis(tmp_path):
+    """A redis-server for this test alone, to stop and start: never the given broker."""
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -64,9 +64,11 @@ def all_sent():
     return not Message.objects.exclude(status=MessageStatus.SENT).exists()
 
 
-def run(start_worker, provider, workers=1):
+def run(start_worker, provider, workers=1, broker=None):
     env = {"FAKE_PROVIDER_URL": provider.url}
-    return [start_worker(WORKER_SETTINGS, beat=True, env=env) for _ in range(workers)]
+    return [
+        start_worker(WORKER_SETTINGS, beat=True, env=env, broker=broker) for _ in range(workers)
+    ]
 
 
 def test_worker_killed_mid_batch_and_restarted(start_worker):
@@ -98,16 +100,22 @@ def in_flight():
     )
 
 
-def test_redis_down_for_30_seconds(start_worker, redis_control):
+def test_redis_down_for_30_seconds(start_worker, private_redis):
+    """The broker dies (its queued wake-ups with it) and comes back on the same port.
+
+    Always a Redis of the test's own, whatever TEST_BROKER_URL says: it is the one the
+    test stops, by PID.
+    """
     expected = queue_messages()
     with FakeProvider() as provider:
-        [worker] = run(start_worker, provider)
+        [worker] = run(start_worker, provider, broker=private_redis.url)
         wait_until(
             lambda: provider.total >= 1000, timeout=120, what="1,000 sends", logs=[worker.log]
         )
-        redis_control.stop()
+        private_redis.stop()
+        assert not private_redis.up()
         time.sleep(30)
-        redis_control.start()
+        private_redis.start()
         wait_until(all_sent, timeout=300, what="all messages sent", logs=[worker.log])
         assert_exactly_once(provider, expected)
 
