@@ -6,11 +6,9 @@ limited (``throttles``), and answer bad input with a 400 naming the field and th
 """
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, Throttled
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,7 +18,9 @@ from ..popups.push import subscribe_push
 from ..popups.subscribe import SubscriptionFailed, subscribe
 from ..popups.tokens import form_token
 from . import serializers, throttles
+from .parsers import StrictJSONParser
 from .permissions import SameOrigin
+from .schema import PopupAPISchema
 
 
 class ErrorSerializer(serializers.serializers.Serializer):
@@ -47,11 +47,13 @@ class PopupAPIView(APIView):
     # session authentication would demand a CSRF token cached pages cannot carry.
     authentication_classes = []
     permission_classes = [SameOrigin]
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
     renderer_classes = [JSONRenderer]
     # drf-spectacular's, whatever the project's DEFAULT_SCHEMA_CLASS: the schema view and
     # @extend_schema below build on it.
-    schema = AutoSchema()
+    schema = PopupAPISchema()
+    #: The operation's id in the schema (see ``PopupAPISchema``).
+    operation_id = None
 
     def throttled(self, request, wait):
         raise Throttled(wait, detail=str(_("Too many attempts. Please try again later.")))
@@ -63,7 +65,6 @@ class PopupAPIView(APIView):
 
 
 @extend_schema(
-    operation_id="popup_event",
     summary="Record that a popup was shown or closed",
     request=serializers.EventSerializer,
     responses={
@@ -75,6 +76,7 @@ class PopupAPIView(APIView):
     },
 )
 class PopupEventView(PopupAPIView):
+    operation_id = "popup_event"
     throttle_classes = [throttles.EventsPerIP]
 
     def post(self, request):
@@ -87,7 +89,6 @@ class PopupEventView(PopupAPIView):
 
 
 @extend_schema(
-    operation_id="popup_subscribe",
     summary="Subscribe through a popup",
     description="Creates or completes the contact, records each ticked consent with "
     "the wording shown, and returns the gift; under double opt-in it mails a link "
@@ -100,6 +101,7 @@ class PopupEventView(PopupAPIView):
     },
 )
 class SubscribeView(PopupAPIView):
+    operation_id = "popup_subscribe"
     throttle_classes = [throttles.SubscribePerIP, throttles.SubscribePerEmail]
 
     def post(self, request):
@@ -114,12 +116,12 @@ class SubscribeView(PopupAPIView):
 
 
 @extend_schema(
-    operation_id="push_subscribe",
     summary="Store the browser's web push subscription given from a popup",
     request=serializers.PushSubscribeSerializer,
     responses={201: serializers.PushResponseSerializer, **ERRORS},
 )
 class PushSubscriptionView(PopupAPIView):
+    operation_id = "push_subscribe"
     throttle_classes = [throttles.PushPerIP]
 
     def post(self, request):
