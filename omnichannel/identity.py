@@ -98,6 +98,11 @@ def choose_survivor(candidates):
     return linked[0] if linked else min(candidates, key=lambda c: (c.created_at, c.pk))
 
 
+def anonymous_contact(source=""):
+    """A new contact that no identifier names yet (a browser that allowed web push)."""
+    return _create_contact(user=None, email=None, phone=None, source=source, profile=None)
+
+
 def _create_contact(*, user, email, phone, source, profile):
     contact = Contact(user=user, email=email, phone=phone, source=source, **(profile or {}))
     try:

@@ -17,6 +17,11 @@ class PopupAPISchema(AutoSchema):
     def get_operation_id(self):
         return getattr(self.view, "operation_id", None) or super().get_operation_id()
 
+    def get_auth(self):
+        # Nothing is required: a login, when there is one, only decides which contact a
+        # push subscription joins.
+        return []
+
 
 class PopupAPISchemaView(SpectacularAPIView):
     """OpenAPI 3 schema of omnichannel's API only, wherever the shop mounted it."""

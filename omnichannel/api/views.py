@@ -8,7 +8,7 @@ limited (``throttles``), and answer bad input with a 400 naming the field and th
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, Throttled
+from rest_framework.exceptions import APIException, PermissionDenied, Throttled
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,9 +17,9 @@ from ..models import PopupEvent
 from ..popups.push import subscribe_push
 from ..popups.subscribe import SubscriptionFailed, subscribe
 from ..popups.tokens import form_token
-from . import serializers, throttles
+from . import serializers, throttles, visitor_contact
 from .parsers import StrictJSONParser
-from .permissions import SameOrigin
+from .permissions import SameOrigin, SameOriginSessionAuthentication
 from .schema import PopupAPISchema
 
 
@@ -43,9 +43,9 @@ class TryLater(APIException):
 
 
 class PopupAPIView(APIView):
-    # No authentication: nothing here is authorised by who the visitor is, and DRF's
-    # session authentication would demand a CSRF token cached pages cannot carry.
-    authentication_classes = []
+    # The shop's login, so a push subscription can join the customer's contact; DRF's own
+    # session authentication would demand a CSRF token that cached pages cannot carry.
+    authentication_classes = [SameOriginSessionAuthentication]
     permission_classes = [SameOrigin]
     parser_classes = [StrictJSONParser]
     renderer_classes = [JSONRenderer]
@@ -54,6 +54,11 @@ class PopupAPIView(APIView):
     schema = PopupAPISchema()
     #: The operation's id in the schema (see ``PopupAPISchema``).
     operation_id = None
+
+    def permission_denied(self, request, message=None, code=None):
+        # DRF answers "credentials were not provided" when no login was found: none is
+        # needed here, so say what is refused (SameOrigin's message).
+        raise PermissionDenied(detail=message, code=code)
 
     def throttled(self, request, wait):
         raise Throttled(wait, detail=str(_("Too many attempts. Please try again later.")))
@@ -126,5 +131,10 @@ class PushSubscriptionView(PopupAPIView):
 
     def post(self, request):
         data = self.validated(serializers.PushSubscribeSerializer, request)
-        subscribe_push(request._request, data["variant"], data["subscription"])
+        subscribe_push(
+            request._request,
+            data["variant"],
+            data["subscription"],
+            contact=visitor_contact(request._request),
+        )
         return Response({"status": "subscribed"}, status=status.HTTP_201_CREATED)
