@@ -100,6 +100,27 @@ class TestSubscribing:
         assert contact.first_name == "Bo"
         assert contact.attributes == {"birth_year": 1990, "frequency": "weekly"}
 
+    def test_a_second_person_on_the_same_browser_gets_their_own_contact_and_consent(
+        self, api, popup
+    ):
+        api.subscribe(variant_of(popup), email="ann@example.com", consents=["email"])
+        response = api.subscribe(variant_of(popup), email="bob@example.com", consents=["email"])
+        assert response.status_code == 201, response.content
+        ann, bob = (
+            Contact.objects.get(email="ann@example.com"),
+            Contact.objects.get(email="bob@example.com"),
+        )
+        assert list(ConsentEvent.objects.order_by("pk").values_list("contact", flat=True)) == [
+            ann.pk,
+            bob.pk,
+        ]
+        assert PopupSignup.objects.filter(contact=bob).exists()
+        # Each earned a code bound to their own address.
+        assert set(DiscountCode.objects.values_list("email", flat=True)) == {
+            "ann@example.com",
+            "bob@example.com",
+        }
+
     def test_links_the_visitors_cart(self, api, popup, client):
         product = Product.objects.create(name="Mug", slug="mug", price=Decimal("12.50"))
         with api.run_on_commit(execute=True):
