@@ -87,7 +87,7 @@ def subscribe(
             signup.consent_tokens = sorted(set(signup.consent_tokens) | pending)
             signup.save(update_fields=["double_opt_in", "consent_tokens"])
             # Sent again on a second submission: the link is also how the gift is shown.
-            after_commit(send_confirmation_email, signup, request)
+            after_commit(send_confirmation_email, signup)
             return Subscription(signup, "confirm")
         gift = gift_for(signup)
         _complete(signup, request, confirmed=False)

@@ -169,7 +169,7 @@ class TestDoubleOptIn:
 
     def confirm_link(self):
         (message,) = mail.outbox
-        return re.search(r"https?://testserver(/\S+/)", message.body).group(1)
+        return re.search(r"https://shop\.example\.com(/\S+/)", message.body).group(1)
 
     def test_eu_visitor_gets_a_link_not_the_gift(self, api, popup, eu, subscribed, client):
         response = api.subscribe(
@@ -205,6 +205,24 @@ class TestDoubleOptIn:
             again = client.get(link)
         assert code.code in again.content.decode()
         assert DiscountCode.objects.count() == 1 and len(subscribed) == 1
+
+    def test_the_link_is_on_the_public_address_whatever_the_host_header(
+        self, api, popup, eu, settings
+    ):
+        settings.ALLOWED_HOSTS = ["*"]
+        api.subscribe(
+            variant_of(popup),
+            email="ann@example.com",
+            consents=["email"],
+            HTTP_HOST="evil.example",
+            HTTP_ORIGIN="http://evil.example",
+            **eu,
+        )
+        (message,) = mail.outbox
+        html = message.alternatives[0][0]
+        assert "evil.example" not in message.body and "evil.example" not in html
+        link = "https://shop.example.com" + self.confirm_link()
+        assert link in message.body and link in html
 
     def test_country_from_the_form_decides(self, api, popup):
         popup.extra_fields = [
