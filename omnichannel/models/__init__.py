@@ -3,7 +3,7 @@ from .consent import Consent, ConsentEvent, Suppression
 from .contacts import Contact
 from .costs import ChannelCost
 from .flows import Enrollment, Flow, Step, StepContent, StepVariant
-from .inbound import InboundMessage
+from .inbound import InboundMessage, SeenInboundMessage
 from .messages import DeliveryEvent, Message
 from .orders import TrackedOrder
 from .popups import Popup, PopupEvent, PopupSignup, PopupVariant
@@ -29,6 +29,7 @@ __all__ = [
     "PopupSignup",
     "PopupVariant",
     "PushSubscription",
+    "SeenInboundMessage",
     "Segment",
     "SenderSlot",
     "Step",
