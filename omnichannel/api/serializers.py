@@ -95,6 +95,7 @@ class SubscribeSerializer(PopupVariantField):
         consents = self._consents(popup, variant, attrs["consents"], email, phone)
         return {
             "variant": variant,
+            "token": attrs["token"],
             "email": email,
             "phone": phone,
             "consents": consents,

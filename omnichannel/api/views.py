@@ -8,14 +8,15 @@ limited (``throttles``), and answer bad input with a 400 naming the field and th
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, PermissionDenied, Throttled
+from rest_framework.exceptions import APIException, PermissionDenied, Throttled, ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from ..models import PopupEvent
 from ..popups.push import subscribe_push
-from ..popups.subscribe import SubscriptionFailed, subscribe
+from ..popups.subscribe import FormAlreadySent, SubscriptionFailed, subscribe
 from ..popups.tokens import form_token
 from . import serializers, throttles, visitor_contact
 from .parsers import StrictJSONParser
@@ -115,6 +116,15 @@ class SubscribeView(PopupAPIView):
             result = subscribe(request._request, **data)
         except SubscriptionFailed:
             raise TryLater() from None
+        except FormAlreadySent:
+            raise ValidationError(
+                {
+                    api_settings.NON_FIELD_ERRORS_KEY: [
+                        _("This form was already sent. Reload the page to send it again.")
+                    ]
+                },
+                code="spent",
+            ) from None
         body = {"status": result.status, "gift": result.gift}
         response = serializers.SubscribeResponseSerializer(body).data
         return Response(response, status=status.HTTP_201_CREATED)

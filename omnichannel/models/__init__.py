@@ -6,7 +6,7 @@ from .flows import Enrollment, Flow, Step, StepContent, StepVariant
 from .inbound import InboundMessage, SeenInboundMessage
 from .messages import DeliveryEvent, Message
 from .orders import TrackedOrder
-from .popups import Popup, PopupEvent, PopupSignup, PopupVariant
+from .popups import Popup, PopupEvent, PopupFormUse, PopupSignup, PopupVariant
 from .privacy import Erasure
 from .push import PushSubscription
 from .segments import Segment
@@ -26,6 +26,7 @@ __all__ = [
     "Message",
     "Popup",
     "PopupEvent",
+    "PopupFormUse",
     "PopupSignup",
     "PopupVariant",
     "PushSubscription",

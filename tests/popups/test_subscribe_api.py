@@ -2,12 +2,16 @@
 
 import re
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core import mail, signing
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from omnichannel.conf import omnichannel_settings
 from omnichannel.consent import grant_consent
 from omnichannel.models import (
     CartSnapshot,
@@ -15,10 +19,13 @@ from omnichannel.models import (
     ConsentEvent,
     Contact,
     PopupEvent,
+    PopupFormUse,
     PopupSignup,
 )
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory, PopupFactory
 from sample_shop.shop.models import DiscountCode, Product
+
+from .conftest import PopupAPI
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_forms")]
 
@@ -350,6 +357,60 @@ class TestRefusals:
         response = api.subscribe(variant, token=token, email="ann@example.com", consents=["email"])
         assert response.status_code == 400
         assert "no longer available" in response.json()["non_field_errors"][0]
+
+
+class TestFormTokens:
+    """A form token is handed out per impression and earns at most one subscription."""
+
+    def test_one_token_gives_one_gift_however_many_clients_send_it(
+        self, api, popup, django_capture_on_commit_callbacks
+    ):
+        variant = variant_of(popup)
+        token = api.show(variant)
+        answers = [
+            PopupAPI(Client(), django_capture_on_commit_callbacks).subscribe(
+                variant, token=token, email=f"client{n}@example.com", consents=["email"]
+            )
+            for n in range(5)
+        ]
+        assert [answer.status_code for answer in answers] == [201, 400, 400, 400, 400]
+        assert answers[0].json()["gift"]["code"]
+        assert answers[1].json() == {
+            "non_field_errors": ["This form was already sent. Reload the page to send it again."]
+        }
+        assert DiscountCode.objects.count() == 1
+        assert list(PopupSignup.objects.values_list("contact__email", flat=True)) == [
+            "client0@example.com"
+        ]
+        assert list(Consent.objects.values_list("contact__email", flat=True)) == [
+            "client0@example.com"
+        ]
+
+    def test_the_same_subscription_may_send_its_form_again(self, api, popup):
+        variant = variant_of(popup)
+        token = api.show(variant)
+        first = api.subscribe(variant, token=token, email="ann@example.com", consents=["email"])
+        again = api.subscribe(variant, token=token, email="ann@example.com", consents=["email"])
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert first.json()["gift"] == again.json()["gift"]
+
+    def test_a_refused_form_does_not_spend_its_token(self, api, popup):
+        variant = variant_of(popup)
+        token = api.show(variant)
+        refused = api.subscribe(variant, token=token, email="ann@", consents=["email"])
+        assert refused.status_code == 400
+        ok = api.subscribe(variant, token=token, email="ann@example.com", consents=["email"])
+        assert ok.status_code == 201, ok.content
+
+    def test_uses_of_expired_tokens_are_forgotten(self, api, popup):
+        variant = variant_of(popup)
+        api.subscribe(variant, email="ann@example.com", consents=["email"])
+        max_age = omnichannel_settings.POPUP_FORM_MAX_AGE
+        PopupFormUse.objects.update(used_at=timezone.now() - timedelta(seconds=max_age + 60))
+        api.subscribe(variant, email="bob@example.com", consents=["email"])
+        assert list(PopupFormUse.objects.values_list("signup__contact__email", flat=True)) == [
+            "bob@example.com"
+        ]
 
 
 class TestCrossSiteRequests:
