@@ -44,9 +44,10 @@ class TryLater(APIException):
 
 
 class PopupAPIView(APIView):
-    # The shop's login, so a push subscription can join the customer's contact; DRF's own
-    # session authentication would demand a CSRF token that cached pages cannot carry.
-    authentication_classes = [SameOriginSessionAuthentication]
+    # No authentication unless a view needs the login: events and subscriptions go by what
+    # the visitor sends, and DRF's session authentication would demand a CSRF token that
+    # cached pages cannot carry.
+    authentication_classes = []
     permission_classes = [SameOrigin]
     parser_classes = [StrictJSONParser]
     renderer_classes = [JSONRenderer]
@@ -137,6 +138,8 @@ class SubscribeView(PopupAPIView):
 )
 class PushSubscriptionView(PopupAPIView):
     operation_id = "push_subscribe"
+    # The shop's login: a logged-in customer's browser joins their contact.
+    authentication_classes = [SameOriginSessionAuthentication]
     throttle_classes = [throttles.PushPerIP]
 
     def post(self, request):

@@ -1,6 +1,7 @@
 """The API's OpenAPI schema, and web push subscriptions from a popup."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.urls import reverse
 from drf_spectacular.drainage import GENERATOR_STATS
@@ -129,6 +130,18 @@ def test_a_logged_in_customers_browser_joins_their_contact(api, push_popup, clie
     assert api.post("push-subscriptions", body(variant)).status_code == 201
     assert PushSubscription.objects.get().contact == mine
     assert push_consents(mine) == [("granted", variant.push_button_label)]
+
+
+def test_another_origin_is_refused_with_the_reason_even_when_logged_in(api, push_popup, client):
+    """The login is read without DRF's CSRF check, which SameOrigin stands in for."""
+    variant = push_popup.variants.get()
+    for logged_in in (False, True):
+        if logged_in:
+            client.force_login(get_user_model().objects.create_user("eve", "e@example.com"))
+        response = api.post("push-subscriptions", body(variant), HTTP_ORIGIN="https://evil.example")
+        assert response.status_code == 403
+        assert "shop's own pages" in response.json()["detail"]
+    assert not PushSubscription.objects.exists()
 
 
 def test_a_verified_session_contact_is_linked(rf, push_popup):
