@@ -66,8 +66,10 @@ def resolve_contact(*, user=None, email=None, phone=None, source="", profile=Non
     """The one contact for these identifiers, created or merged as the rules above say.
 
     ``email`` and ``phone`` must already be normalised (``omnichannel.normalize``).
-    ``extra`` are more contacts known to be this person (e.g. the guest contact of the
-    current session); they are merged in when they do not conflict.
+    ``extra`` are more contacts thought to be this person (e.g. the guest contact of the
+    current session); one whose email, phone or user differs from those given is someone
+    else and is left alone (a session that named Ann, then types Bob's email, is Bob's
+    now), the others are merged in when they do not conflict.
     """
     email = normalize_email(email)
     if user is not None and not user.pk:
@@ -77,7 +79,12 @@ def resolve_contact(*, user=None, email=None, phone=None, source="", profile=Non
         # A contact linked to another user is another person: never this one.
         others = [c for c in found if user is not None and c.user_id not in (None, user.pk)]
         candidates = [c for c in found if c not in others]
-        candidates += [c for c in extra if c.pk not in {x.pk for x in candidates + others}]
+        claimed = Contact(user=user, email=email, phone=phone)
+        candidates += [
+            c
+            for c in extra
+            if c.pk not in {x.pk for x in candidates + others} and not conflicts(c, claimed)
+        ]
         # Their email or phone stays theirs: it is not given to this contact.
         email = None if any(c.email == email for c in others) else email
         phone = None if any(c.phone == phone for c in others) else phone
@@ -85,6 +92,8 @@ def resolve_contact(*, user=None, email=None, phone=None, source="", profile=Non
             return _create_contact(
                 user=user, email=email, phone=phone, source=source, profile=profile
             )
+        # The strongest match is this person; whoever holds other identifiers is not.
+        candidates = [c for c in candidates if not conflicts(c, candidates[0])]
         survivor = choose_survivor(candidates)
         for other in candidates:
             if other.pk != survivor.pk and not conflicts(survivor, other):
@@ -96,6 +105,11 @@ def resolve_contact(*, user=None, email=None, phone=None, source="", profile=Non
 def choose_survivor(candidates):
     linked = [c for c in candidates if c.user_id]
     return linked[0] if linked else min(candidates, key=lambda c: (c.created_at, c.pk))
+
+
+def anonymous_contact(source=""):
+    """A new contact that no identifier names yet (a browser that allowed web push)."""
+    return _create_contact(user=None, email=None, phone=None, source=source, profile=None)
 
 
 def _create_contact(*, user, email, phone, source, profile):

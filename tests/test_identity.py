@@ -1,10 +1,13 @@
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 
 from omnichannel import signals
 from omnichannel.consent import grant_consent, withdraw_consent
 from omnichannel.identity import merge_contacts, resolve_contact
+from omnichannel.integrations import identify, session
 from omnichannel.models import CartSnapshot, Consent, ConsentEvent, Contact, TrackedOrder
 from omnichannel.normalize import normalize_email, normalize_phone
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory
@@ -157,3 +160,49 @@ def test_a_phone_of_another_account_never_gives_their_contact(django_user_model)
     assert (anns.email, anns.phone) == ("ann@example.com", None)
     bobs.refresh_from_db()
     assert (bobs.user, bobs.phone) == (bob, "+33612345678")
+
+
+class TestTypedIdentities:
+    """What a visitor types names a person; it never makes them the session's contact."""
+
+    @pytest.fixture
+    def request_(self, rf):
+        request = rf.post("/")
+        request.session = SessionStore()
+        request.user = AnonymousUser()
+        return request
+
+    def test_a_second_email_in_one_session_is_a_second_person(self, request_):
+        ann = identify(request_, email="ann@example.com")
+        bob = identify(request_, email="bob@example.com")
+        assert bob.pk != ann.pk and bob.email == "bob@example.com"
+        ann.refresh_from_db()
+        assert ann.email == "ann@example.com"
+        # The session follows the last one typed, and it still proves nothing.
+        assert session.contact_id(request_) == bob.pk
+        assert session.verified_contact_id(request_) is None
+
+    def test_a_second_email_finds_its_existing_contact(self, request_):
+        bob = ContactFactory(email="bob@example.com", first_name="Bob")
+        ann = identify(request_, email="ann@example.com")
+        assert identify(request_, email="bob@example.com").pk == bob.pk
+        assert Contact.objects.filter(pk=ann.pk, email="ann@example.com").exists()
+
+    def test_a_phone_that_differs_from_the_sessions_is_another_person(self, request_):
+        ann = identify(request_, phone="+33612345678")
+        bob = identify(request_, phone="+33698765432")
+        assert bob.pk != ann.pk
+        assert Contact.objects.get(pk=ann.pk).phone == "+33612345678"
+
+    def test_an_older_session_contact_never_wins_over_the_typed_match(self, request_):
+        ann = identify(request_, phone="+33612345678")
+        bob = ContactFactory(email="bob@example.com", phone="+33698765432")
+        assert identify(request_, email="bob@example.com").pk == bob.pk
+        assert Contact.objects.get(pk=ann.pk).email is None
+
+    def test_a_guest_without_that_identifier_still_gets_it(self, request_):
+        guest = identify(request_, phone="+33612345678")
+        contact = identify(request_, email="ann@example.com")
+        assert contact.pk == guest.pk
+        assert (contact.email, contact.phone) == ("ann@example.com", "+33612345678")
+        assert Contact.objects.count() == 1

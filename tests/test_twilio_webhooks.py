@@ -1,8 +1,11 @@
 """Twilio's signed webhooks: status callbacks and inbound SMS / WhatsApp messages."""
 
+from datetime import timedelta
 from decimal import Decimal
+from importlib import import_module
 
 import pytest
+from django.apps import apps as django_apps
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,11 +16,13 @@ from omnichannel.models import (
     DeliveryEvent,
     InboundMessage,
     Message,
+    SeenInboundMessage,
     Suppression,
 )
 from omnichannel.models.consent import ConsentStatus, SuppressionReason
 from omnichannel.models.messages import DeliveryEventKind, MessageStatus
 from omnichannel.outbox import enqueue
+from omnichannel.privacy.retention import purge_old_data
 from omnichannel.testing.factories import ContactFactory
 
 from .twilio_fakes import AUTH_TOKEN, FROM_NUMBER, install, signed_post
@@ -142,13 +147,23 @@ class TestStatusCallback:
         assert message.status == MessageStatus.DELIVERED
         assert message.delivered_at is not None
         event = message.events.get()
-        assert (event.kind, event.provider_event_id) == (DeliveryEventKind.DELIVERED, "tok-1")
+        assert (event.kind, event.provider_event_id) == (
+            DeliveryEventKind.DELIVERED,
+            "SM1:delivered",
+        )
         assert event.raw["MessageStatus"] == "delivered"
 
     def test_a_retried_callback_records_once(self, client, ann):
         message = sent_message(ann)
         report(client, message, "delivered", token="tok-1")
         report(client, message, "delivered", token="tok-1")
+        assert message.events.count() == 1
+
+    def test_a_replay_with_a_new_idempotency_token_adds_nothing(self, client, ann):
+        """The token header is not signed: anyone holding a signed callback can change it."""
+        message = sent_message(ann)
+        for token in ("tok-1", "tok-2", "tok-3"):
+            assert report(client, message, "delivered", token=token).status_code == 204
         assert message.events.count() == 1
 
     def test_without_a_token_the_sid_and_status_deduplicate(self, client, ann):
@@ -294,6 +309,40 @@ class TestInbound:
         reply(client, "STOP", sender=f"whatsapp:{PHONE}")
         assert list(Suppression.objects.values_list("channel", flat=True)) == ["whatsapp"]
         assert Consent.objects.get(contact=ann, channel="sms").is_granted
+
+    def test_a_start_replayed_after_the_purge_never_lifts_a_later_stop(self, client, ann):
+        reply(client, "START", sid="SMstart")
+        reply(client, "STOP", sid="SMstop")
+        # Retention deletes the replies (here: as if their 730 days had passed).
+        purge_old_data(now=timezone.now() + timedelta(days=800))
+        assert not InboundMessage.objects.exists()
+
+        assert reply(client, "START", sid="SMstart").status_code == 200
+
+        assert Consent.objects.get(contact=ann, channel="sms").status == ConsentStatus.WITHDRAWN
+        assert Suppression.objects.filter(channel="sms", address=PHONE).exists()
+        assert not InboundMessage.objects.exists()
+        assert ConsentEvent.objects.filter(contact=ann, source="START reply").count() == 1
+
+    def test_a_replayed_help_is_answered_again(self, client, ann):
+        first = reply(client, "HELP", sid="SMhelp")
+        again = reply(client, "HELP", sid="SMhelp")
+        assert again.content == first.content and b"<Message>" in again.content
+        assert InboundMessage.objects.count() == 1
+
+    def test_the_ids_stored_before_the_upgrade_count_as_seen(self, client, ann):
+        reply(client, "START", sid="SMold")
+        reply(client, "STOP", sid="SMnew")
+        SeenInboundMessage.objects.all().delete()  # as before migration 0006
+
+        import_module("omnichannel.migrations.0006_inbound_message_ids_kept").remember_stored_ids(
+            django_apps, None
+        )
+        InboundMessage.objects.all().delete()
+        reply(client, "START", sid="SMold")
+
+        assert set(SeenInboundMessage.objects.values_list("pk", flat=True)) == {"SMold", "SMnew"}
+        assert Suppression.objects.filter(channel="sms", address=PHONE).exists()
 
     def test_a_stop_from_an_unknown_number_still_suppresses_it(self, client):
         reply(client, "STOP", sender="+33698765432")

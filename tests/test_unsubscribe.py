@@ -5,6 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from omnichannel import outbox
+from omnichannel.consent import withdraw_consent
 from omnichannel.links import unsubscribe_token
 from omnichannel.models import Consent, ConsentEvent, Message
 from omnichannel.testing.factories import ContactFactory
@@ -82,3 +83,58 @@ def test_preference_centre_refuses_an_unknown_frequency(client, ann):
     response = client.post(url, {"email": "on", "frequency": "hourly"})
     assert response.status_code == 200 and not response.context["saved"]
     assert "frequency" in response.context["form"].errors
+
+
+@pytest.mark.usefixtures("locmem_channels")
+class TestConsentByTheRightDoor:
+    """A link proves the channel it came by: it turns that one on, and any one off."""
+
+    def preferences(self, client, contact, channel, data=None):
+        url = reverse("omnichannel:preferences", args=[unsubscribe_token(contact, channel)])
+        return client.post(url, data) if data is not None else client.get(url)
+
+    def statuses(self, contact):
+        return dict(Consent.objects.filter(contact=contact).values_list("channel", "status"))
+
+    def test_the_email_link_never_turns_a_withdrawn_sms_consent_back_on(self, client, ann):
+        withdraw_consent(ann, "sms", source="STOP reply", wording="STOP")
+        response = self.preferences(client, ann, "email", {"email": "on", "sms": "on"})
+        assert response.status_code == 200 and response.context["saved"]
+        assert self.statuses(ann) == {"email": "granted", "sms": "withdrawn"}
+        assert not ConsentEvent.objects.filter(contact=ann, source="preference centre").exists()
+        # The page says where text messages are turned on.
+        assert "text START to our number" in response.content.decode()
+
+    def test_nor_grants_push_or_whatsapp(self, client, ann):
+        self.preferences(client, ann, "email", {"email": "on", "push": "on", "whatsapp": "on"})
+        assert set(self.statuses(ann)) == {"email", "sms"}
+
+    def test_the_email_link_turns_email_back_on(self, client, ann):
+        withdraw_consent(ann, "email", source="link", wording="Unsubscribe link")
+        self.preferences(client, ann, "email", {"email": "on", "sms": "on"})
+        assert self.statuses(ann) == {"email": "granted", "sms": "granted"}
+        event = ConsentEvent.objects.filter(contact=ann).latest("id")
+        assert (event.channel, event.status, event.source) == (
+            "email",
+            "granted",
+            "preference centre",
+        )
+
+    def test_an_sms_link_turns_sms_on_but_not_email(self, client, ann):
+        withdraw_consent(ann, "sms", source="link", wording="Unsubscribe link")
+        withdraw_consent(ann, "email", source="link", wording="Unsubscribe link")
+        self.preferences(client, ann, "sms", {"email": "on", "sms": "on"})
+        assert self.statuses(ann) == {"email": "withdrawn", "sms": "granted"}
+
+    def test_any_link_turns_any_channel_off(self, client, ann):
+        sms = queue(ann, "sms")
+        self.preferences(client, ann, "email", {"email": "on"})
+        assert self.statuses(ann) == {"email": "granted", "sms": "withdrawn"}
+        sms.refresh_from_db()
+        assert sms.status == "cancelled"
+
+    def test_a_granted_channel_can_be_unticked_and_a_locked_one_is_disabled(self, client, ann):
+        withdraw_consent(ann, "sms", source="STOP reply", wording="STOP")
+        form = self.preferences(client, ann, "email").context["form"]
+        assert (form.fields["email"].disabled, form.fields["sms"].disabled) == (False, True)
+        assert form.fields["push"].disabled

@@ -8,13 +8,13 @@ lock visitors out nor change the answers.
 """
 
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from ..integrations import session
 from ..models import Contact
+from .parsers import StrictJSONParser
 
 
 def visitor_contact(request):
@@ -53,5 +53,5 @@ class VisitorAPIView(APIView):
 
     authentication_classes = [VisitorSessionAuthentication]
     permission_classes = [AllowAny]
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
     renderer_classes = [JSONRenderer]

@@ -27,6 +27,7 @@ from ..models import DeliveryEvent, Message, PushSubscription
 from ..models.messages import DeliveryEventKind
 from ..push_subscriptions import store_subscription
 from . import VisitorAPIView, visitor_contact
+from .fields import column_length
 
 # The browsers' push services: FCM (Chrome, Edge, Opera, Samsung), Mozilla autopush
 # (Firefox), Apple (Safari), WNS (legacy Edge). The worker POSTs to every stored
@@ -62,8 +63,8 @@ def is_push_service(host):
 
 
 class SubscriptionKeysSerializer(serializers.Serializer):
-    p256dh = serializers.CharField(max_length=200)
-    auth = serializers.CharField(max_length=100)
+    p256dh = serializers.CharField(max_length=column_length(PushSubscription, "p256dh"))
+    auth = serializers.CharField(max_length=column_length(PushSubscription, "auth"))
 
     def validate_p256dh(self, value):
         raw = decode_base64url(value)
@@ -85,7 +86,7 @@ class SubscriptionKeysSerializer(serializers.Serializer):
 class PushSubscriptionSerializer(serializers.Serializer):
     """``PushSubscription.toJSON()``: endpoint and keys (``expirationTime`` is ignored)."""
 
-    endpoint = serializers.URLField(max_length=1000)
+    endpoint = serializers.URLField(max_length=column_length(PushSubscription, "endpoint"))
     keys = SubscriptionKeysSerializer()
 
     def validate_endpoint(self, value):
@@ -102,7 +103,7 @@ class PushSubscriptionSerializer(serializers.Serializer):
 
 
 class EndpointSerializer(serializers.Serializer):
-    endpoint = serializers.URLField(max_length=1000)
+    endpoint = serializers.URLField(max_length=column_length(PushSubscription, "endpoint"))
 
 
 class ClickSerializer(serializers.Serializer):

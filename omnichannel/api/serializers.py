@@ -8,13 +8,14 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..conf import omnichannel_settings
-from ..models import PopupVariant
+from ..models import Contact, PopupVariant
 from ..models.channels import Channel
 from ..models.popups import PROFILE_FIELD_NAMES
 from ..normalize import clean_email, normalize_phone
 from ..popups.markup import consent_options
 from ..popups.tokens import seconds_since_shown
 from ..requests import header_country
+from .fields import PublicIdField, column_length
 from .push import PushSubscriptionSerializer
 
 COUNTRY_CODE = re.compile(r"^[A-Za-z]{2}$")
@@ -23,8 +24,8 @@ COUNTRY_CODE = re.compile(r"^[A-Za-z]{2}$")
 class PopupVariantField(serializers.Serializer):
     """``popup`` and ``variant`` (UUIDs); validates to the live ``PopupVariant``."""
 
-    popup = serializers.UUIDField()
-    variant = serializers.UUIDField()
+    popup = PublicIdField()
+    variant = PublicIdField()
 
     def validate(self, attrs):
         variant = (
@@ -51,8 +52,12 @@ class SubscribeSerializer(PopupVariantField):
     token = serializers.CharField(
         max_length=500, help_text="The token the impression event returned."
     )
-    email = serializers.CharField(max_length=254, required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    email = serializers.CharField(
+        max_length=column_length(Contact, "email"), required=False, allow_blank=True
+    )
+    phone = serializers.CharField(
+        max_length=column_length(Contact, "phone"), required=False, allow_blank=True
+    )
     consents = serializers.ListField(
         child=serializers.ChoiceField(choices=Channel.choices),
         max_length=len(Channel.choices),
@@ -61,10 +66,12 @@ class SubscribeSerializer(PopupVariantField):
         help_text="The channels whose checkbox was ticked.",
     )
     extra = serializers.DictField(
+        # Other names than the profile's land in a JSON column: this is the app's limit.
         child=serializers.CharField(max_length=200, allow_blank=True),
         required=False,
         default=dict,
-        help_text="The popup's extra fields, by name.",
+        help_text="The popup's extra fields, by name; first_name, last_name and country "
+        "no longer than the contact's columns.",
     )
     website = serializers.CharField(
         max_length=200,
@@ -88,6 +95,7 @@ class SubscribeSerializer(PopupVariantField):
         consents = self._consents(popup, variant, attrs["consents"], email, phone)
         return {
             "variant": variant,
+            "token": attrs["token"],
             "email": email,
             "phone": phone,
             "consents": consents,
@@ -186,6 +194,12 @@ class SubscribeSerializer(PopupVariantField):
                     errors[name] = [_("Enter a two-letter country code, e.g. FR.")]
                     continue
                 value = value.upper()
+            if name in PROFILE_FIELD_NAMES and len(str(value)) > column_length(Contact, name):
+                errors[name] = [
+                    _("Ensure this field has no more than %(limit)d characters.")
+                    % {"limit": column_length(Contact, name)}
+                ]
+                continue
             (profile if name in PROFILE_FIELD_NAMES else attributes)[name] = value
         if errors:
             raise serializers.ValidationError({"extra": errors})

@@ -6,21 +6,22 @@ limited (``throttles``), and answer bad input with a 400 naming the field and th
 """
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, Throttled
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import APIException, PermissionDenied, Throttled, ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from ..models import PopupEvent
 from ..popups.push import subscribe_push
-from ..popups.subscribe import SubscriptionFailed, subscribe
+from ..popups.subscribe import FormAlreadySent, SubscriptionFailed, subscribe
 from ..popups.tokens import form_token
-from . import serializers, throttles
-from .permissions import SameOrigin
+from . import serializers, throttles, visitor_contact
+from .parsers import StrictJSONParser
+from .permissions import SameOrigin, SameOriginSessionAuthentication
+from .schema import PopupAPISchema
 
 
 class ErrorSerializer(serializers.serializers.Serializer):
@@ -43,15 +44,23 @@ class TryLater(APIException):
 
 
 class PopupAPIView(APIView):
-    # No authentication: nothing here is authorised by who the visitor is, and DRF's
-    # session authentication would demand a CSRF token cached pages cannot carry.
+    # No authentication unless a view needs the login: events and subscriptions go by what
+    # the visitor sends, and DRF's session authentication would demand a CSRF token that
+    # cached pages cannot carry.
     authentication_classes = []
     permission_classes = [SameOrigin]
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
     renderer_classes = [JSONRenderer]
     # drf-spectacular's, whatever the project's DEFAULT_SCHEMA_CLASS: the schema view and
     # @extend_schema below build on it.
-    schema = AutoSchema()
+    schema = PopupAPISchema()
+    #: The operation's id in the schema (see ``PopupAPISchema``).
+    operation_id = None
+
+    def permission_denied(self, request, message=None, code=None):
+        # DRF answers "credentials were not provided" when no login was found: none is
+        # needed here, so say what is refused (SameOrigin's message).
+        raise PermissionDenied(detail=message, code=code)
 
     def throttled(self, request, wait):
         raise Throttled(wait, detail=str(_("Too many attempts. Please try again later.")))
@@ -63,7 +72,6 @@ class PopupAPIView(APIView):
 
 
 @extend_schema(
-    operation_id="popup_event",
     summary="Record that a popup was shown or closed",
     request=serializers.EventSerializer,
     responses={
@@ -75,6 +83,7 @@ class PopupAPIView(APIView):
     },
 )
 class PopupEventView(PopupAPIView):
+    operation_id = "popup_event"
     throttle_classes = [throttles.EventsPerIP]
 
     def post(self, request):
@@ -87,7 +96,6 @@ class PopupEventView(PopupAPIView):
 
 
 @extend_schema(
-    operation_id="popup_subscribe",
     summary="Subscribe through a popup",
     description="Creates or completes the contact, records each ticked consent with "
     "the wording shown, and returns the gift; under double opt-in it mails a link "
@@ -100,6 +108,7 @@ class PopupEventView(PopupAPIView):
     },
 )
 class SubscribeView(PopupAPIView):
+    operation_id = "popup_subscribe"
     throttle_classes = [throttles.SubscribePerIP, throttles.SubscribePerEmail]
 
     def post(self, request):
@@ -108,21 +117,37 @@ class SubscribeView(PopupAPIView):
             result = subscribe(request._request, **data)
         except SubscriptionFailed:
             raise TryLater() from None
+        except FormAlreadySent:
+            raise ValidationError(
+                {
+                    api_settings.NON_FIELD_ERRORS_KEY: [
+                        _("This form was already sent. Reload the page to send it again.")
+                    ]
+                },
+                code="spent",
+            ) from None
         body = {"status": result.status, "gift": result.gift}
         response = serializers.SubscribeResponseSerializer(body).data
         return Response(response, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(
-    operation_id="push_subscribe",
     summary="Store the browser's web push subscription given from a popup",
     request=serializers.PushSubscribeSerializer,
     responses={201: serializers.PushResponseSerializer, **ERRORS},
 )
 class PushSubscriptionView(PopupAPIView):
+    operation_id = "push_subscribe"
+    # The shop's login: a logged-in customer's browser joins their contact.
+    authentication_classes = [SameOriginSessionAuthentication]
     throttle_classes = [throttles.PushPerIP]
 
     def post(self, request):
         data = self.validated(serializers.PushSubscribeSerializer, request)
-        subscribe_push(request._request, data["variant"], data["subscription"])
+        subscribe_push(
+            request._request,
+            data["variant"],
+            data["subscription"],
+            contact=visitor_contact(request._request),
+        )
         return Response({"status": "subscribed"}, status=status.HTTP_201_CREATED)

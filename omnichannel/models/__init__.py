@@ -3,10 +3,10 @@ from .consent import Consent, ConsentEvent, Suppression
 from .contacts import Contact
 from .costs import ChannelCost
 from .flows import Enrollment, Flow, Step, StepContent, StepVariant
-from .inbound import InboundMessage
+from .inbound import InboundMessage, SeenInboundMessage
 from .messages import DeliveryEvent, Message
 from .orders import TrackedOrder
-from .popups import Popup, PopupEvent, PopupSignup, PopupVariant
+from .popups import Popup, PopupEvent, PopupFormUse, PopupSignup, PopupVariant
 from .privacy import Erasure
 from .push import PushSubscription
 from .segments import Segment
@@ -26,9 +26,11 @@ __all__ = [
     "Message",
     "Popup",
     "PopupEvent",
+    "PopupFormUse",
     "PopupSignup",
     "PopupVariant",
     "PushSubscription",
+    "SeenInboundMessage",
     "Segment",
     "SenderSlot",
     "Step",

@@ -37,3 +37,23 @@ class InboundMessage(models.Model):
 
     def __str__(self):
         return f"{self.from_address}: {self.body[:40]}"
+
+
+class SeenInboundMessage(models.Model):
+    """The provider id of every inbound message acted on, kept after the message is gone.
+
+    Twilio's signature carries no date: a captured signed webhook stays valid for as long
+    as the auth token does. ``InboundMessage`` rows are purged by retention, so they cannot
+    be what makes a replay harmless: a START replayed after the purge would lift a later
+    STOP. These ids name no one, so neither retention nor erasure deletes them.
+    """
+
+    provider_message_id = models.CharField(max_length=128, primary_key=True)
+    seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("inbound message id seen")
+        verbose_name_plural = _("inbound message ids seen")
+
+    def __str__(self):
+        return self.provider_message_id

@@ -565,3 +565,27 @@ class PopupSignup(models.Model):
         mine = set(cls.objects.filter(contact=survivor).values_list("popup_id", flat=True))
         cls.objects.filter(contact=other, popup_id__in=mine).delete()
         cls.objects.filter(contact=other).update(contact=survivor)
+
+
+class PopupFormUse(models.Model):
+    """A popup form token that was sent, and the signup it was spent on.
+
+    A token is handed out with each impression; one that came back for a signup cannot
+    come back for another, so a token copied to many fresh clients earns one gift, not
+    one per client. The token itself is not kept, only its SHA-256. Rows older than
+    ``POPUP_FORM_MAX_AGE`` are for tokens that have expired anyway, and are deleted.
+    """
+
+    token_digest = models.CharField(max_length=64, primary_key=True)
+    # Kept when the signup goes (a merge, an erasure): the token stays spent.
+    signup = models.ForeignKey(
+        PopupSignup, null=True, on_delete=models.SET_NULL, related_name="form_uses"
+    )
+    used_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("popup form sent")
+        verbose_name_plural = _("popup forms sent")
+
+    def __str__(self):
+        return self.token_digest[:12]

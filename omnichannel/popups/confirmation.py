@@ -8,13 +8,13 @@ one function, so that it can later go through the messaging outbox unchanged for
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import translation
 
 from ..conf import omnichannel_settings
 from ..consent import is_suppressed
 from ..integrations import get_adapter
 from ..integrations.safety import never_raises
+from ..links import token_url
 from ..models.channels import Channel
 from .tokens import confirmation_token
 
@@ -27,18 +27,23 @@ def shop_context():
     return get_adapter().get_shop_context()
 
 
-def confirmation_url(signup, request):
-    path = reverse("omnichannel:popup-confirm", args=[confirmation_token(signup)])
-    return request.build_absolute_uri(path)
+def confirmation_url(signup):
+    """The link on ``PUBLIC_BASE_URL``, like every link that leaves the site.
+
+    Never from the request's Host header: with a permissive ``ALLOWED_HOSTS`` (or a proxy
+    passing the client's Host on) a visitor could have the mail point at their own site,
+    valid token included.
+    """
+    return token_url("omnichannel:popup-confirm", confirmation_token(signup))
 
 
-def send_confirmation_email(signup, request):
+def send_confirmation_email(signup):
     """Mail the confirmation link for ``signup``; False when the address may not be mailed."""
     contact = signup.contact
     if not contact.email or is_suppressed(Channel.EMAIL, contact.email):
         return False
     context = {
-        "url": confirmation_url(signup, request),
+        "url": confirmation_url(signup),
         "popup": signup.popup,
         "variant": signup.variant,
         "contact": contact,

@@ -26,10 +26,15 @@ from ..models.popups import DoubleOptIn, PopupEventKind
 from ..requests import header_country
 from .confirmation import send_confirmation_email
 from .gift import gift_for
+from .tokens import spend_form_token
 
 
 class SubscriptionFailed(Exception):
     """The contact could not be recorded (the cause is logged by ``identify``)."""
+
+
+class FormAlreadySent(Exception):
+    """The form token was spent on another subscription: the form must be shown again."""
 
 
 @dataclass(frozen=True)
@@ -50,13 +55,23 @@ def needs_double_opt_in(popup, *, country, has_email):
 
 
 def subscribe(
-    request, *, variant, email=None, phone=None, consents=(), profile=None, attributes=None
+    request,
+    *,
+    variant,
+    token,
+    email=None,
+    phone=None,
+    consents=(),
+    profile=None,
+    attributes=None,
 ):
     """Subscribe the visitor of ``request`` (a Django ``HttpRequest``) through ``variant``.
 
-    ``email`` and ``phone`` are already validated; ``consents`` lists the ticked channels;
-    ``profile`` may hold first_name, last_name and country; ``attributes`` the other extra
-    fields. Raises ``SubscriptionFailed`` when the contact cannot be recorded.
+    ``token`` is the form token, already checked; ``email`` and ``phone`` are validated;
+    ``consents`` lists the ticked channels; ``profile`` may hold first_name, last_name and
+    country; ``attributes`` the other extra fields. Raises ``SubscriptionFailed`` when the
+    contact cannot be recorded, ``FormAlreadySent`` when the token earned another
+    subscription (then no signup, consent or gift is recorded for this one).
     """
     popup = variant.popup
     profile = profile or {}
@@ -77,6 +92,8 @@ def subscribe(
             popup=popup, contact=contact, defaults={"variant": variant}
         )
         signup.popup, signup.contact = popup, contact
+        if not spend_form_token(token, signup):
+            raise FormAlreadySent
         pending = _record_consents(signup, variant, consents, request, double_opt_in)
         PopupEvent.objects.create(
             popup=popup, variant=variant, kind=PopupEventKind.SUBMIT, contact=contact
@@ -87,7 +104,7 @@ def subscribe(
             signup.consent_tokens = sorted(set(signup.consent_tokens) | pending)
             signup.save(update_fields=["double_opt_in", "consent_tokens"])
             # Sent again on a second submission: the link is also how the gift is shown.
-            after_commit(send_confirmation_email, signup, request)
+            after_commit(send_confirmation_email, signup)
             return Subscription(signup, "confirm")
         gift = gift_for(signup)
         _complete(signup, request, confirmed=False)

@@ -37,7 +37,8 @@ def omnichannel_preferences(context):
         contact = customer_contact(request)
         if contact is None:
             return ""
-        # The preference centre reads the contact from the token and ignores its channel.
+        # The account page's link counts as email's: the preference centre turns on only
+        # its link's channel (and any channel off).
         token = unsubscribe_token(contact, Channel.EMAIL)
         url = reverse("omnichannel:preferences", args=[token])
         return render_to_string(TEMPLATE, {"url": url}, request=request)

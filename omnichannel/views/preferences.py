@@ -2,6 +2,13 @@
 
 Reached from every message and, through ``{% omnichannel_preferences %}``, from the shop's
 account page.
+
+A link proves only that its reader gets messages on the channel it came by (the token's
+channel; the account page's link counts as email). So it may turn that channel on and
+any channel off, but it never grants another one: the preference link in every email
+lasts 400 days, is forwarded, and would otherwise turn an SMS consent the person had
+withdrawn back on. Another channel is turned on where its own consent is given (a START
+text, the browser's notification prompt, an email's link); the page says so.
 """
 
 from django import forms
@@ -28,6 +35,13 @@ FREQUENCIES = [
 ]
 # The wording stored in the consent ledger when a box is ticked here.
 OPT_IN_WORDING = "I want to receive {channel} from {shop} (preference centre)."
+# Shown beside a channel this link cannot turn on: where its own consent is given.
+OPT_IN_ELSEWHERE = {
+    Channel.EMAIL: _("Turned on from the link in one of our emails."),
+    Channel.SMS: _("Turned on from your phone: text START to our number."),
+    Channel.WHATSAPP: _("Turned on from WhatsApp: send START to our number."),
+    Channel.PUSH: _("Turned on in your browser: allow our notifications on our site."),
+}
 
 
 def language_choices():
@@ -57,11 +71,19 @@ class PreferencesForm(forms.Form):
     frequency = forms.ChoiceField(choices=FREQUENCIES, widget=forms.RadioSelect, required=False)
     language = forms.ChoiceField(label=_("Language"), choices=language_choices, required=False)
 
-    def __init__(self, *args, channels, **kwargs):
+    def __init__(self, *args, channels, grantable, granted, **kwargs):
+        """``grantable``: the channels this link may turn on; any in ``granted`` may go off."""
         super().__init__(*args, **kwargs)
         self.channels = channels
         for channel in channels:
-            self.fields[channel] = forms.BooleanField(label=Channel(channel).label, required=False)
+            # A disabled field keeps its initial value whatever is posted.
+            locked = channel not in grantable and channel not in granted
+            self.fields[channel] = forms.BooleanField(
+                label=Channel(channel).label,
+                required=False,
+                disabled=locked,
+                help_text=OPT_IN_ELSEWHERE.get(channel, "") if locked else "",
+            )
 
     def channel_fields(self):
         return [self[channel] for channel in self.channels]
@@ -73,7 +95,7 @@ def marketing_channels():
 
 @require_http_methods(["GET", "POST"])
 def preferences(request, token):
-    contact, _channel = contact_from_token(token)
+    contact, link_channel = contact_from_token(token)
     if contact is None:
         return invalid_link(request)
     channels = marketing_channels()
@@ -85,7 +107,13 @@ def preferences(request, token):
     initial = {c: c in granted for c in channels}
     initial["frequency"] = contact.attributes.get("email_frequency", "all")
     initial["language"] = supported_language(contact.locale)
-    form = PreferencesForm(request.POST or None, channels=channels, initial=initial)
+    form = PreferencesForm(
+        request.POST or None,
+        channels=channels,
+        grantable={link_channel},
+        granted=granted,
+        initial=initial,
+    )
     saved = False
     shop = get_adapter().get_shop_context().get("name", "us")
     if request.method == "POST" and form.is_valid():

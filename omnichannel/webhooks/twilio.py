@@ -34,7 +34,7 @@ from ..consent import grant_consent, lift_suppression, suppress, withdraw_consen
 from ..integrations.adapter import get_adapter
 from ..links import absolute_url
 from ..message_status import after_provider_report
-from ..models import Contact, DeliveryEvent, InboundMessage, Message
+from ..models import Contact, DeliveryEvent, InboundMessage, Message, SeenInboundMessage
 from ..models.channels import Channel
 from ..models.consent import SuppressionReason
 from ..models.messages import DeliveryEventKind, MessageStatus
@@ -49,8 +49,6 @@ logger = logging.getLogger(__name__)
 # dispatcher has recorded Twilio's SID.
 MESSAGE_PARAM = "m"
 SIGNATURE_HEADER = "X-Twilio-Signature"
-# Twilio sends the same token again when it retries a callback.
-IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 WHATSAPP_PREFIX = "whatsapp:"
 
 # Replies that are a keyword (the whole body, trimmed, any case) -> the keyword stored.
@@ -204,7 +202,10 @@ def status_callback(request):
         raise MalformedWebhook("MessageSid and MessageStatus are required.")
     report = STATUS_REPORTS.get(twilio_status)
     if report is not None:
-        event_id = request.headers.get(IDEMPOTENCY_HEADER) or f"{sid}:{twilio_status}"
+        # One event per message and status, keyed on what the signature covers: Twilio's
+        # I-Twilio-Idempotency-Token header is not signed, so a replay with a new one
+        # would count as a new event.
+        event_id = f"{sid}:{twilio_status}"
         record_status(params, report, event_id[:200], callback_message_uuid(request))
     return HttpResponse(status=204)
 
@@ -292,24 +293,26 @@ def inbound_message(request):
     body = params.get("Body", "")
     keyword = KEYWORDS.get(body.strip().upper(), "")
     phone = phone_of(sender)
+    contact = Contact.objects.filter(phone=phone).first()
     with transaction.atomic():
-        received, created = InboundMessage.objects.get_or_create(
-            provider_message_id=sid[:128],
-            defaults={
-                "channel": Channel.WHATSAPP if sender.startswith(WHATSAPP_PREFIX) else Channel.SMS,
-                "contact": Contact.objects.filter(phone=phone).first(),
-                "from_address": phone[:64],
-                "to_address": phone_of(params.get("To", ""))[:64],
-                "body": body,
-                "keyword": keyword,
-                "raw": params.dict(),
-            },
-        )
-        # A retried webhook acts once; its HELP answer is repeated, since Twilio retries
-        # only when it did not get the first one.
-        if created and keyword in KEYWORD_ACTIONS:
-            KEYWORD_ACTIONS[keyword](received)
-    return twiml(help_reply(received.contact) if keyword == "HELP" else "")
+        # Whether this message was ever seen, also after retention purged its row: a
+        # retried or replayed webhook stores and acts nothing (see SeenInboundMessage).
+        _, first = SeenInboundMessage.objects.get_or_create(provider_message_id=sid[:128])
+        if first:
+            received = InboundMessage.objects.create(
+                provider_message_id=sid[:128],
+                channel=Channel.WHATSAPP if sender.startswith(WHATSAPP_PREFIX) else Channel.SMS,
+                contact=contact,
+                from_address=phone[:64],
+                to_address=phone_of(params.get("To", ""))[:64],
+                body=body,
+                keyword=keyword,
+                raw=params.dict(),
+            )
+            if keyword in KEYWORD_ACTIONS:
+                KEYWORD_ACTIONS[keyword](received)
+    # The HELP answer is repeated, since Twilio retries only when it did not get the first.
+    return twiml(help_reply(contact) if keyword == "HELP" else "")
 
 
 def opt_out(received):

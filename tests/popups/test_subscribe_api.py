@@ -2,12 +2,16 @@
 
 import re
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core import mail, signing
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from omnichannel.conf import omnichannel_settings
 from omnichannel.consent import grant_consent
 from omnichannel.models import (
     CartSnapshot,
@@ -15,10 +19,13 @@ from omnichannel.models import (
     ConsentEvent,
     Contact,
     PopupEvent,
+    PopupFormUse,
     PopupSignup,
 )
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory, PopupFactory
 from sample_shop.shop.models import DiscountCode, Product
+
+from .conftest import PopupAPI
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_forms")]
 
@@ -106,6 +113,27 @@ class TestSubscribing:
         assert contact.first_name == "Bo"
         assert contact.attributes == {"birth_year": 1990, "frequency": "weekly"}
 
+    def test_a_second_person_on_the_same_browser_gets_their_own_contact_and_consent(
+        self, api, popup
+    ):
+        api.subscribe(variant_of(popup), email="ann@example.com", consents=["email"])
+        response = api.subscribe(variant_of(popup), email="bob@example.com", consents=["email"])
+        assert response.status_code == 201, response.content
+        ann, bob = (
+            Contact.objects.get(email="ann@example.com"),
+            Contact.objects.get(email="bob@example.com"),
+        )
+        assert list(ConsentEvent.objects.order_by("pk").values_list("contact", flat=True)) == [
+            ann.pk,
+            bob.pk,
+        ]
+        assert PopupSignup.objects.filter(contact=bob).exists()
+        # Each earned a code bound to their own address.
+        assert set(DiscountCode.objects.values_list("email", flat=True)) == {
+            "ann@example.com",
+            "bob@example.com",
+        }
+
     def test_links_the_visitors_cart(self, api, popup, client):
         product = Product.objects.create(name="Mug", slug="mug", price=Decimal("12.50"))
         with api.run_on_commit(execute=True):
@@ -154,7 +182,7 @@ class TestDoubleOptIn:
 
     def confirm_link(self):
         (message,) = mail.outbox
-        return re.search(r"https?://testserver(/\S+/)", message.body).group(1)
+        return re.search(r"https://shop\.example\.com(/\S+/)", message.body).group(1)
 
     def test_eu_visitor_gets_a_link_not_the_gift(self, api, popup, eu, subscribed, client):
         response = api.subscribe(
@@ -190,6 +218,24 @@ class TestDoubleOptIn:
             again = client.get(link)
         assert code.code in again.content.decode()
         assert DiscountCode.objects.count() == 1 and len(subscribed) == 1
+
+    def test_the_link_is_on_the_public_address_whatever_the_host_header(
+        self, api, popup, eu, settings
+    ):
+        settings.ALLOWED_HOSTS = ["*"]
+        api.subscribe(
+            variant_of(popup),
+            email="ann@example.com",
+            consents=["email"],
+            HTTP_HOST="evil.example",
+            HTTP_ORIGIN="http://evil.example",
+            **eu,
+        )
+        (message,) = mail.outbox
+        html = message.alternatives[0][0]
+        assert "evil.example" not in message.body and "evil.example" not in html
+        link = "https://shop.example.com" + self.confirm_link()
+        assert link in message.body and link in html
 
     def test_country_from_the_form_decides(self, api, popup):
         popup.extra_fields = [
@@ -318,6 +364,60 @@ class TestRefusals:
         response = api.subscribe(variant, token=token, email="ann@example.com", consents=["email"])
         assert response.status_code == 400
         assert "no longer available" in response.json()["non_field_errors"][0]
+
+
+class TestFormTokens:
+    """A form token is handed out per impression and earns at most one subscription."""
+
+    def test_one_token_gives_one_gift_however_many_clients_send_it(
+        self, api, popup, django_capture_on_commit_callbacks
+    ):
+        variant = variant_of(popup)
+        token = api.show(variant)
+        answers = [
+            PopupAPI(Client(), django_capture_on_commit_callbacks).subscribe(
+                variant, token=token, email=f"client{n}@example.com", consents=["email"]
+            )
+            for n in range(5)
+        ]
+        assert [answer.status_code for answer in answers] == [201, 400, 400, 400, 400]
+        assert answers[0].json()["gift"]["code"]
+        assert answers[1].json() == {
+            "non_field_errors": ["This form was already sent. Reload the page to send it again."]
+        }
+        assert DiscountCode.objects.count() == 1
+        assert list(PopupSignup.objects.values_list("contact__email", flat=True)) == [
+            "client0@example.com"
+        ]
+        assert list(Consent.objects.values_list("contact__email", flat=True)) == [
+            "client0@example.com"
+        ]
+
+    def test_the_same_subscription_may_send_its_form_again(self, api, popup):
+        variant = variant_of(popup)
+        token = api.show(variant)
+        first = api.subscribe(variant, token=token, email="ann@example.com", consents=["email"])
+        again = api.subscribe(variant, token=token, email="ann@example.com", consents=["email"])
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert first.json()["gift"] == again.json()["gift"]
+
+    def test_a_refused_form_does_not_spend_its_token(self, api, popup):
+        variant = variant_of(popup)
+        token = api.show(variant)
+        refused = api.subscribe(variant, token=token, email="ann@", consents=["email"])
+        assert refused.status_code == 400
+        ok = api.subscribe(variant, token=token, email="ann@example.com", consents=["email"])
+        assert ok.status_code == 201, ok.content
+
+    def test_uses_of_expired_tokens_are_forgotten(self, api, popup):
+        variant = variant_of(popup)
+        api.subscribe(variant, email="ann@example.com", consents=["email"])
+        max_age = omnichannel_settings.POPUP_FORM_MAX_AGE
+        PopupFormUse.objects.update(used_at=timezone.now() - timedelta(seconds=max_age + 60))
+        api.subscribe(variant, email="bob@example.com", consents=["email"])
+        assert list(PopupFormUse.objects.values_list("signup__contact__email", flat=True)) == [
+            "bob@example.com"
+        ]
 
 
 class TestCrossSiteRequests:
