@@ -23,9 +23,11 @@ SETTINGS_HINT = "See the settings reference in omnichannel's README."
 
 @register("omnichannel")
 def check_shop_adapter(app_configs, **kwargs):
-    from .integrations.adapter import ShopAdapter
+    from .integrations.adapter import ShopAdapter, integration_adapter_path
 
     path = omnichannel_settings.user_settings.get("SHOP_ADAPTER")
+    if not path and integration_adapter_path():
+        return []  # a ready integration (omnichannel.contrib.oscar) brings its adapter
     if not path:
         return [
             Error(
