@@ -12,6 +12,7 @@ its size. Editing an abandoned cart makes it open again; its enrollment keeps go
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Case, When
 from django.utils import timezone
 
 from .batches import Report, run_batches
@@ -26,28 +27,51 @@ from .models.flows import FlowStatus, Trigger
 
 @dataclass
 class DetectionReport(Report):
+    claimed: int = 0  # idle carts looked at: abandoned ones and empty ones expired
     abandoned: int = 0
+    unreachable: int = 0  # abandoned, but no reminder could reach the contact
     enrolled: int = 0
     batches: int = 0
 
 
 def claim_idle(limit, now):
-    """Mark up to ``limit`` idle open carts abandoned (locked until commit); returns them."""
-    ids = list(
+    """Mark up to ``limit`` idle open carts with lines abandoned (locked until commit).
+
+    Returns ``(carts, reachable, claimed)``: the carts marked abandoned, those of them a
+    reminder can reach (``recoverable``; each cart records which it was, for the
+    dashboard), and how many idle carts were looked at. Idle carts without lines are not
+    abandoned carts: they are marked expired in the same pass (a later change opens them
+    again), so they neither count as abandoned nor come back to every sweep.
+    """
+    claimed = list(
         CartSnapshot.objects.select_for_update(skip_locked=True)
         .filter(status=CartStatus.OPEN, last_activity_at__lt=now - idle_time())
         .order_by("last_activity_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "item_count")[:limit]
     )
-    CartSnapshot.objects.filter(pk__in=ids).update(status=CartStatus.ABANDONED, abandoned_at=now)
-    return list(CartSnapshot.objects.filter(pk__in=ids).select_related("contact"))
+    empty = [pk for pk, item_count in claimed if not item_count]
+    if empty:
+        CartSnapshot.objects.filter(pk__in=empty).update(status=CartStatus.EXPIRED)
+    ids = [pk for pk, item_count in claimed if item_count]
+    carts = list(CartSnapshot.objects.filter(pk__in=ids).select_related("contact"))
+    reachable = recoverable(carts)
+    reachable_ids = {cart.pk for cart in reachable}
+    CartSnapshot.objects.filter(pk__in=ids).update(
+        status=CartStatus.ABANDONED,
+        abandoned_at=now,
+        reachable=Case(When(pk__in=reachable_ids, then=True), default=False),
+    )
+    for cart in carts:
+        cart.status, cart.abandoned_at = CartStatus.ABANDONED, now
+        cart.reachable = cart.pk in reachable_ids
+    return carts, reachable, len(claimed)
 
 
 def recoverable(carts):
     """The carts worth a reminder: with lines, a contact that can be reached, no order.
 
     Reachable means a granted marketing consent on some channel, or, in transactional
-    mode, an email address given at checkout.
+    mode, an email address given when the customer started checkout with this cart.
     """
     candidates = [c for c in carts if c.item_count and c.contact_id]
     ordered = set(
@@ -65,7 +89,10 @@ def recoverable(carts):
         cart
         for cart in candidates
         if cart.pk not in ordered
-        and (cart.contact_id in consenting or (transactional and cart.contact.email))
+        and (
+            cart.contact_id in consenting
+            or (transactional and cart.checkout_started_at and cart.contact.email)
+        )
     ]
 
 
@@ -78,9 +105,11 @@ def detect_abandoned(now=None, batch_size=None):
     """
     now = now or timezone.now()
     report = DetectionReport(batches=1)
-    carts = claim_idle(batch_size or omnichannel_settings.DISPATCH_BATCH_SIZE, now)
+    size = batch_size or omnichannel_settings.DISPATCH_BATCH_SIZE
+    carts, reachable, report.claimed = claim_idle(size, now)
     report.abandoned = len(carts)
-    if not carts:
+    report.unreachable = len(carts) - len(reachable)
+    if not reachable:
         return report
     entries = [
         Entry(
@@ -89,7 +118,7 @@ def detect_abandoned(now=None, batch_size=None):
             trigger_key=f"cart:{cart.uuid}",
             triggered_at=cart.last_activity_at + idle_time(),
         )
-        for cart in recoverable(carts)
+        for cart in reachable
     ]
     flows = Flow.objects.filter(status=FlowStatus.ACTIVE, trigger=Trigger.CART_ABANDONED)
     for flow in flows.prefetch_related("steps__variants"):
@@ -100,5 +129,5 @@ def detect_abandoned(now=None, batch_size=None):
 def detect_all(time_budget=None):
     """Detection batches until no idle cart is left or the time budget is spent."""
     return run_batches(
-        detect_abandoned, DetectionReport(), lambda batch: batch.abandoned, time_budget
+        detect_abandoned, DetectionReport(), lambda batch: batch.claimed, time_budget
     )
