@@ -100,6 +100,15 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 OSCAR_SHOP_NAME = "Oscar test shop"
 OSCAR_DEFAULT_CURRENCY = "EUR"
 OSCAR_ALLOW_ANON_CHECKOUT = True
+# The order pipeline of Oscar's sandbox.
+OSCAR_INITIAL_ORDER_STATUS = "Pending"
+OSCAR_INITIAL_LINE_STATUS = "Pending"
+OSCAR_ORDER_STATUS_PIPELINE = {
+    "Pending": ("Being processed", "Cancelled"),
+    "Being processed": ("Complete", "Cancelled"),
+    "Cancelled": (),
+    "Complete": (),
+}
 OSCAR_DASHBOARD_NAVIGATION = [*OSCAR_DASHBOARD_NAVIGATION, MARKETING_NAVIGATION]  # noqa: F405
 
 # No SHOP_ADAPTER: omnichannel.contrib.oscar brings it.

@@ -8,7 +8,7 @@ model hooks are what sees every change. Each receiver takes ``**kwargs``, return
 writes after the shop's transaction commits, never raising into the shop.
 """
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_init, post_save
 from oscar.apps.basket.signals import basket_addition
 from oscar.apps.checkout.signals import start_checkout
 from oscar.apps.customer.signals import user_registered
@@ -54,11 +54,21 @@ def sync_basket(basket_id):
     )
 
 
+def line_loaded(sender, instance, **kwargs):
+    # "Save for later" and the merges move a line by saving it with another basket: the
+    # basket it came from has changed too, and only the loaded line still knows which.
+    instance._omnichannel_basket_id = instance.basket_id
+
+
 @never_raises
 def line_changed(sender, instance, raw=False, **kwargs):
     if raw:
         return
     after_commit(sync_basket, instance.basket_id)
+    moved_from = getattr(instance, "_omnichannel_basket_id", None)
+    if moved_from not in (None, instance.basket_id):
+        after_commit(sync_basket, moved_from)
+    instance._omnichannel_basket_id = instance.basket_id
 
 
 @never_raises
@@ -121,6 +131,7 @@ def connect():
         uid = DISPATCH_PREFIX + receiver.__name__
         post_save.connect(receiver, sender=model, dispatch_uid=uid)
     post_delete.connect(line_changed, sender=Line, dispatch_uid=DISPATCH_PREFIX + "line_deleted")
+    post_init.connect(line_loaded, sender=Line, dispatch_uid=DISPATCH_PREFIX + "line_loaded")
     basket_addition.connect(basket_addition_receiver, dispatch_uid=DISPATCH_PREFIX + "addition")
     start_checkout.connect(checkout_started, dispatch_uid=DISPATCH_PREFIX + "checkout")
     user_registered.connect(registered, dispatch_uid=DISPATCH_PREFIX + "registered")
