@@ -117,3 +117,20 @@ OMNICHANNEL = {
     "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://testserver"),
 }
 OMNICHANNEL_OSCAR_ORDER_STATUSES = {"Pending": "placed", "Cancelled": "cancelled"}
+
+if os.environ.get("OSCAR_DEMO") == "1":
+    # sh sample_shop/demo_oscar.sh: emails printed, carts abandoned after two minutes, and
+    # without CELERY_BROKER_URL kombu's filesystem transport, a broker with no server.
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    OMNICHANNEL["CART_IDLE_MINUTES"] = 2
+    if CELERY_BROKER_URL == "memory://":
+        broker_dir = BASE_DIR / "var" / "oscar-demo-broker"
+        for folder in ("out", "processed", "control"):
+            (broker_dir / folder).mkdir(parents=True, exist_ok=True)
+        CELERY_BROKER_URL = "filesystem://"
+        CELERY_BROKER_TRANSPORT_OPTIONS = {
+            "data_folder_in": str(broker_dir / "out"),
+            "data_folder_out": str(broker_dir / "out"),
+            "processed_folder": str(broker_dir / "processed"),
+            "control_folder": str(broker_dir / "control"),
+        }
