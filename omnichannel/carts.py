@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -32,18 +33,22 @@ def live_contact_id(*, contact_id=None, user_id=None):
     return Contact.objects.filter(query).values_list("pk", flat=True).first()
 
 
-def upsert_snapshot(*, cart_key, lines, value, currency, visitor_id=None, contact_id=None):
+def upsert_snapshot(
+    *, cart_key, lines, value, currency, visitor_id=None, contact_id=None, checkout=False
+):
     """Write the cart's current state: an UPDATE, or an INSERT the first time.
 
     The contact is only ever set, never cleared: a cart seen later without a known contact
-    keeps the one it had.
+    keeps the one it had. ``checkout`` says the customer started checkout with this cart
+    (the shop holds an email for it): only such carts get transactional reminders. A
+    currency the shop does not know (None, '') is ``DEFAULT_CURRENCY``.
     """
     now = timezone.now()
     fields = {
         "lines": [line.as_json() for line in lines],
         "item_count": sum(line.quantity for line in lines),
         "value": value,
-        "currency": currency,
+        "currency": currency or omnichannel_settings.DEFAULT_CURRENCY,
         "last_activity_at": now,
         "status": CartStatus.OPEN,
     }
@@ -51,17 +56,44 @@ def upsert_snapshot(*, cart_key, lines, value, currency, visitor_id=None, contac
         fields["contact_id"] = contact_id
     if visitor_id is not None:
         fields["visitor_id"] = visitor_id
-    updated = (
-        CartSnapshot.objects.filter(cart_key=cart_key)
-        .exclude(status__in=FINAL_STATUSES)
-        .update(**fields)
-    )
-    if not updated:
-        # Either new, or converted already (then the conflict leaves it untouched).
-        CartSnapshot.objects.bulk_create(
-            [CartSnapshot(cart_key=cart_key, **fields)], ignore_conflicts=True
-        )
+    open_rows = CartSnapshot.objects.filter(cart_key=cart_key).exclude(status__in=FINAL_STATUSES)
+    if checkout:
+        # Kept from the first time only, without overwriting on every later change.
+        open_rows.filter(checkout_started_at__isnull=True).update(checkout_started_at=now)
+        fields.setdefault("checkout_started_at", now)
+    changes = {k: v for k, v in fields.items() if k != "checkout_started_at"}
+    if not open_rows.update(**changes) and not insert_snapshot(cart_key, fields):
+        open_rows.update(**changes)  # another request inserted it first: the later state wins
     signals.cart_tracked.send(sender=CartSnapshot, cart_key=cart_key, contact_id=contact_id)
+
+
+def insert_snapshot(cart_key, fields):
+    """INSERT the cart's first snapshot; returns False when a row has the key already.
+
+    The savepoint keeps a lost race or a converted cart from aborting the shop's
+    transaction; any other integrity error (a NOT NULL column, say) is raised, not hidden.
+    """
+    try:
+        with transaction.atomic():
+            CartSnapshot.objects.create(cart_key=cart_key, **fields)
+    except IntegrityError:
+        if not CartSnapshot.objects.filter(cart_key=cart_key).exists():
+            raise
+        return False
+    return True
+
+
+def mark_checkout_started(cart_key, when=None):
+    """Record that the customer started checkout with the cart (kept from the first time).
+
+    For shop integrations that learn of the checkout separately from the cart's changes
+    (django-oscar's ``start_checkout`` signal); returns whether a snapshot changed.
+    """
+    return bool(
+        CartSnapshot.objects.filter(cart_key=cart_key, checkout_started_at__isnull=True)
+        .exclude(status__in=FINAL_STATUSES)
+        .update(checkout_started_at=when or timezone.now())
+    )
 
 
 def attach_visitor_carts(visitor_id, contact):

@@ -113,9 +113,11 @@ def check_renamed_settings(app_configs, **kwargs):
 @register("omnichannel")
 @reads_settings
 def check_shop_adapter(app_configs, **kwargs):
-    from .integrations.adapter import ShopAdapter
+    from .integrations.adapter import ShopAdapter, integration_adapter_path
 
     path = omnichannel_settings.user_settings.get("SHOP_ADAPTER")
+    if not path and integration_adapter_path():
+        return []  # a ready integration (omnichannel.contrib.oscar) brings its adapter
     if not path:
         return [
             Error(

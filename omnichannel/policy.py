@@ -291,8 +291,9 @@ def choose_channel(contact, candidates=None, *, purpose=Purpose.MARKETING, cart_
     """The first channel that can reach ``contact`` now, or None.
 
     ``candidates`` limits the choice (the channels a flow step has content for). A channel
-    is skipped when it has no backend, the contact has no address or consent on it, the
-    address is suppressed, or the cart is worth less than ``CHANNEL_MIN_CART_VALUE``.
+    is skipped when it has no backend, the contact has no address on it, refused it for
+    ``purpose`` (or, for marketing, never agreed to it), the address is suppressed, or the
+    cart is worth less than ``CHANNEL_MIN_CART_VALUE``.
     """
     from .channels import get_backend
 
@@ -312,8 +313,10 @@ def choose_channel(contact, candidates=None, *, purpose=Purpose.MARKETING, cart_
         minimum = minimums.get(channel)
         if minimum is not None and (cart_value is None or cart_value < minimum):
             continue
-        granted = consents.get(channel) == ConsentStatus.GRANTED
-        if purpose == Purpose.MARKETING and not granted:
+        status = consents.get(channel)
+        if status == ConsentStatus.WITHDRAWN or (
+            purpose == Purpose.MARKETING and status != ConsentStatus.GRANTED
+        ):
             continue
         probe = Message(contact=contact, channel=channel)
         address = get_backend(channel).address(probe)

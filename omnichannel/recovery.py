@@ -12,6 +12,7 @@ its size. Editing an abandoned cart makes it open again; its enrollment keeps go
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Case, When
 from django.utils import timezone
 
 from .batches import Report, run_batches
@@ -27,16 +28,23 @@ from .models.flows import FlowStatus, Trigger
 
 @dataclass
 class DetectionReport(Report):
+    claimed: int = 0  # idle carts looked at: abandoned ones and empty ones expired
     abandoned: int = 0
+    unreachable: int = 0  # abandoned, but no reminder could reach the contact
     enrolled: int = 0
     batches: int = 0
 
 
 def claim_idle(limit, now):
-    """Mark up to ``limit`` idle open carts abandoned; returns them.
+    """Mark up to ``limit`` idle open carts abandoned (locked until commit).
 
-    Called inside ``detect_abandoned``'s transaction: the row locks hold the carts until it
-    commits, and a crash rolls the marks back with the enrollments.
+    Returns ``(carts, reachable, claimed)``: the carts with lines marked abandoned, those of
+    them a reminder can reach (``recoverable``; each cart records which it was, for the
+    dashboard), and how many idle carts were claimed. Called inside ``detect_abandoned``'s
+    transaction: the row locks hold the carts until it commits, and a crash rolls the marks
+    back with the enrollments. Idle carts without lines are not abandoned carts: they are
+    marked expired in the same pass (a later change opens them again), so they neither
+    count as abandoned nor come back to every sweep.
     """
     ids = claims.claim(
         CartSnapshot.objects.filter(status=CartStatus.OPEN, last_activity_at__lt=now - idle_time()),
@@ -44,14 +52,28 @@ def claim_idle(limit, now):
         order_by=("last_activity_at",),
         mark={"status": CartStatus.ABANDONED, "abandoned_at": now},
     )
-    return list(CartSnapshot.objects.filter(pk__in=ids).select_related("contact"))
+    claimed = list(CartSnapshot.objects.filter(pk__in=ids).select_related("contact"))
+    empty = [cart.pk for cart in claimed if not cart.item_count]
+    if empty:
+        CartSnapshot.objects.filter(pk__in=empty).update(
+            status=CartStatus.EXPIRED, abandoned_at=None
+        )
+    carts = [cart for cart in claimed if cart.item_count]
+    reachable = recoverable(carts)
+    reachable_ids = {cart.pk for cart in reachable}
+    CartSnapshot.objects.filter(pk__in=[cart.pk for cart in carts]).update(
+        reachable=Case(When(pk__in=reachable_ids, then=True), default=False)
+    )
+    for cart in carts:
+        cart.reachable = cart.pk in reachable_ids
+    return carts, reachable, len(claimed)
 
 
 def recoverable(carts):
     """The carts worth a reminder: with lines, a contact that can be reached, no order.
 
     Reachable means a granted marketing consent on some channel, or, in transactional
-    mode, an email address given at checkout.
+    mode, an email address given when the customer started checkout with this cart.
     """
     candidates = [c for c in carts if c.item_count and c.contact_id]
     ordered = set(
@@ -69,7 +91,10 @@ def recoverable(carts):
         cart
         for cart in candidates
         if cart.pk not in ordered
-        and (cart.contact_id in consenting or (transactional and cart.contact.email))
+        and (
+            cart.contact_id in consenting
+            or (transactional and cart.checkout_started_at and cart.contact.email)
+        )
     ]
 
 
@@ -82,9 +107,11 @@ def detect_abandoned(now=None, batch_size=None):
     """
     now = now or timezone.now()
     report = DetectionReport(batches=1)
-    carts = claim_idle(batch_size or omnichannel_settings.CART_DETECTION_BATCH_SIZE, now)
+    size = batch_size or omnichannel_settings.CART_DETECTION_BATCH_SIZE
+    carts, reachable, report.claimed = claim_idle(size, now)
     report.abandoned = len(carts)
-    if not carts:
+    report.unreachable = len(carts) - len(reachable)
+    if not reachable:
         return report
     entries = [
         Entry(
@@ -93,7 +120,7 @@ def detect_abandoned(now=None, batch_size=None):
             trigger_key=f"cart:{cart.uuid}",
             triggered_at=cart.last_activity_at + idle_time(),
         )
-        for cart in recoverable(carts)
+        for cart in reachable
     ]
     flows = Flow.objects.filter(status=FlowStatus.ACTIVE, trigger=Trigger.CART_ABANDONED)
     for flow in flows.prefetch_related("steps__variants"):
@@ -106,7 +133,7 @@ def detect_all(time_budget=None):
     return run_batches(
         detect_abandoned,
         DetectionReport(),
-        lambda batch: batch.abandoned,
+        lambda batch: batch.claimed,
         time_budget or omnichannel_settings.CART_DETECTION_TIME_BUDGET_SECONDS,
         omnichannel_settings.CART_DETECTION_BATCH_SIZE,
     )

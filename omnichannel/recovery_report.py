@@ -1,8 +1,10 @@
 """Cart recovery figures: what abandoned carts became, and what the reminders earned.
 
-The figures follow a cohort: the carts (with lines) abandoned on the chosen days, followed
-wherever they went afterwards, even past the last day: their recovery messages, the clicks
-on those, the orders that came next. A rate only means something when its numerator is a
+The figures follow a cohort: the carts (with lines) abandoned on the chosen days that a
+reminder could reach (``CartSnapshot.reachable``; those nobody could remind are counted
+apart, as ``unreachable``, and take no part in the rates), followed wherever they went
+afterwards, even past the last day: their recovery messages, the clicks on those, the
+orders that came next. A rate only means something when its numerator is a
 part of its denominator, and a cohort gives that. A cart edited and abandoned again counts
 on the day of its latest abandonment (that is what ``abandoned_at`` keeps).
 
@@ -60,7 +62,8 @@ class Orders:
 @dataclass
 class Day:
     date: date
-    abandoned: int = 0
+    abandoned: int = 0  # that a reminder could reach
+    unreachable: int = 0  # abandoned too, but nobody could be reminded (no consent, no contact)
     reached: int = 0
     clicked: int = 0
     recovered: int = 0
@@ -139,6 +142,10 @@ class RecoveryReport:
         return self._total("abandoned")
 
     @property
+    def unreachable(self):
+        return self._total("unreachable")
+
+    @property
     def reached(self):
         return self._total("reached")
 
@@ -169,9 +176,11 @@ def recovery_report(start, end, *, top_products=TOP_PRODUCTS):
     zone = timezone.get_current_timezone()
     since = datetime.combine(start, time.min, tzinfo=zone)
     until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
-    carts = CartSnapshot.objects.filter(
+    abandoned = CartSnapshot.objects.filter(
         abandoned_at__gte=since, abandoned_at__lt=until, item_count__gt=0
     )
+    # The cohort is the carts a reminder could reach; the others are only counted, apart.
+    carts = abandoned.exclude(reachable=False)
     cohort = carts.values("pk")
     messages = Message.objects.filter(
         enrollment__flow__kind=FlowKind.CART_RECOVERY, enrollment__cart__in=cohort
@@ -187,7 +196,7 @@ def recovery_report(start, end, *, top_products=TOP_PRODUCTS):
     return RecoveryReport(
         start=start,
         end=end,
-        days=days(carts, start, end, zone),
+        days=days(abandoned, start, end, zone),
         recovered_orders=recovered_orders,
         orders_after_send=orders_after_send,
         rows=[row for row in rows.values() if row.sent or row.clicked or row.orders.count],
@@ -290,7 +299,8 @@ def days(carts, start, end, zone):
         )
         .values("day")
         .annotate(
-            abandoned=Count("pk"),
+            abandoned=Count("pk", filter=~Q(reachable=False)),
+            unreachable=Count("pk", filter=Q(reachable=False)),
             reached=Count("pk", filter=Q(is_reached=True)),
             clicked=Count("pk", filter=Q(is_clicked=True)),
             recovered=Count("pk", filter=Q(is_recovered=True)),

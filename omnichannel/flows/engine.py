@@ -433,11 +433,12 @@ def message_for(enrollment, step, variant, batch, now):
         return None
     channel = (variant.channel if variant and variant.channel else "") or step.channel
     if channel == BEST_CHANNEL:
-        channel = policy.choose_channel(
-            contact,
-            candidates=batch.channels_with_content(step, variant),
-            cart_value=cart.value if cart else None,
-        )
+        choice = {"candidates": batch.channels_with_content(step, variant)}
+        choice["cart_value"] = cart.value if cart else None
+        channel = policy.choose_channel(contact, **choice)
+        if channel is None and not step.has_offer and transactional_recovery(enrollment):
+            # Without marketing consent, a reminder may still go as the purchase's follow-up.
+            channel = policy.choose_channel(contact, purpose=Purpose.TRANSACTIONAL, **choice)
         if channel is None:
             return None
     content = batch.content(step, variant, channel, contact.locale)
@@ -471,12 +472,18 @@ def purpose_for(enrollment, channel, batch):
     """Flow messages are marketing; a cart reminder to a contact without consent is sent as
     transactional only in the opt-in ``CART_RECOVERY_TRANSACTIONAL`` mode."""
     if (
-        omnichannel_settings.CART_RECOVERY_TRANSACTIONAL
-        and enrollment.flow.kind == FlowKind.CART_RECOVERY
+        transactional_recovery(enrollment)
         and batch.known.consents[enrollment.contact_id].get(channel) != ConsentStatus.GRANTED
     ):
         return Purpose.TRANSACTIONAL
     return Purpose.MARKETING
+
+
+def transactional_recovery(enrollment):
+    return (
+        omnichannel_settings.CART_RECOVERY_TRANSACTIONAL
+        and enrollment.flow.kind == FlowKind.CART_RECOVERY
+    )
 
 
 def message_context(enrollment, step, variant, content, now):

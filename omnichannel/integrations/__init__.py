@@ -5,7 +5,15 @@ nothing else in the app knows about the shop. Import from this module, not its s
 """
 
 from ..models.carts import CartStatus
-from .adapter import CartLine, DiscountSpec, OrderData, Product, ShopAdapter, get_adapter
+from .adapter import (
+    CartLine,
+    DiscountSpec,
+    OrderData,
+    Product,
+    RestoredCart,
+    ShopAdapter,
+    get_adapter,
+)
 from .api import identify, track_cart, track_order, track_signup
 
 __all__ = [
@@ -14,6 +22,7 @@ __all__ = [
     "DiscountSpec",
     "OrderData",
     "Product",
+    "RestoredCart",
     "ShopAdapter",
     "get_adapter",
     "identify",

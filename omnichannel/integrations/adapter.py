@@ -9,14 +9,20 @@ Methods that raise ``NotImplementedError`` are required for the feature that cal
 cart tracking needs ``get_cart_key`` / ``get_cart_lines``, order tracking needs
 ``get_order_data``, cart recovery needs ``restore_cart``, offers need
 ``create_discount_code``.
+
+Without ``SHOP_ADAPTER``, an installed ready integration (``omnichannel.contrib.oscar``)
+provides the adapter: its app config names it in ``omnichannel_shop_adapter``.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
 
+from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from ..conf import omnichannel_settings
 
@@ -90,6 +96,23 @@ class DiscountSpec:
     extra: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RestoredCart:
+    """What ``restore_cart`` did: the shop cart the snapshot now lives in, and where to go.
+
+    ``cart_key`` is the key of the cart the lines went into (``get_cart_key`` of it): the
+    snapshot's own key when the shop reopened the same cart, a new one when it had to copy
+    the lines (another customer's browser, a cart the shop can no longer reopen). The app
+    moves the snapshot to that key, so ordering from the copy ends the recovery.
+    ``on_response`` is called with the redirect response, e.g. to set the shop's cart
+    cookie for a guest.
+    """
+
+    cart_key: str
+    url: str
+    on_response: Callable | None = None
+
+
 class ShopAdapter:
     """Base class for the shop adapter. Subclass it and override what your shop needs."""
 
@@ -122,12 +145,12 @@ class ShopAdapter:
     def restore_cart(self, request, snapshot):
         """Rebuild ``snapshot`` (a ``CartSnapshot``) as the current cart of ``request``.
 
-        Called by the restore link on any device; must not log anyone in. Keep
-        ``snapshot.cart_key`` as the rebuilt cart's key while the snapshot is open or
-        abandoned, so the order it becomes stops its recovery; give a new key when
-        ``snapshot.status`` is final (``CartStatus.CONVERTED`` / ``RECOVERED``). The app
-        records the change itself; no need to call ``track_cart``. Returns the URL to
-        redirect to (usually the cart page).
+        Called by the restore link on any device, for an open or abandoned snapshot (an
+        ordered one gets a page saying so); must not log anyone in. Returns a
+        ``RestoredCart`` (the key of the cart the lines are now in, the URL to redirect
+        to, and an optional hook for the response), or just the URL when the rebuilt
+        cart keeps ``snapshot.cart_key``. The app records the change itself; no need to
+        call ``track_cart``.
         """
         raise NotImplementedError("ShopAdapter.restore_cart() is required for restore links.")
 
@@ -168,9 +191,20 @@ def _adapter_instance(adapter_class):
     return adapter_class()
 
 
+def integration_adapter_path():
+    """The dotted path of the adapter an installed ready integration provides, or None."""
+    for config in apps.get_app_configs():
+        path = getattr(config, "omnichannel_shop_adapter", None)
+        if path:
+            return path
+    return None
+
+
 def get_adapter():
     """The configured adapter instance (one per class, created on first use)."""
     adapter_class = omnichannel_settings.SHOP_ADAPTER
+    if adapter_class is None and integration_adapter_path():
+        adapter_class = import_string(integration_adapter_path())
     if adapter_class is None:
         raise ImproperlyConfigured(
             'Set OMNICHANNEL["SHOP_ADAPTER"] to the dotted path of your ShopAdapter subclass.'

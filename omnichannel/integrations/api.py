@@ -139,7 +139,10 @@ def _write_cart(snapshot, *, email="", visitor_id=None, contact_id=None, user_id
     if live_id is None and email:
         contact = identity.resolve_contact(email=clean_email(email), source="cart")
         live_id = contact.pk
-    carts.upsert_snapshot(**snapshot, visitor_id=visitor_id, contact_id=live_id)
+    # An email the shop holds for the cart means the customer started checkout with it.
+    carts.upsert_snapshot(
+        **snapshot, visitor_id=visitor_id, contact_id=live_id, checkout=bool(email)
+    )
 
 
 @never_raises

@@ -42,6 +42,12 @@ class CartSnapshot(models.Model):
     )
     last_activity_at = models.DateTimeField(_("last activity"))
     abandoned_at = models.DateTimeField(_("abandoned"), null=True, blank=True)
+    # When the customer started checkout with this cart (gave an email for it): the one
+    # case where a transactional reminder may go without marketing consent.
+    checkout_started_at = models.DateTimeField(_("checkout started"), null=True, blank=True)
+    # Set when the cart is found abandoned: whether a reminder could reach its contact
+    # then (consent, or checkout in transactional mode). None for carts never abandoned.
+    reachable = models.BooleanField(_("reachable when abandoned"), null=True, blank=True)
     converted_at = models.DateTimeField(_("converted"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

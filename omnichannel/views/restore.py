@@ -1,8 +1,9 @@
 """The cart restore link: the abandoned cart back, on any device, with its code.
 
 The link carries a signed, expiring token over the cart's UUID (never a sequential id).
-Opening it rebuilds the cart in the current browser through the shop adapter, applies
-the enrollment's discount code when there is one, and records the click. It never logs
+Opening it rebuilds the cart in the current browser through the shop adapter (which may
+copy the lines into a new shop cart: the snapshot then follows the copy), applies the
+enrollment's discount code when there is one, and records the click. It never logs
 anyone in, and it does not tie the browser to the contact either: a forwarded link must
 not open someone's inbox. A bad, expired or spent link gets a friendly page that leads
 to the shop, not an error.
@@ -12,13 +13,14 @@ import logging
 import uuid
 
 from django.core import signing
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from ..carts import FINAL_STATUSES
-from ..integrations.adapter import get_adapter
+from ..integrations.adapter import RestoredCart, get_adapter
 from ..links import read_restore_token
 from ..models import CartSnapshot, DeliveryEvent, Message
 from ..models.messages import DeliveryEventKind
@@ -50,10 +52,14 @@ def restore_cart(request, token):
     message = message_from(message_hex)
     adapter = get_adapter()
     try:
-        url = adapter.restore_cart(request, snapshot)
-        code = valid_offer(message)
-        if code:
-            adapter.apply_discount_code(request, code)
+        # One transaction: the shop's writes for the rebuilt cart, and the snapshot moving
+        # to the cart they went into, land together (the shop's cart hooks run after it).
+        with transaction.atomic():
+            restored = as_restored_cart(adapter.restore_cart(request, snapshot), snapshot)
+            follow_restored_cart(snapshot, restored.cart_key)
+            code = valid_offer(message)
+            if code:
+                adapter.apply_discount_code(request, code)
     except Exception:  # the shop's adapter failed: say so kindly, log it for the developers
         logger.exception("omnichannel: restoring cart %s failed", snapshot.uuid)
         return cart_link_page(request, "failed", 503)
@@ -67,7 +73,34 @@ def restore_cart(request, token):
                 "occurred_at": timezone.now(),
             },
         )
-    return redirect(url)
+    response = redirect(restored.url)
+    if restored.on_response is not None:
+        restored.on_response(response)
+    return response
+
+
+def as_restored_cart(result, snapshot):
+    """The adapter's answer as a ``RestoredCart``: a bare URL means the same cart key."""
+    if isinstance(result, RestoredCart):
+        return result
+    return RestoredCart(cart_key=snapshot.cart_key, url=result)
+
+
+def follow_restored_cart(snapshot, cart_key):
+    """Move ``snapshot`` to the shop cart its lines were copied into.
+
+    The copy's later changes and the order it becomes are then reported against the cart
+    being recovered. A key some other snapshot holds already (a cart the shop tracked
+    before) is left alone: that cart has its own history.
+    """
+    cart_key = str(cart_key)
+    if cart_key == snapshot.cart_key:
+        return
+    if CartSnapshot.objects.filter(cart_key=cart_key).exists():
+        logger.info("omnichannel: cart %s restored into tracked cart %s", snapshot.uuid, cart_key)
+        return
+    CartSnapshot.objects.filter(pk=snapshot.pk).update(cart_key=cart_key)
+    snapshot.cart_key = cart_key
 
 
 def message_from(message_hex):

@@ -81,7 +81,9 @@ class TestDetection:
             status="pending_payment", total=10, currency="EUR", placed_at=timezone.now(),
         )  # fmt: skip
         report = detect_abandoned()
-        assert (report.abandoned, report.enrolled) == (4, 0)
+        # The empty cart is no abandoned cart; the three others are, and none is reachable.
+        assert (report.abandoned, report.unreachable, report.enrolled) == (3, 3, 0)
+        assert CartSnapshot.objects.filter(item_count=0).get().status == "expired"
 
     def test_a_cart_is_enrolled_once(self, recovery, ann):
         cart = idle_cart(ann)
@@ -246,7 +248,7 @@ class TestRestoreLink:
 def test_transactional_mode_reminds_without_consent_but_without_offers(recovery, settings):
     settings.OMNICHANNEL = {**settings.OMNICHANNEL, "CART_RECOVERY_TRANSACTIONAL": True}
     guest = ContactFactory()  # gave an email at checkout, no marketing consent
-    idle_cart(guest)
+    idle_cart(guest, checkout_started_at=ago(minutes=45))
     assert detect_abandoned().enrolled == 1
     soon = timezone.now() + timedelta(hours=1)
     advance_due(now=soon)

@@ -35,7 +35,7 @@ from .conftest import wait_until
 from .fake_provider import FakeProvider
 from .test_exactly_once import TOTAL, all_sent, assert_exactly_once, queue_messages
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.faults]
 
 LOADED_SETTINGS = "tests.services.loaded_worker_settings"
 FLOW_SETTINGS = "tests.services.flow_worker_settings"
