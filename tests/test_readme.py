@@ -12,9 +12,10 @@ from importlib import import_module
 import pytest
 from celery import _state as celery_state
 from django.conf import settings
+from django.test import override_settings
 from django.urls import URLResolver, include, path
 
-from omnichannel.conf import unknown_key_messages
+from omnichannel.conf import OmnichannelSettings
 from omnichannel.integrations import ShopAdapter, track_cart, track_order
 from omnichannel.links import restore_url
 from omnichannel.models import CartSnapshot, TrackedOrder
@@ -41,7 +42,8 @@ def test_settings_snippets_run_and_name_real_settings_and_apps(block, monkeypatc
         monkeypatch.setenv(name, "from-the-environment")
     namespace = {"os": os}
     exec(block.code, namespace)
-    assert unknown_key_messages(namespace.get("OMNICHANNEL", {})) == []
+    with override_settings(OMNICHANNEL=namespace.get("OMNICHANNEL", {})):
+        assert OmnichannelSettings().problems() == []
     for app in namespace.get("INSTALLED_APPS", []):
         import_module(app)
 
