@@ -4,9 +4,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from omnichannel import outbox
-from omnichannel.links import unsubscribe_token
+from omnichannel.core.links import unsubscribe_token
 from omnichannel.models import Consent, ConsentEvent, Message
+from omnichannel.outbox import queueing as outbox
 from omnichannel.testing.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db

@@ -42,11 +42,11 @@ from omnichannel.channels.webpush import (
     retry_after_seconds,
 )
 from omnichannel.conf import omnichannel_settings
-from omnichannel.dispatch import sweep
 from omnichannel.exceptions import PermanentSendError, TransientSendError
 from omnichannel.models import DeliveryEvent, Message, PushSubscription
 from omnichannel.models.messages import DeliveryEventKind, MessageStatus
-from omnichannel.outbox import enqueue
+from omnichannel.outbox.dispatch import sweep
+from omnichannel.outbox.queueing import enqueue
 from omnichannel.testing.factories import ContactFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_network")]

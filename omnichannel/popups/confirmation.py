@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from ..conf import omnichannel_settings
-from ..consent import is_suppressed
+from ..contacts.consent import is_suppressed
 from ..integrations import get_adapter
 from ..integrations.safety import never_raises
 from ..models.channels import Channel

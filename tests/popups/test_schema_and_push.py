@@ -6,7 +6,7 @@ from drf_spectacular.validation import validate_schema
 
 from omnichannel.integrations import session
 from omnichannel.models import Consent, PopupEvent, PushSubscription
-from omnichannel.push_subscriptions import store_subscription
+from omnichannel.push.subscriptions import store_subscription
 from omnichannel.testing.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db

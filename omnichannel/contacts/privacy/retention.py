@@ -27,9 +27,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from django.utils import timezone
 
-from ..conf import DEFAULTS, omnichannel_settings
-from ..models import CartSnapshot, DeliveryEvent, InboundMessage, Message, PopupEvent
-from ..models.messages import FINAL_STATUSES
+from ...conf import DEFAULTS, omnichannel_settings
+from ...models import CartSnapshot, DeliveryEvent, InboundMessage, Message, PopupEvent
+from ...models.messages import FINAL_STATUSES
 
 logger = logging.getLogger(__name__)
 
