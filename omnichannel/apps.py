@@ -10,12 +10,13 @@ class OmnichannelConfig(AppConfig):
     def ready(self):
         from anymail.signals import tracking
 
-        from . import checks, segments  # noqa: F401  (register the checks, in_segment)
+        from . import checks  # noqa: F401  (registers the checks)
         from .conf import omnichannel_settings
-        from .email_tracking import handle_tracking
+        from .contacts import segments  # noqa: F401  (registers in_segment)
         from .flows import receivers as flow_receivers
         from .integrations import receivers
         from .popups.config import connect_cache_invalidation
+        from .webhooks.email_tracking import handle_tracking
 
         tracking.connect(handle_tracking, dispatch_uid="omnichannel.email_tracking")
         receivers.connect_shop_signals()

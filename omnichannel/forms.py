@@ -22,8 +22,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .conf import omnichannel_settings
+from .core.normalize import normalize_phone
 from .integrations import identify
-from .normalize import normalize_phone
 from .views.preferences import FREQUENCIES
 
 # Stored in ``contact.attributes`` rather than on the contact's own columns.

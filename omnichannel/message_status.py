@@ -75,7 +75,7 @@ def after_provider_report(current, reported):
 
 # The dispatcher's write of a sent message keeps what a provider report already wrote
 # (the report can land between the provider call and this write): SQL templates for
-# ``omnichannel.db.update_rows``.
+# ``omnichannel.core.db.update_rows``.
 KEEP_PROVIDER_REPORTS = {
     "status": f"CASE WHEN {{col}} = '{SENDING}' THEN %s ELSE {{col}} END",
     "delivered_at": "COALESCE({col}, %s)",

@@ -61,7 +61,7 @@ order_tracked = Signal()
 #: address was confirmed by double opt-in).
 popup_subscribed = Signal()
 
-#: A contact was erased on request (``omnichannel.privacy.erasure``): their row is gone,
+#: A contact was erased on request (``omnichannel.contacts.privacy.erasure``): their row is gone,
 #: their history anonymised. Sent after the transaction commits, so the shop can erase
 #: what it holds about the person too (the shop's own user account is not touched).
 #: Arguments: ``erasure`` (the ``Erasure`` record: ``contact_uuid``, ``erased_by``,

@@ -7,9 +7,10 @@ scheduled with a Celery ETA or countdown.
 
 from celery import shared_task
 
-from . import carts, dispatch, recovery
+from .carts import carts, recovery
+from .contacts.privacy import retention
 from .flows import engine as flows
-from .privacy import retention
+from .outbox import dispatch
 
 
 @shared_task(name="omnichannel.dispatch_due", ignore_result=True)

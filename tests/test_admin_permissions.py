@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from omnichannel.admin.permissions import MARKETING_PERMISSIONS, marketing_group
-from omnichannel.dispatch import UNCERTAIN_REASON
 from omnichannel.models import (
     Contact,
     DeliveryEvent,
@@ -30,6 +29,7 @@ from omnichannel.models import (
 )
 from omnichannel.models.messages import MessageStatus
 from omnichannel.models.popups import PopupStatus
+from omnichannel.outbox.dispatch import UNCERTAIN_REASON
 from omnichannel.testing.factories import ContactFactory, PopupFactory
 
 from .flows.conftest import make_flow

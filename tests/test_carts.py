@@ -4,7 +4,7 @@ conflict the upsert expects."""
 import pytest
 from django.db import IntegrityError
 
-from omnichannel.carts import upsert_snapshot
+from omnichannel.carts.carts import upsert_snapshot
 from omnichannel.integrations import CartLine, track_cart
 from omnichannel.models import CartSnapshot
 

@@ -6,10 +6,10 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from omnichannel import policy
 from omnichannel.conf import DEFAULTS, PARSERS, omnichannel_settings
 from omnichannel.integrations import ShopAdapter
 from omnichannel.models import Contact
+from omnichannel.outbox import policy
 from omnichannel.setting_types import SendWindow
 
 SETTINGS = settings.OMNICHANNEL  # tests/settings.py

@@ -1,7 +1,7 @@
 import pytest
 
 from omnichannel import signals
-from omnichannel.consent import (
+from omnichannel.contacts.consent import (
     confirm_consent,
     grant_consent,
     has_consent,

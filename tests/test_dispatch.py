@@ -7,11 +7,12 @@ import pytest
 from django.db.models import Q
 from django.utils import timezone
 
-from omnichannel import dispatch, outbox
 from omnichannel.channels import locmem
-from omnichannel.consent import grant_consent, suppress
+from omnichannel.contacts.consent import grant_consent, suppress
 from omnichannel.exceptions import PermanentSendError, TransientSendError
 from omnichannel.models import DeliveryEvent, Message, SenderSlot, Suppression
+from omnichannel.outbox import dispatch
+from omnichannel.outbox import queueing as outbox
 from omnichannel.testing.factories import ContactFactory
 
 from .clock import MONDAY, PARIS, SATURDAY, TOKYO, WEDNESDAY, next_local
@@ -91,7 +92,7 @@ class TestPolicyAtSendTime:
 
     def test_consent_withdrawn_after_queueing_stops_the_message(self, ann, locmem_channels):
         message = queue(ann)
-        from omnichannel.consent import withdraw_consent
+        from omnichannel.contacts.consent import withdraw_consent
 
         withdraw_consent(ann, "email", source="test")
         dispatch.sweep()

@@ -6,8 +6,9 @@ from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from anymail.signals import AnymailTrackingEvent, tracking
 from django.core import mail
 
-from omnichannel import dispatch, outbox
 from omnichannel.models import Consent, DeliveryEvent, Message, Suppression
+from omnichannel.outbox import dispatch
+from omnichannel.outbox import queueing as outbox
 from omnichannel.testing.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db

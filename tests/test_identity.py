@@ -5,11 +5,11 @@ from django.core.exceptions import ValidationError
 from django.test import override_settings
 
 from omnichannel import signals
-from omnichannel.consent import grant_consent, withdraw_consent
-from omnichannel.identity import merge_contacts, resolve_contact
+from omnichannel.contacts.consent import grant_consent, withdraw_consent
+from omnichannel.contacts.identity import merge_contacts, resolve_contact
+from omnichannel.core.normalize import normalize_email, normalize_phone
 from omnichannel.integrations import identify, session
 from omnichannel.models import CartSnapshot, Consent, ConsentEvent, Contact, TrackedOrder
-from omnichannel.normalize import normalize_email, normalize_phone
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,12 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from omnichannel.conf import omnichannel_settings
-from omnichannel.dispatch import sweep
 from omnichannel.integrations.session import remember_contact
 from omnichannel.models import DeliveryEvent, Message
 from omnichannel.models.consent import Purpose
 from omnichannel.models.messages import DeliveryEventKind, MessageStatus
-from omnichannel.outbox import enqueue
+from omnichannel.outbox.dispatch import sweep
+from omnichannel.outbox.queueing import enqueue
 from omnichannel.testing.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db

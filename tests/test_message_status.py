@@ -5,12 +5,14 @@ from itertools import product
 import pytest
 from anymail.signals import AnymailTrackingEvent
 
-from omnichannel import dispatch, message_status, outbox
+from omnichannel import message_status
 from omnichannel.channels import locmem
-from omnichannel.email_tracking import handle_tracking
 from omnichannel.models import Message
 from omnichannel.models.messages import MessageStatus
+from omnichannel.outbox import dispatch
+from omnichannel.outbox import queueing as outbox
 from omnichannel.testing.factories import ContactFactory
+from omnichannel.webhooks.email_tracking import handle_tracking
 
 from .test_send_guarantees import DuringSend
 

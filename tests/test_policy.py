@@ -4,10 +4,10 @@ from decimal import Decimal
 
 import pytest
 
-from omnichannel.consent import grant_consent, suppress
+from omnichannel.contacts.consent import grant_consent, suppress
 from omnichannel.models import PushSubscription
-from omnichannel.policy import choose_channel, preferred_channels
-from omnichannel.rendering import render_content
+from omnichannel.outbox.policy import choose_channel, preferred_channels
+from omnichannel.outbox.rendering import render_content
 from omnichannel.testing.factories import ContactFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("locmem_channels")]

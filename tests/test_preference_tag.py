@@ -9,8 +9,8 @@ from django.template import Context, Template
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
 
+from omnichannel.core.links import unsubscribe_token
 from omnichannel.integrations import session
-from omnichannel.links import unsubscribe_token
 from omnichannel.testing.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db

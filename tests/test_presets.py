@@ -4,9 +4,9 @@ import pytest
 from django.core.checks import run_checks
 from django.utils import timezone
 
+from omnichannel.carts.recovery import detect_abandoned
 from omnichannel.conf import omnichannel_settings
 from omnichannel.presets import EU_STRICT
-from omnichannel.recovery import detect_abandoned
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory
 
 from .flows.conftest import make_flow

@@ -16,8 +16,8 @@ from django.test import override_settings
 from django.urls import URLResolver, include, path
 
 from omnichannel.conf import OmnichannelSettings
+from omnichannel.core.links import restore_url
 from omnichannel.integrations import ShopAdapter, track_cart, track_order
-from omnichannel.links import restore_url
 from omnichannel.models import CartSnapshot, TrackedOrder
 
 from .readme import copied

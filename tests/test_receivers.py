@@ -95,7 +95,7 @@ def test_a_failing_receiver_never_reaches_the_shop(monkeypatch, caplog):
     def explode(*args, **kwargs):
         raise RuntimeError("database is on fire")
 
-    monkeypatch.setattr("omnichannel.identity.resolve_contact", explode)
+    monkeypatch.setattr("omnichannel.contacts.identity.resolve_contact", explode)
     user = User.objects.create_user("ann", "ann@example.com", "pw")  # must not raise
     assert user.pk
     assert "database is on fire" in caplog.text

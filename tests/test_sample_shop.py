@@ -132,7 +132,7 @@ def test_admin_lists_and_pages_render(admin_client, mug, client, model):
     add(client, mug)
     check_out(client, name="Ann", email="ann@example.com")
     contact = Contact.objects.get()
-    from omnichannel.consent import grant_consent
+    from omnichannel.contacts.consent import grant_consent
 
     grant_consent(contact, "email", source="test", wording="<b>Yes</b> & more")
     response = admin_client.get(reverse(f"admin:omnichannel_{model}_changelist"))
@@ -331,13 +331,13 @@ def test_demo_a_guest_who_leaves_an_email_is_reminded_until_they_order(client, m
     from django.test import Client
     from django.utils import timezone
 
+    from omnichannel.carts.recovery import detect_abandoned
     from omnichannel.conf import omnichannel_settings
-    from omnichannel.dispatch import dispatch_batch
     from omnichannel.flows.defaults import install_defaults
     from omnichannel.flows.engine import advance_due
     from omnichannel.models import Enrollment, Flow, Message
     from omnichannel.models.flows import ExitGoal
-    from omnichannel.recovery import detect_abandoned
+    from omnichannel.outbox.dispatch import dispatch_batch
 
     install_defaults(activate=True)
     # Switched on when the demo started, well before this guest came (a flow ignores

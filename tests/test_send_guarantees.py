@@ -12,14 +12,15 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from omnichannel import dispatch, outbox, policy
+from omnichannel.carts.orders import record_order
+from omnichannel.carts.recovery import detect_abandoned
 from omnichannel.channels import get_backend, locmem
-from omnichannel.consent import withdraw_consent
+from omnichannel.contacts.consent import withdraw_consent
 from omnichannel.flows.engine import advance_due
 from omnichannel.integrations import OrderData
 from omnichannel.models import Enrollment, Message
-from omnichannel.orders import record_order
-from omnichannel.recovery import detect_abandoned
+from omnichannel.outbox import dispatch, policy
+from omnichannel.outbox import queueing as outbox
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory
 
 from .flows.conftest import make_flow

@@ -60,8 +60,8 @@ BRIDGE_CALLS = {
 
 # Where each call meets the database first: the query made to fail there.
 FAILING_AT = {
-    "identify": "omnichannel.identity.resolve_contact",
-    "track_signup": "omnichannel.identity.mark_signed_up",
+    "identify": "omnichannel.contacts.identity.resolve_contact",
+    "track_signup": "omnichannel.contacts.identity.mark_signed_up",
     "track_event": "omnichannel.flows.events.trigger",
     "track_cart": (SampleShopAdapter, "get_cart_lines"),
     "track_order": (SampleShopAdapter, "get_order_data"),

@@ -16,15 +16,15 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.template import Context, Template
 from django.utils import timezone
 
-from omnichannel.dispatch import sweep
 from omnichannel.flows.preview import preview_step
 from omnichannel.integrations.session import remember_contact
 from omnichannel.models import Enrollment, Message, PopupSignup
 from omnichannel.models.consent import Purpose
 from omnichannel.models.messages import MessageStatus
-from omnichannel.outbox import enqueue
+from omnichannel.outbox.dispatch import sweep
+from omnichannel.outbox.queueing import enqueue
+from omnichannel.outbox.rendering import render_message
 from omnichannel.popups.markup import render_popup
-from omnichannel.rendering import render_message
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory, PopupFactory
 
 from .flows.conftest import make_flow
@@ -152,7 +152,7 @@ def test_a_template_calling_methods_of_its_context_changes_nothing_stored(world)
 
 
 def test_a_shop_context_holding_objects_reaches_only_their_text(world, monkeypatch):
-    from omnichannel.rendering import get_adapter
+    from omnichannel.outbox.rendering import get_adapter
 
     adapter = get_adapter()
     monkeypatch.setattr(

@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from omnichannel.consent import grant_consent, withdraw_consent
+from omnichannel.contacts.consent import grant_consent, withdraw_consent
+from omnichannel.contacts.timeline import Cursor, contact_timeline
 from omnichannel.models import (
     CartSnapshot,
     ConsentEvent,
@@ -21,7 +22,6 @@ from omnichannel.models import (
     TrackedOrder,
 )
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory, PopupFactory
-from omnichannel.timeline import Cursor, contact_timeline
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.test import override_settings
 
 from omnichannel import signals
-from omnichannel.carts import expire_stale_carts
+from omnichannel.carts.carts import expire_stale_carts
 from omnichannel.integrations import identify, track_cart, track_order
 from omnichannel.models import CartSnapshot, Contact, TrackedOrder
 from omnichannel.testing.factories import CartSnapshotFactory

@@ -9,11 +9,11 @@ import requests
 from django.utils import timezone
 
 from omnichannel.channels import get_backend
-from omnichannel.dispatch import in_flight_window, sweep
 from omnichannel.models import DeliveryEvent, Message, SenderSlot, Suppression
 from omnichannel.models.consent import SuppressionReason
 from omnichannel.models.messages import DeliveryEventKind, MessageStatus
-from omnichannel.outbox import enqueue
+from omnichannel.outbox.dispatch import in_flight_window, sweep
+from omnichannel.outbox.queueing import enqueue
 from omnichannel.testing.factories import ContactFactory
 
 from .twilio_fakes import (

@@ -9,7 +9,8 @@ from django.apps import apps as django_apps
 from django.urls import reverse
 from django.utils import timezone
 
-from omnichannel.consent import suppress
+from omnichannel.contacts.consent import suppress
+from omnichannel.contacts.privacy.retention import purge_old_data
 from omnichannel.models import (
     Consent,
     ConsentEvent,
@@ -21,8 +22,7 @@ from omnichannel.models import (
 )
 from omnichannel.models.consent import ConsentStatus, SuppressionReason
 from omnichannel.models.messages import DeliveryEventKind, MessageStatus
-from omnichannel.outbox import enqueue
-from omnichannel.privacy.retention import purge_old_data
+from omnichannel.outbox.queueing import enqueue
 from omnichannel.testing.factories import ContactFactory
 
 from .twilio_fakes import AUTH_TOKEN, FROM_NUMBER, install, signed_post

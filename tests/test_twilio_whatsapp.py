@@ -8,10 +8,10 @@ import pytest
 from django.utils import timezone
 
 from omnichannel.channels import get_backend
-from omnichannel.dispatch import sweep
 from omnichannel.models import InboundMessage, Message
 from omnichannel.models.messages import MessageStatus
-from omnichannel.outbox import enqueue
+from omnichannel.outbox.dispatch import sweep
+from omnichannel.outbox.queueing import enqueue
 from omnichannel.testing.factories import ContactFactory
 
 from .twilio_fakes import (

@@ -4,10 +4,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from omnichannel import outbox
-from omnichannel.consent import withdraw_consent
-from omnichannel.links import unsubscribe_token
+from omnichannel.contacts.consent import withdraw_consent
+from omnichannel.core.links import unsubscribe_token
 from omnichannel.models import Consent, ConsentEvent, Message
+from omnichannel.outbox import queueing as outbox
 from omnichannel.testing.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db

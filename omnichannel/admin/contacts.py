@@ -11,11 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from ..contacts.privacy.erasure import erase_contact
+from ..contacts.privacy.export import dumps, export_contacts
+from ..core.normalize import normalize_phone
 from ..models import CartSnapshot, Consent, ConsentEvent, Contact, TrackedOrder
 from ..models.privacy import ERASED_CONTACT_UUID
-from ..normalize import normalize_phone
-from ..privacy.erasure import erase_contact
-from ..privacy.export import dumps, export_contacts
 from .timeline import ContactTimelineView, timeline_summary
 
 

@@ -1,4 +1,4 @@
-"""The "Cart recovery" dashboard: the figures of ``omnichannel.recovery_report`` over a
+"""The "Cart recovery" dashboard: the figures of ``omnichannel.carts.recovery_report`` over a
 period, for staff who may view carts. It hangs off the cart admin's URLs (no model of its
 own, so no migration) and draws its chart on the server as inline SVG: no script, no
 external asset, readable by a screen reader through its title, description and table.
@@ -13,7 +13,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..recovery_report import recovery_report
+from ..carts.recovery_report import recovery_report
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from .. import segments
+from ..contacts import segments
 from ..models import Segment
-from .flows import ConditionsField
+from .flows.flow import ConditionsField
 
 SAMPLE_SIZE = 10
 

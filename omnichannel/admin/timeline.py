@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from ..contacts.timeline import Cursor, Kind, Page, contact_timeline
 from ..models.channels import Channel
-from ..timeline import Cursor, Kind, Page, contact_timeline
 
 PAGE_SIZE = 50
 SUMMARY_SIZE = 20

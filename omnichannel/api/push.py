@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from ..conf import omnichannel_settings
 from ..models import DeliveryEvent, Message, PushSubscription
 from ..models.messages import DeliveryEventKind
-from ..push_subscriptions import store_subscription
+from ..push.subscriptions import store_subscription
 from . import VisitorAPIView, visitor_contact
 from .fields import column_length
 

@@ -8,13 +8,13 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..conf import omnichannel_settings
+from ..core.normalize import clean_email, normalize_phone
+from ..core.request_meta import header_country
 from ..models import Contact, PopupVariant
 from ..models.channels import Channel
 from ..models.popups import PROFILE_FIELD_NAMES
-from ..normalize import clean_email, normalize_phone
 from ..popups.markup import consent_options
 from ..popups.tokens import seconds_since_shown
-from ..requests import header_country
 from .fields import PublicIdField, column_length
 from .push import PushSubscriptionSerializer
 

@@ -1,7 +1,7 @@
 """Rate limits of the popup API, read from ``OMNICHANNEL["POPUP_RATE_LIMITS"]``.
 
 Clients are counted by the IP the app trusts (``CLIENT_IP_HEADER``, see
-``omnichannel.requests``), and subscriptions also by email address, so neither one
+``omnichannel.core.request_meta``), and subscriptions also by email address, so neither one
 address from many IPs nor many addresses from one IP can flood a mailbox or mint codes.
 DRF keeps the counts in Django's default cache: share it between processes in production.
 """
@@ -11,8 +11,8 @@ import hashlib
 from rest_framework.throttling import SimpleRateThrottle
 
 from ..conf import DEFAULTS, omnichannel_settings
-from ..normalize import normalize_email
-from ..requests import client_ip
+from ..core.normalize import normalize_email
+from ..core.request_meta import client_ip
 
 
 class PopupRateThrottle(SimpleRateThrottle):

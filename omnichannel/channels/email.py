@@ -14,8 +14,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.utils.html import escape
 
 from ..conf import omnichannel_settings
+from ..core.links import unsubscribe_url
 from ..exceptions import PermanentSendError, TransientSendError
-from ..links import unsubscribe_url
 from ..models.consent import Purpose, SuppressionReason
 from .base import BaseChannelBackend, SendResult
 

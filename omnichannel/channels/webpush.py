@@ -26,8 +26,8 @@ from django.utils import timezone
 
 from ..api.push import click_token
 from ..conf import omnichannel_settings
+from ..core.links import absolute_url
 from ..exceptions import PermanentSendError, TransientSendError
-from ..links import absolute_url
 from ..models import PushSubscription
 from .base import BaseChannelBackend, SendResult
 

@@ -15,21 +15,21 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from .. import policy
-from ..batches import Report, run_batches
-from ..carts import FINAL_STATUSES as FINAL_CART_STATUSES
-from ..carts import idle_time
+from ..carts.carts import FINAL_STATUSES as FINAL_CART_STATUSES
+from ..carts.carts import idle_time
 from ..conf import omnichannel_settings
 from ..core import claims
-from ..db import update_rows
-from ..dispatch import worker_id
+from ..core.batches import Report, run_batches
+from ..core.db import update_rows
+from ..core.links import restore_url
 from ..integrations.adapter import get_adapter
-from ..links import restore_url
 from ..message_status import STOPPABLE
 from ..models import Consent, Enrollment, Flow, Message, StepContent, TrackedOrder
 from ..models.consent import ConsentStatus, Purpose
 from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, FlowKind, FlowStatus
-from ..outbox import cancel_pending, wake_dispatcher
+from ..outbox import policy
+from ..outbox.dispatch import worker_id
+from ..outbox.queueing import cancel_pending, wake_dispatcher
 from . import conditions, offers, variants
 
 logger = logging.getLogger(__name__)

@@ -20,17 +20,17 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .. import policy
 from ..channels import enabled_channels, get_backend
+from ..channels.sms_segments import segments
 from ..conf import omnichannel_settings
+from ..core.links import absolute_url
 from ..integrations.adapter import get_adapter
-from ..links import absolute_url
 from ..models import CartSnapshot, Contact, Enrollment, Message, StepContent, Suppression
 from ..models.channels import Channel
 from ..models.consent import ConsentStatus, Purpose
 from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, Trigger
-from ..rendering import language_of, render_content, render_context
-from ..sms import segments
+from ..outbox import policy
+from ..outbox.rendering import language_of, render_content, render_context
 from . import conditions, variants
 from .engine import Batch, cart_lines_from_json, purpose_for, reentry_blocked, step_delay
 

@@ -20,9 +20,10 @@ import logging
 
 from django.core.exceptions import ValidationError
 
-from .. import carts, identity, orders
+from ..carts import carts, orders
+from ..contacts import identity
+from ..core.normalize import clean_email, normalize_phone
 from ..models import Contact
-from ..normalize import clean_email, normalize_phone
 from . import session
 from .adapter import get_adapter
 from .safety import after_commit, never_raises

@@ -11,14 +11,14 @@ from django.utils.translation import gettext_lazy as _
 from phonenumbers import timezone as phone_timezones
 
 from ..conf import omnichannel_settings
-from ..normalize import normalize_email, normalize_phone
+from ..core.normalize import normalize_email, normalize_phone
 
 
 class Contact(models.Model):
     """The unified customer profile.
 
     Identity is carried by three optional keys, each unique: the shop's user, the email and
-    the phone number (E.164). ``omnichannel.identity`` decides when two contacts are one
+    the phone number (E.164). ``omnichannel.contacts.identity`` decides when two contacts are one
     person and merges them.
     """
 
@@ -31,7 +31,7 @@ class Contact(models.Model):
         related_name="omnichannel_contact",
         verbose_name=_("shop user"),
     )
-    # Stored normalised (see omnichannel.normalize) so that a plain unique index holds.
+    # Stored normalised (see omnichannel.core.normalize) so that a plain unique index holds.
     email = models.EmailField(_("email"), max_length=254, null=True, blank=True, unique=True)
     phone = models.CharField(
         _("phone"),

@@ -59,11 +59,11 @@ class Segment(models.Model):
 
     @staticmethod
     def cache_key(slug):
-        """Where ``omnichannel.segments`` caches the conditions of segment ``slug``."""
+        """Where ``omnichannel.contacts.segments`` caches the conditions of segment ``slug``."""
         return f"omnichannel:segment:{slug}"
 
     def clean(self):
-        from ..segments import validate_conditions
+        from ..contacts.segments import validate_conditions
 
         try:
             self.conditions = validate_conditions(self.conditions)

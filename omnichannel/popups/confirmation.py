@@ -11,10 +11,10 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from ..conf import omnichannel_settings
-from ..consent import is_suppressed
+from ..contacts.consent import is_suppressed
+from ..core.links import token_url
 from ..integrations import get_adapter
 from ..integrations.safety import never_raises
-from ..links import token_url
 from ..models.channels import Channel
 from .tokens import confirmation_token
 

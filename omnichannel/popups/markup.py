@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from ..models.channels import Channel
-from ..rendering import plain
+from ..outbox.rendering import plain
 
 TEMPLATE = "omnichannel/popups/popup.html"
 # What the template may read of the popup and of the variant (README: Popups, "For

@@ -1,11 +1,11 @@
 """Storing the web push subscription a browser gave after the visitor clicked "allow"."""
 
-from ..consent import grant_consent
-from ..identity import anonymous_contact
+from ..contacts.consent import grant_consent
+from ..contacts.identity import anonymous_contact
 from ..models import PopupEvent, PushSubscription
 from ..models.channels import Channel
 from ..models.popups import PopupEventKind
-from ..push_subscriptions import store_subscription
+from ..push.subscriptions import store_subscription
 
 
 def subscribe_push(request, variant, data, *, contact=None):

@@ -17,13 +17,13 @@ from django.utils import timezone
 
 from .. import signals
 from ..conf import omnichannel_settings
-from ..consent import confirm_consent, grant_consent
+from ..contacts.consent import confirm_consent, grant_consent
+from ..core.request_meta import header_country
 from ..integrations import identify, session
 from ..integrations.safety import after_commit
 from ..models import Consent, Popup, PopupEvent, PopupSignup
 from ..models.consent import ConsentStatus, Purpose
 from ..models.popups import DoubleOptIn, PopupEventKind
-from ..requests import header_country
 from .confirmation import send_confirmation_email
 from .gift import gift_for
 from .tokens import spend_form_token

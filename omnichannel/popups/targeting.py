@@ -14,9 +14,9 @@ from functools import cached_property
 
 from django.utils import timezone, translation
 
+from ..core.request_meta import header_country
 from ..integrations import session
 from ..models.popups import Device
-from ..requests import header_country
 
 MOBILE_USER_AGENT = re.compile(r"Mobi|Android|iPhone|iPad|iPod|Opera Mini", re.IGNORECASE)
 

@@ -20,7 +20,7 @@ such as ``discount.expires_at``) into a datetime, for Django's ``date`` filter:
 ``{{ discount.expires_at|isodate|date:"DATE_FORMAT" }}``.
 
 Message templates written in the admin have both filters without a ``{% load %}`` (see
-``omnichannel.rendering``), and render in the recipient's language.
+``omnichannel.outbox.rendering``), and render in the recipient's language.
 """
 
 from datetime import date, datetime

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from ..consent import grant_consent
+from ..contacts.consent import grant_consent
 from ..models import CartSnapshot, Contact, Popup, PopupVariant
 from ..models.popups import PopupStatus
 

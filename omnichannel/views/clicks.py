@@ -1,6 +1,6 @@
 """The click redirect of flow message links: record the click, then go to the target.
 
-The target comes only from the signed token (see ``omnichannel.flows.tracking``), so the
+The target comes only from the signed token (see ``omnichannel.outbox.link_tracking``), so the
 redirect goes to exactly the URL the message carried and nowhere a visitor could choose.
 A click is recorded once per message and URL however often it is followed (a person
 coming back to a mail, a link scanner fetching it first). The view reads no session and
@@ -20,10 +20,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from ..flows.tracking import read_click_token
 from ..integrations.adapter import get_adapter
 from ..models import DeliveryEvent, Message
 from ..models.messages import DeliveryEventKind
+from ..outbox.link_tracking import read_click_token
 
 logger = logging.getLogger(__name__)
 

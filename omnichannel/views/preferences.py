@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from ..channels import enabled_channels
-from ..consent import grant_consent
+from ..contacts.consent import grant_consent
 from ..integrations.adapter import get_adapter
 from ..models import Consent
 from ..models.channels import Channel

@@ -19,9 +19,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from ..carts import FINAL_STATUSES
+from ..carts.carts import FINAL_STATUSES
+from ..core.links import read_restore_token
 from ..integrations.adapter import RestoredCart, get_adapter
-from ..links import read_restore_token
 from ..models import CartSnapshot, DeliveryEvent, Message
 from ..models.messages import DeliveryEventKind
 

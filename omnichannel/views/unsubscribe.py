@@ -11,9 +11,9 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from ..consent import withdraw_consent
+from ..contacts.consent import withdraw_consent
 from ..models.consent import Purpose
-from ..outbox import cancel_pending
+from ..outbox.queueing import cancel_pending
 from .tokens import contact_from_token, invalid_link
 
 

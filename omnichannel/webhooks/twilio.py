@@ -30,17 +30,17 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from ..conf import omnichannel_settings
-from ..consent import grant_consent, lift_suppression, suppress, withdraw_consent
+from ..contacts.consent import grant_consent, lift_suppression, suppress, withdraw_consent
+from ..core.links import absolute_url
+from ..core.normalize import normalize_phone
 from ..integrations.adapter import get_adapter
-from ..links import absolute_url
 from ..message_status import after_provider_report
 from ..models import Contact, DeliveryEvent, InboundMessage, Message, SeenInboundMessage
 from ..models.channels import Channel
 from ..models.consent import SuppressionReason
 from ..models.messages import DeliveryEventKind, MessageStatus
-from ..normalize import normalize_phone
-from ..outbox import cancel_pending
-from ..rendering import language_of
+from ..outbox.queueing import cancel_pending
+from ..outbox.rendering import language_of
 
 logger = logging.getLogger(__name__)
 

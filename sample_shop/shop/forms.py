@@ -3,7 +3,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
-from omnichannel.consent import grant_consent
+from omnichannel.contacts.consent import grant_consent
 from omnichannel.forms import ProfileFieldsMixin
 
 from .cart import MAX_QUANTITY

@@ -36,10 +36,10 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from omnichannel import dispatch  # noqa: E402
 from omnichannel.channels import get_backend, locmem  # noqa: E402
 from omnichannel.models import Contact, Message  # noqa: E402
-from omnichannel.rendering import render_message  # noqa: E402
+from omnichannel.outbox import dispatch  # noqa: E402
+from omnichannel.outbox.rendering import render_message  # noqa: E402
 
 LOCMEM = "omnichannel.channels.locmem.LocmemBackend"
 CONTENT = {

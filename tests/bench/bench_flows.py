@@ -38,7 +38,6 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from omnichannel.dispatch import worker_id  # noqa: E402
 from omnichannel.flows.engine import advance_due  # noqa: E402
 from omnichannel.models import (  # noqa: E402
     Consent,
@@ -48,6 +47,7 @@ from omnichannel.models import (  # noqa: E402
     Message,
     StepContent,
 )
+from omnichannel.outbox.dispatch import worker_id  # noqa: E402
 from sample_shop.shop.models import DiscountCode, Product  # noqa: E402
 from tests.flows.conftest import make_flow  # noqa: E402
 

@@ -45,10 +45,10 @@ from django.db import connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from omnichannel.carts import idle_time  # noqa: E402
+from omnichannel.carts.carts import idle_time  # noqa: E402
+from omnichannel.carts.recovery import claim_idle, detect_abandoned  # noqa: E402
 from omnichannel.conf import omnichannel_settings  # noqa: E402
 from omnichannel.models import Enrollment  # noqa: E402
-from omnichannel.recovery import claim_idle, detect_abandoned  # noqa: E402
 from tests.flows.conftest import make_flow  # noqa: E402
 
 TOTAL = 1_000_000

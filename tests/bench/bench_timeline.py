@@ -47,6 +47,7 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from omnichannel.admin.timeline import PAGE_SIZE  # noqa: E402
+from omnichannel.contacts.timeline import SOURCES, contact_timeline  # noqa: E402
 from omnichannel.models import (  # noqa: E402
     CartSnapshot,
     ConsentEvent,
@@ -62,7 +63,6 @@ from omnichannel.models import (  # noqa: E402
     TrackedOrder,
 )
 from omnichannel.testing.factories import PopupFactory  # noqa: E402
-from omnichannel.timeline import SOURCES, contact_timeline  # noqa: E402
 
 BUSY = 10_000
 QUIET = 10

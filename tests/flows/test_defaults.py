@@ -8,12 +8,12 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from omnichannel.channels.sms_segments import segments
 from omnichannel.flows import validation
 from omnichannel.flows.defaults import install_defaults
 from omnichannel.flows.engine import advance_due, trigger
 from omnichannel.models import Flow, Message, Step, StepContent
-from omnichannel.rendering import render_message
-from omnichannel.sms import segments
+from omnichannel.outbox.rendering import render_message
 from omnichannel.testing.factories import ContactFactory
 from sample_shop.shop.models import DiscountCode, Product
 

@@ -6,13 +6,13 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from omnichannel import dispatch
-from omnichannel.consent import withdraw_consent
+from omnichannel.contacts.consent import withdraw_consent
+from omnichannel.contacts.identity import mark_signed_up
 from omnichannel.flows.conditions import validate
 from omnichannel.flows.engine import advance_due, enroll, exit_for_goal, trigger
 from omnichannel.flows.events import track_event
-from omnichannel.identity import mark_signed_up
 from omnichannel.models import Enrollment, Message, StepContent, StepVariant, TrackedOrder
+from omnichannel.outbox import dispatch
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory
 from sample_shop.shop.models import DiscountCode
 
@@ -245,8 +245,8 @@ class TestLeaving:
         advance_due()
         queued = Message.objects.get()
         with django_capture_on_commit_callbacks(execute=True):
+            from omnichannel.carts.orders import record_order
             from omnichannel.integrations import OrderData
-            from omnichannel.orders import record_order
 
             record_order(OrderData(order_key="o1", total=Decimal("20"), currency="EUR"), ann)
         enrollment.refresh_from_db()
@@ -308,8 +308,8 @@ class TestTriggers:
 
     def test_first_order_trigger_fires_once(self, ann, django_capture_on_commit_callbacks):
         flow = make_flow(trigger="first_order", exit_goals=[], slug="thanks")
+        from omnichannel.carts.orders import record_order
         from omnichannel.integrations import OrderData
-        from omnichannel.orders import record_order
 
         with django_capture_on_commit_callbacks(execute=True):
             record_order(OrderData(order_key="o1", total=Decimal("20"), currency="EUR"), ann)

@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from omnichannel.flows.engine import advance_due, enroll
-from omnichannel.flows.tracking import click_token, read_click_token, with_utm
 from omnichannel.models import DeliveryEvent, Message, StepContent, StepVariant
 from omnichannel.models.messages import DeliveryEventKind
-from omnichannel.rendering import render_message
+from omnichannel.outbox.link_tracking import click_token, read_click_token, with_utm
+from omnichannel.outbox.rendering import render_message
 from omnichannel.testing.factories import ContactFactory
 
 from .conftest import make_flow

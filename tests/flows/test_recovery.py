@@ -7,15 +7,15 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from omnichannel import dispatch
+from omnichannel.carts.orders import record_order
+from omnichannel.carts.recovery import detect_abandoned
 from omnichannel.channels import locmem
-from omnichannel.consent import grant_consent
+from omnichannel.contacts.consent import grant_consent
+from omnichannel.core.links import restore_url
 from omnichannel.flows.engine import advance_due
 from omnichannel.integrations import OrderData, get_adapter
-from omnichannel.links import restore_url
 from omnichannel.models import CartSnapshot, DeliveryEvent, Enrollment, Message, TrackedOrder
-from omnichannel.orders import record_order
-from omnichannel.recovery import detect_abandoned
+from omnichannel.outbox import dispatch
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory
 from sample_shop.shop.models import Product
 
@@ -260,7 +260,7 @@ def test_transactional_mode_reminds_without_consent_but_without_offers(recovery,
 def test_other_marketing_waits_while_a_cart_is_recovered(recovery, ann):
     idle_cart(ann)
     detect_abandoned()
-    from omnichannel.outbox import enqueue
+    from omnichannel.outbox.queueing import enqueue
 
     newsletter, _ = enqueue(ann, "email", {"text": "news"}, idempotency_key="news")
     dispatch.sweep()
@@ -280,7 +280,7 @@ def test_a_contact_is_recovered_again_for_a_later_cart(recovery, ann):
 
 
 def test_detection_runs_batches_until_none_is_full(recovery, settings):
-    from omnichannel.recovery import detect_all
+    from omnichannel.carts.recovery import detect_all
 
     settings.OMNICHANNEL = {**settings.OMNICHANNEL, "CART_DETECTION_BATCH_SIZE": 2}
     for _ in range(5):

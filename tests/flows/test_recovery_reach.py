@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from omnichannel.carts import upsert_snapshot
-from omnichannel.consent import grant_consent, withdraw_consent
+from omnichannel.carts.carts import upsert_snapshot
+from omnichannel.carts.recovery import detect_abandoned
+from omnichannel.carts.recovery_report import recovery_report
+from omnichannel.contacts.consent import grant_consent, withdraw_consent
 from omnichannel.flows.engine import advance_due
 from omnichannel.integrations import CartLine
 from omnichannel.models import CartSnapshot, Enrollment, Message
-from omnichannel.recovery import detect_abandoned
-from omnichannel.recovery_report import recovery_report
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory
 
 from ..conftest import LOCMEM

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from omnichannel.carts.recovery_report import recovery_report
 from omnichannel.models import DeliveryEvent, Enrollment, Message, StepVariant, TrackedOrder
-from omnichannel.recovery_report import recovery_report
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory
 
 from .conftest import make_flow

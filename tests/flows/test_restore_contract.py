@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from omnichannel.carts.orders import record_order
+from omnichannel.core.links import restore_url
 from omnichannel.integrations import OrderData, RestoredCart
-from omnichannel.links import restore_url
 from omnichannel.models import CartSnapshot
-from omnichannel.orders import record_order
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory
 from tests.adapter import PLAIN, PlainAdapter
 

@@ -18,8 +18,8 @@ from oscar.test.factories import create_product
 from omnichannel.contrib.oscar import vouchers
 from omnichannel.contrib.oscar.adapter import OscarAdapter
 from omnichannel.contrib.oscar.settings import DEFAULT_CONSENT_WORDING
+from omnichannel.core.links import restore_url
 from omnichannel.integrations import DiscountSpec, get_adapter
-from omnichannel.links import restore_url
 from omnichannel.models import CartSnapshot, ConsentEvent, Contact, TrackedOrder
 
 from .shop import Shopper

@@ -13,11 +13,11 @@ from django.utils import timezone
 from oscar.apps.basket.models import Basket
 from oscar.apps.voucher.models import Voucher
 
-from omnichannel.dispatch import dispatch_batch, worker_id
+from omnichannel.carts.recovery import detect_abandoned
 from omnichannel.flows.defaults import install_defaults
 from omnichannel.flows.engine import advance_due
 from omnichannel.models import CartSnapshot, Contact, Enrollment, Message
-from omnichannel.recovery import detect_abandoned
+from omnichannel.outbox.dispatch import dispatch_batch, worker_id
 
 from .shop import Shopper
 

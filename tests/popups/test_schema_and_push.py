@@ -11,7 +11,7 @@ from omnichannel.api import visitor_contact
 from omnichannel.integrations import session
 from omnichannel.models import Consent, Contact, PopupEvent, PushSubscription
 from omnichannel.popups.push import subscribe_push
-from omnichannel.push_subscriptions import store_subscription
+from omnichannel.push.subscriptions import store_subscription
 from omnichannel.testing.factories import ContactFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_forms")]

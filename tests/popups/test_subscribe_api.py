@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from omnichannel.conf import omnichannel_settings
-from omnichannel.consent import grant_consent
+from omnichannel.contacts.consent import grant_consent
 from omnichannel.models import (
     CartSnapshot,
     Consent,
@@ -271,7 +271,7 @@ class TestDoubleOptIn:
         assert len(mail.outbox) == 1  # the link is how the gift is shown
 
     def test_no_mail_to_a_suppressed_address(self, api, popup, eu):
-        from omnichannel.consent import suppress
+        from omnichannel.contacts.consent import suppress
 
         suppress("email", "ann@example.com", "complaint")
         api.subscribe(variant_of(popup), email="ann@example.com", consents=["email"], **eu)

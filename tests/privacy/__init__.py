@@ -16,7 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.test import RequestFactory
 from django.utils import timezone
 
-from omnichannel.consent import grant_consent, suppress, withdraw_consent
+from omnichannel.contacts.consent import grant_consent, suppress, withdraw_consent
 from omnichannel.flows.engine import enroll
 from omnichannel.models import (
     DeliveryEvent,
@@ -27,7 +27,7 @@ from omnichannel.models import (
     PushSubscription,
     TrackedOrder,
 )
-from omnichannel.outbox import enqueue
+from omnichannel.outbox.queueing import enqueue
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory, PopupFactory
 
 from ..flows.conftest import make_flow

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from omnichannel import signals
-from omnichannel.carts import live_contact_id
-from omnichannel.email_tracking import handle_tracking
+from omnichannel.carts.carts import live_contact_id
+from omnichannel.contacts.privacy.erasure import describe, erase_contact, erased_contacts
 from omnichannel.models import (
     CartSnapshot,
     Consent,
@@ -35,8 +35,8 @@ from omnichannel.models import (
     TrackedOrder,
 )
 from omnichannel.models.privacy import ERASED_CONTACT_UUID
-from omnichannel.privacy.erasure import describe, erase_contact, erased_contacts
 from omnichannel.testing.factories import ContactFactory
+from omnichannel.webhooks.email_tracking import handle_tracking
 
 from . import EMAIL, NEEDLES, PHONE, build_history, rows_mentioning
 
@@ -58,7 +58,7 @@ def history():
 def test_every_model_pointing_at_contacts_is_covered():
     """A new foreign key to Contact needs a decision: what export and erasure do with it."""
     pointing = {relation.related_model for relation in Contact._meta.related_objects}
-    assert pointing - COVERED == set(), "add it to omnichannel.privacy.export and .erasure"
+    assert pointing - COVERED == set(), "add it to omnichannel.contacts.privacy.export and .erasure"
 
 
 def message_figures():
@@ -74,7 +74,7 @@ def message_figures():
 
 def test_nothing_personal_is_left_in_any_table(history):
     erase_contact(history.contact, by="staff")
-    # The suppression of their number is kept on purpose (see omnichannel.privacy.erasure).
+    # The suppression of their number is kept on purpose (see omnichannel.contacts.privacy.erasure).
     assert rows_mentioning(NEEDLES, skip=[("Suppression", "address")]) == []
     assert list(Suppression.objects.values_list("address", "contact")) == [(PHONE, None)]
 

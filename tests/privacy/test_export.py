@@ -11,9 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from omnichannel.outbox import enqueue
-from omnichannel.privacy.erasure import erased_contacts
-from omnichannel.privacy.export import SCHEMA_VERSION, dumps, export_contacts
+from omnichannel.contacts.privacy.erasure import erased_contacts
+from omnichannel.contacts.privacy.export import SCHEMA_VERSION, dumps, export_contacts
+from omnichannel.outbox.queueing import enqueue
 from omnichannel.testing.factories import ContactFactory
 
 from . import EMAIL, ENDPOINT, FIRST_NAME, IP, PHONE, USER_AGENT, build_history

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from omnichannel import tasks
+from omnichannel.contacts.privacy.retention import purge_old_data, retention_days
 from omnichannel.models import (
     CartSnapshot,
     DeliveryEvent,
@@ -20,8 +21,7 @@ from omnichannel.models import (
     PopupEvent,
     TrackedOrder,
 )
-from omnichannel.outbox import enqueue
-from omnichannel.privacy.retention import purge_old_data, retention_days
+from omnichannel.outbox.queueing import enqueue
 from omnichannel.schedule import periodic_tasks
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory, PopupFactory
 

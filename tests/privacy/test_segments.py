@@ -13,13 +13,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from omnichannel import segments
-from omnichannel.consent import grant_consent, withdraw_consent
+from omnichannel.contacts import segments
+from omnichannel.contacts.consent import grant_consent, withdraw_consent
+from omnichannel.contacts.privacy.erasure import erased_contacts
 from omnichannel.flows import conditions
 from omnichannel.flows.engine import Entry, enroll, enroll_many
 from omnichannel.models import Contact, Segment, Step, TrackedOrder
 from omnichannel.models.privacy import ERASED_CONTACT_UUID
-from omnichannel.privacy.erasure import erased_contacts
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory
 
 from ..flows.conftest import make_flow

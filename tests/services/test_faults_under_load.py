@@ -20,14 +20,14 @@ from django.db.models import Count
 from django.test import Client
 from django.utils import timezone
 
+from omnichannel.carts.orders import record_order
+from omnichannel.carts.recovery import detect_abandoned
+from omnichannel.contacts.privacy.erasure import erase_contact
+from omnichannel.core.links import unsubscribe_url
 from omnichannel.flows.engine import advance_due
 from omnichannel.integrations import OrderData
-from omnichannel.links import unsubscribe_url
 from omnichannel.models import CartSnapshot, Consent, Contact, Enrollment, Message
 from omnichannel.models.messages import MessageStatus
-from omnichannel.orders import record_order
-from omnichannel.privacy.erasure import erase_contact
-from omnichannel.recovery import detect_abandoned
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory
 
 from ..flows.conftest import make_flow

@@ -15,8 +15,8 @@ from oscar.apps.customer.signals import user_registered
 from oscar.apps.order.signals import order_placed, order_status_changed
 from oscar.core.loading import get_model
 
-from ... import carts
-from ...consent import grant_consent
+from ...carts import carts
+from ...contacts.consent import grant_consent
 from ...integrations import api
 from ...integrations.adapter import get_adapter
 from ...integrations.safety import after_commit, never_raises

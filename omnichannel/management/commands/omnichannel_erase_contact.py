@@ -1,4 +1,4 @@
-"""Erase one contact on request (GDPR art. 17); see ``omnichannel.privacy.erasure``.
+"""Erase one contact on request (GDPR art. 17); see ``omnichannel.contacts.privacy.erasure``.
 
 Name the contact as for ``omnichannel_export_contact``. It asks for confirmation unless
 ``--yes`` is given, and refuses to run unattended without it. Prints what was done.
@@ -8,8 +8,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ...privacy import IDENTIFIERS, find_contact
-from ...privacy.erasure import describe, erase_contact
+from ...contacts.privacy import IDENTIFIERS, find_contact
+from ...contacts.privacy.erasure import describe, erase_contact
 
 
 class Command(BaseCommand):

@@ -10,8 +10,8 @@ import os
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ...privacy import IDENTIFIERS, find_contact
-from ...privacy.export import dumps, export_contacts
+from ...contacts.privacy import IDENTIFIERS, find_contact
+from ...contacts.privacy.export import dumps, export_contacts
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from ...privacy.retention import purge_old_data, retention_days
+from ...contacts.privacy.retention import purge_old_data, retention_days
 
 
 class Command(BaseCommand):

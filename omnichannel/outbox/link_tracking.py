@@ -32,7 +32,7 @@ from django.core import signing
 from django.urls import Resolver404, resolve, reverse
 
 from ..conf import omnichannel_settings
-from ..links import absolute_url
+from ..core.links import absolute_url
 from ..models.channels import Channel
 
 CLICK_SALT = "omnichannel.link-click"

@@ -41,24 +41,26 @@ from django.db import transaction
 from django.db.models import F, Q, prefetch_related_objects
 from django.utils import timezone
 
-from . import message_status, policy, throttle
-from .batches import Report, run_batches
-from .channels import enabled_channels, get_backend
-from .conf import omnichannel_settings
-from .consent import suppress
-from .core import claims
-from .db import update_rows
-from .exceptions import (
+from .. import message_status
+from ..channels import enabled_channels, get_backend
+from ..channels.sms_segments import segments
+from ..conf import omnichannel_settings
+from ..contacts.consent import suppress
+from ..core import claims
+from ..core.batches import Report, run_batches
+from ..core.db import update_rows
+from ..exceptions import (
     ChannelNotConfigured,
     PermanentSendError,
     TransientSendError,
     UncertainSendError,
 )
-from .models import ChannelCost, DeliveryEvent, Message
-from .models.channels import Channel
-from .models.messages import DeliveryEventKind, MessageStatus
+from ..models import ChannelCost, DeliveryEvent, Message
+from ..models.channels import Channel
+from ..models.messages import DeliveryEventKind, MessageStatus
+from . import pacing as throttle
+from . import policy
 from .rendering import render_message
-from .sms import segments
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import F
 from django.utils import timezone
 
-from ..models import DeliveryEvent
+from ...models import DeliveryEvent
 from . import Footprint
 
 SCHEMA = "omnichannel.contact-export"

@@ -15,15 +15,15 @@ from django.db import transaction
 from django.db.models import Case, When
 from django.utils import timezone
 
-from .batches import Report, run_batches
+from ..conf import omnichannel_settings
+from ..core import claims
+from ..core.batches import Report, run_batches
+from ..flows.engine import Entry, enroll_many
+from ..models import CartSnapshot, Consent, Flow, TrackedOrder
+from ..models.carts import CartStatus
+from ..models.consent import ConsentStatus, Purpose
+from ..models.flows import FlowStatus, Trigger
 from .carts import idle_time
-from .conf import omnichannel_settings
-from .core import claims
-from .flows.engine import Entry, enroll_many
-from .models import CartSnapshot, Consent, Flow, TrackedOrder
-from .models.carts import CartStatus
-from .models.consent import ConsentStatus, Purpose
-from .models.flows import FlowStatus, Trigger
 
 
 @dataclass

@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 from django.core import signing
 from django.urls import get_script_prefix, get_urlconf, reverse
 
-from .conf import omnichannel_settings
+from ..conf import omnichannel_settings
 
 UNSUBSCRIBE_SALT = "omnichannel.unsubscribe"
 

@@ -36,7 +36,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from .models import (
+from ..models import (
     CartSnapshot,
     ConsentEvent,
     Contact,
@@ -48,12 +48,12 @@ from .models import (
     PopupSignup,
     TrackedOrder,
 )
-from .models.carts import CartStatus
-from .models.channels import Channel
-from .models.flows import EnrollmentState
-from .models.messages import DeliveryEventKind
-from .models.popups import PopupEventKind
-from .templatetags.omnichannel_format import money
+from ..models.carts import CartStatus
+from ..models.channels import Channel
+from ..models.flows import EnrollmentState
+from ..models.messages import DeliveryEventKind
+from ..models.popups import PopupEventKind
+from ..templatetags.omnichannel_format import money
 
 
 class Kind(models.TextChoices):

@@ -1,7 +1,7 @@
 """Storing the web push subscription a browser gave, from any page or popup."""
 
-from .models import PushSubscription
-from .requests import user_agent
+from ..core.request_meta import user_agent
+from ..models import PushSubscription
 
 
 def store_subscription(contact, data, request):

@@ -18,9 +18,9 @@ import logging
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from . import signals
-from .models import Contact
-from .normalize import normalize_email
+from .. import signals
+from ..core.normalize import normalize_email
+from ..models import Contact
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def conflicts(a, b):
 def resolve_contact(*, user=None, email=None, phone=None, source="", profile=None, extra=()):
     """The one contact for these identifiers, created or merged as the rules above say.
 
-    ``email`` and ``phone`` must already be normalised (``omnichannel.normalize``).
+    ``email`` and ``phone`` must already be normalised (``omnichannel.core.normalize``).
     ``extra`` are more contacts thought to be this person (e.g. the guest contact of the
     current session); one whose email, phone or user differs from those given is someone
     else and is left alone (a session that named Ann, then types Bob's email, is Bob's

@@ -43,10 +43,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .. import signals
-from ..db import update_rows
-from ..flows.engine import exit_enrollments
-from ..models import (
+from ... import signals
+from ...core.db import update_rows
+from ...flows.engine import exit_enrollments
+from ...models import (
     CartSnapshot,
     Contact,
     DeliveryEvent,
@@ -58,9 +58,9 @@ from ..models import (
     Suppression,
     TrackedOrder,
 )
-from ..models.flows import EnrollmentState
-from ..models.privacy import ERASED_CONTACT_UUID
-from ..outbox import cancel_pending
+from ...models.flows import EnrollmentState
+from ...models.privacy import ERASED_CONTACT_UUID
+from ...outbox.queueing import cancel_pending
 from . import Footprint
 
 # Messages rewritten per statement.

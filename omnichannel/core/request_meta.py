@@ -1,6 +1,6 @@
 """What the app reads from an HTTP request, in one place."""
 
-from .conf import omnichannel_settings
+from ..conf import omnichannel_settings
 
 
 def client_ip(request):

@@ -3,10 +3,10 @@
 from django.db import transaction
 from django.utils import timezone
 
-from . import signals
+from .. import signals
+from ..conf import omnichannel_settings
+from ..models import CartSnapshot, TrackedOrder
 from .carts import convert_cart
-from .conf import omnichannel_settings
-from .models import CartSnapshot, TrackedOrder
 
 
 def counts_as_purchase(status):

@@ -31,9 +31,9 @@ from django.db.models.functions import TruncDate
 from django.db.models.lookups import Exact, GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
-from .models import CartSnapshot, DeliveryEvent, Enrollment, Message, TrackedOrder
-from .models.flows import EnrollmentState, FlowKind
-from .models.messages import DeliveryEventKind
+from ..models import CartSnapshot, DeliveryEvent, Enrollment, Message, TrackedOrder
+from ..models.flows import EnrollmentState, FlowKind
+from ..models.messages import DeliveryEventKind
 
 ZERO = Decimal("0")
 TOP_PRODUCTS = 10

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Q
 
-from .carts import FINAL_STATUSES as FINAL_CART_STATUSES
-from .channels import enabled_channels
-from .conf import omnichannel_settings
-from .models import CartSnapshot, Consent, Enrollment, Message, Suppression, TrackedOrder
-from .models.consent import ConsentStatus, Purpose
-from .models.flows import EnrollmentState, ExitGoal, FlowKind, FlowStatus
-from .models.messages import MessageStatus
+from ..carts.carts import FINAL_STATUSES as FINAL_CART_STATUSES
+from ..channels import enabled_channels
+from ..conf import omnichannel_settings
+from ..models import CartSnapshot, Consent, Enrollment, Message, Suppression, TrackedOrder
+from ..models.consent import ConsentStatus, Purpose
+from ..models.flows import EnrollmentState, ExitGoal, FlowKind, FlowStatus
+from ..models.messages import MessageStatus
 
 SEND, DEFER, CANCEL, EXPIRE = "send", "defer", "cancel", "expire"
 
@@ -295,7 +295,7 @@ def choose_channel(contact, candidates=None, *, purpose=Purpose.MARKETING, cart_
     ``purpose`` (or, for marketing, never agreed to it), the address is suppressed, or the
     cart is worth less than ``CHANNEL_MIN_CART_VALUE``.
     """
-    from .channels import get_backend
+    from ..channels import get_backend
 
     enabled = set(enabled_channels())
     minimums = omnichannel_settings.CHANNEL_MIN_CART_VALUE

@@ -10,7 +10,7 @@ import datetime as dt
 
 from django.db import transaction
 
-from .models import SenderSlot
+from ..models import SenderSlot
 
 
 def reserve(sender, weights, rate, now, horizon):

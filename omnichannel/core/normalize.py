@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
-from .conf import omnichannel_settings
+from ..conf import omnichannel_settings
 
 
 def normalize_email(value):

@@ -24,9 +24,9 @@ from django.conf import settings
 from django.template import Context, Engine
 from django.utils import translation
 
-from .flows.tracking import track_links
-from .integrations.adapter import get_adapter
-from .links import token_url, unsubscribe_token
+from ..core.links import token_url, unsubscribe_token
+from ..integrations.adapter import get_adapter
+from .link_tracking import track_links
 
 # Content keys that hold HTML; every other string key is plain text.
 HTML_PARTS = {"html"}

@@ -8,7 +8,7 @@ lasts, so one beat task never runs longer than the next one's interval allows fo
 import time
 from dataclasses import dataclass, fields
 
-from .conf import omnichannel_settings
+from ..conf import omnichannel_settings
 
 
 @dataclass

@@ -10,10 +10,10 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from . import signals
-from .models import Consent, ConsentEvent, Suppression
-from .models.consent import ConsentStatus, Purpose
-from .requests import client_ip, user_agent
+from .. import signals
+from ..core.request_meta import client_ip, user_agent
+from ..models import Consent, ConsentEvent, Suppression
+from ..models.consent import ConsentStatus, Purpose
 
 
 def record_consent(

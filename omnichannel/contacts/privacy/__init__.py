@@ -10,10 +10,10 @@ import uuid as uuid_module
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from ..models import CartSnapshot, Contact, InboundMessage, Suppression
-from ..models.channels import Channel
-from ..models.privacy import ERASED_CONTACT_UUID
-from ..normalize import normalize_email, normalize_phone
+from ...core.normalize import normalize_email, normalize_phone
+from ...models import CartSnapshot, Contact, InboundMessage, Suppression
+from ...models.channels import Channel
+from ...models.privacy import ERASED_CONTACT_UUID
 
 # The ways staff name the person a request is about.
 IDENTIFIERS = ("email", "phone", "uuid")

@@ -28,10 +28,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
-from ..flows import conditions, validation
-from ..flows.analytics import flow_figures
-from ..flows.engine import exit_enrollments
-from ..flows.preview import (
+from ...contacts.identity import resolve_contact
+from ...core.normalize import normalize_phone
+from ...flows import conditions, validation
+from ...flows.analytics import flow_figures
+from ...flows.engine import exit_enrollments
+from ...flows.preview import (
     dry_run,
     dry_run_enrolled,
     preview_content,
@@ -39,13 +41,11 @@ from ..flows.preview import (
     sample_contact,
     template_context,
 )
-from ..identity import resolve_contact
-from ..models import Contact, Enrollment, Flow, Step, StepContent, StepVariant
-from ..models.channels import Channel
-from ..models.consent import Purpose
-from ..models.flows import EnrollmentState, ExitGoal, FlowStatus, Trigger
-from ..normalize import normalize_phone
-from ..outbox import enqueue
+from ...models import Contact, Enrollment, Flow, Step, StepContent, StepVariant
+from ...models.channels import Channel
+from ...models.consent import Purpose
+from ...models.flows import EnrollmentState, ExitGoal, FlowStatus, Trigger
+from ...outbox.queueing import enqueue
 
 # --- conditions: a select of registered conditions, each with its own parameter fields --
 

@@ -14,13 +14,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .consent import suppress, withdraw_consent
-from .message_status import after_provider_report
-from .models import DeliveryEvent, Message
-from .models.consent import Purpose, SuppressionReason
-from .models.messages import DeliveryEventKind, MessageStatus
-from .normalize import normalize_email
-from .outbox import cancel_pending
+from ..contacts.consent import suppress, withdraw_consent
+from ..core.normalize import normalize_email
+from ..message_status import after_provider_report
+from ..models import DeliveryEvent, Message
+from ..models.consent import Purpose, SuppressionReason
+from ..models.messages import DeliveryEventKind, MessageStatus
+from ..outbox.queueing import cancel_pending
 
 logger = logging.getLogger(__name__)
 

@@ -27,12 +27,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, Max, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
-from .flows import conditions
-from .flows.engine import ContactFacts
-from .models import CartSnapshot, Consent, Contact, Segment, TrackedOrder
-from .models.carts import CartStatus
-from .models.consent import ConsentStatus, Purpose
-from .models.privacy import ERASED_CONTACT_UUID
+from ..flows import conditions
+from ..flows.engine import ContactFacts
+from ..models import CartSnapshot, Consent, Contact, Segment, TrackedOrder
+from ..models.carts import CartStatus
+from ..models.consent import ConsentStatus, Purpose
+from ..models.privacy import ERASED_CONTACT_UUID
 
 BATCH_SIZE = 500
 # Seconds a segment's conditions stay cached for flows; saving the segment clears it.

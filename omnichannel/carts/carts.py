@@ -6,11 +6,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import signals
-from .conf import omnichannel_settings
-from .models import CartSnapshot, Contact, Message
-from .models.carts import CartStatus
-from .models.messages import MessageStatus
+from .. import signals
+from ..conf import omnichannel_settings
+from ..models import CartSnapshot, Contact, Message
+from ..models.carts import CartStatus
+from ..models.messages import MessageStatus
 
 # A cart in one of these states is history: later changes under its key are ignored.
 FINAL_STATUSES = (CartStatus.CONVERTED, CartStatus.RECOVERED)

@@ -26,9 +26,9 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from ..conf import omnichannel_settings
-from ..message_status import FINAL as FINAL_STATUSES
-from ..models import CartSnapshot, DeliveryEvent, InboundMessage, Message, PopupEvent
+from ...conf import omnichannel_settings
+from ...message_status import FINAL as FINAL_STATUSES
+from ...models import CartSnapshot, DeliveryEvent, InboundMessage, Message, PopupEvent
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Carts and orders: snapshots, tracked orders, abandonment detection, the recovery report."""

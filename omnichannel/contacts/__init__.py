@@ -1,0 +1,1 @@
+"""Contacts: identity, the consent ledger, segments, the timeline, privacy requests."""
