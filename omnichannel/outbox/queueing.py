@@ -14,6 +14,7 @@ from django.utils import timezone
 from ..models import DeliveryEvent, Message
 from ..models.consent import Purpose
 from ..models.messages import DeliveryEventKind, MessageStatus
+from .tasks import dispatch_due
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +66,6 @@ def wake_dispatcher():
 
     Enqueueing ten thousand messages sends one wake-up, not ten thousand.
     """
-    from ..tasks import dispatch_due
-
     if not cache.add(WAKE_CACHE_KEY, True, timeout=1):
         return
     try:
