@@ -112,7 +112,8 @@ def check_sessions(app_configs, **kwargs):
 @register("omnichannel")
 def check_vapid(app_configs, **kwargs):
     try:
-        from .channels.webpush import WebPushBackend, load_vapid
+        from .channels.webpush import WebPushBackend
+        from .push.vapid import load_vapid
     except ImportError:
         return []  # omnichannel.E004 reports it
     if not channels_using(WebPushBackend):

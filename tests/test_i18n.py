@@ -14,7 +14,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import translation
 
-from omnichannel.core.links import restore_url, unsubscribe_token
+from omnichannel.core.links import restore_url
+from omnichannel.core.tokens import unsubscribe_token
 from omnichannel.flows.engine import advance_due, enroll
 from omnichannel.models import Flow, Message, StepContent
 from omnichannel.models.carts import CartStatus

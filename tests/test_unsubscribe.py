@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from omnichannel.core.links import unsubscribe_token
+from omnichannel.core.tokens import unsubscribe_token
 from omnichannel.models import Consent, ConsentEvent, Message
 from omnichannel.outbox import queueing as outbox
 from omnichannel.testing.factories import ContactFactory

@@ -33,20 +33,15 @@ from django.utils import timezone
 from py_vapid import Vapid
 from py_vapid.utils import b64urlencode
 
-from omnichannel.api.push import CLICK_SALT
-from omnichannel.channels.webpush import (
-    MAX_PAYLOAD_BYTES,
-    WebPushBackend,
-    load_vapid,
-    public_key,
-    retry_after_seconds,
-)
+from omnichannel.channels.webpush import MAX_PAYLOAD_BYTES, WebPushBackend, retry_after_seconds
 from omnichannel.conf import omnichannel_settings
+from omnichannel.core.tokens import PUSH_CLICK
 from omnichannel.exceptions import PermanentSendError, TransientSendError
 from omnichannel.models import DeliveryEvent, Message, PushSubscription
 from omnichannel.models.messages import DeliveryEventKind, MessageStatus
 from omnichannel.outbox.dispatch import sweep
 from omnichannel.outbox.queueing import enqueue
+from omnichannel.push.vapid import load_vapid, public_key
 from omnichannel.testing.factories import ContactFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_network")]
@@ -215,7 +210,7 @@ class TestProviderRequest:
             "url": f"{SHOP}/cart/",
             "message": str(message.uuid),
         }
-        assert signing.TimestampSigner(salt=CLICK_SALT).unsign(token) == message.uuid.hex
+        assert signing.TimestampSigner(salt=PUSH_CLICK.salt).unsign(token) == message.uuid.hex
         assert result.provider_message_id == f"{push_service.origin}/m/1"
 
     def test_without_url_the_notification_opens_the_shop(self, push_service, browser, contact):
@@ -667,7 +662,7 @@ class TestClicked:
         return post_json(client, "push_clicked", {"token": token})
 
     def token(self, message):
-        return signing.TimestampSigner(salt=CLICK_SALT).sign(message.uuid.hex)
+        return signing.TimestampSigner(salt=PUSH_CLICK.salt).sign(message.uuid.hex)
 
     def test_records_one_click_per_message(self, contact):
         message = push_message(contact)

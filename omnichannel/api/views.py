@@ -15,10 +15,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..core.tokens import form_token
 from ..models import PopupEvent
-from ..popups.push import subscribe_push
 from ..popups.subscribe import SubscriptionFailed, subscribe
-from ..popups.tokens import form_token
+from ..push.subscriptions import subscribe_push
 from . import serializers, throttles
 from .permissions import SameOrigin
 

@@ -18,7 +18,7 @@ from django import template
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from ..core.links import unsubscribe_token
+from ..core.tokens import unsubscribe_token
 from ..models import Contact
 from ..models.channels import Channel
 

@@ -73,7 +73,7 @@ def test_push_consent_is_recorded_for_a_known_contact(rf, popup):
 
     request.session = SessionStore()
     session.remember_contact(request, contact)
-    from omnichannel.popups.push import subscribe_push
+    from omnichannel.push.subscriptions import subscribe_push
 
     subscribe_push(request, variant, SUBSCRIPTION)
     assert PushSubscription.objects.get().contact == contact
