@@ -17,14 +17,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from .conf import CHANNELS, omnichannel_settings
+from .integrations.adapter import ShopAdapter
 
 SETTINGS_HINT = "See the settings reference in omnichannel's README."
 
 
 @register("omnichannel")
 def check_shop_adapter(app_configs, **kwargs):
-    from .integrations.adapter import ShopAdapter
-
     path = omnichannel_settings.user_settings.get("SHOP_ADAPTER")
     if not path:
         return [
