@@ -37,6 +37,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from .conf import ALIASES, CHANNELS, LINK_CHANNELS, SETTINGS_NAME, omnichannel_settings
+from .integrations.adapter import ShopAdapter, integration_adapter_path
 from .setting_types import BAD_BASE_URL
 
 SETTINGS_HINT = "See the settings reference in omnichannel's README."
@@ -113,8 +114,6 @@ def check_renamed_settings(app_configs, **kwargs):
 @register("omnichannel")
 @reads_settings
 def check_shop_adapter(app_configs, **kwargs):
-    from .integrations.adapter import ShopAdapter, integration_adapter_path
-
     path = omnichannel_settings.user_settings.get("SHOP_ADAPTER")
     if not path and integration_adapter_path():
         return []  # a ready integration (omnichannel.contrib.oscar) brings its adapter
@@ -206,7 +205,8 @@ def check_sessions(app_configs, **kwargs):
 @reads_settings
 def check_vapid(app_configs, **kwargs):
     try:
-        from .channels.webpush import WebPushBackend, load_vapid
+        from .channels.webpush import WebPushBackend
+        from .push.vapid import load_vapid
     except ImportError:
         return []  # omnichannel.E004 reports it
     if not channels_using(WebPushBackend):

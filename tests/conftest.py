@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import translation
 
 from omnichannel.conf import omnichannel_settings
+from omnichannel.testing import LOCMEM_BACKENDS, clear_sent, sent
 from omnichannel.testing.factories import ContactFactory
 
 
@@ -59,15 +60,10 @@ LOCMEM = "omnichannel.channels.locmem.LocmemBackend"
 @pytest.fixture
 def locmem_channels(settings):
     """Every channel on the in-memory backend; yields its outbox, emptied."""
-    from omnichannel.channels import locmem
-
-    settings.OMNICHANNEL = {
-        **settings.OMNICHANNEL,
-        "CHANNEL_BACKENDS": dict.fromkeys(("email", "sms", "whatsapp", "push", "inbox"), LOCMEM),
-    }
-    locmem.clear()
-    yield locmem.outbox
-    locmem.clear()
+    settings.OMNICHANNEL = {**settings.OMNICHANNEL, "CHANNEL_BACKENDS": LOCMEM_BACKENDS}
+    clear_sent()
+    yield sent
+    clear_sent()
 
 
 @pytest.fixture

@@ -7,15 +7,16 @@ from django.db import IntegrityError
 from omnichannel.carts.carts import upsert_snapshot
 from omnichannel.integrations import CartLine, track_cart
 from omnichannel.models import CartSnapshot
+from omnichannel.testing import FakeAdapter, FakeCart
 
-from .adapter import PLAIN, Cart, PlainAdapter
+from .adapter import PLAIN
 
 pytestmark = pytest.mark.django_db
 
 MUG = CartLine(product_id="1", name="Mug", quantity=1, unit_price=10)
 
 
-class NoCurrencyAdapter(PlainAdapter):
+class NoCurrencyAdapter(FakeAdapter):
     def get_cart_currency(self, cart):
         return None
 
@@ -27,7 +28,7 @@ def test_a_cart_without_currency_gets_the_default(settings, django_capture_on_co
         "DEFAULT_CURRENCY": "CHF",
     }
     with django_capture_on_commit_callbacks(execute=True):
-        track_cart(Cart(key="c1", lines=[MUG]))
+        track_cart(FakeCart(key="c1", lines=[MUG]))
     assert CartSnapshot.objects.get(cart_key="c1").currency == "CHF"
 
 

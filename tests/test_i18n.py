@@ -14,12 +14,13 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import translation
 
-from omnichannel.core.links import restore_url, unsubscribe_token
+from omnichannel.core.formatting import isodate, money
+from omnichannel.core.links import restore_url
+from omnichannel.core.tokens import unsubscribe_token
 from omnichannel.flows.engine import advance_due, enroll
 from omnichannel.models import Flow, Message, StepContent
 from omnichannel.models.carts import CartStatus
 from omnichannel.outbox.rendering import language_of, render_message
-from omnichannel.templatetags.omnichannel_format import isodate, money
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory
 from tests.flows.conftest import make_flow
 

@@ -296,7 +296,7 @@ class TestTemplateTag:
         def broken(request):
             raise RuntimeError("database is down")
 
-        monkeypatch.setattr("omnichannel.templatetags.omnichannel_inbox.visitor_contact", broken)
+        monkeypatch.setattr("omnichannel.templatetags.omnichannel.visitor_contact", broken)
         assert render_tag(visitor) == ""
         assert "the inbox could not be rendered" in caplog.text
         assert "database is down" in caplog.text

@@ -5,12 +5,12 @@ from itertools import product
 import pytest
 from anymail.signals import AnymailTrackingEvent
 
-from omnichannel import message_status
 from omnichannel.channels import locmem
 from omnichannel.models import Message
 from omnichannel.models.messages import MessageStatus
 from omnichannel.outbox import dispatch
 from omnichannel.outbox import queueing as outbox
+from omnichannel.outbox import status as message_status
 from omnichannel.testing.factories import ContactFactory
 from omnichannel.webhooks.email_tracking import handle_tracking
 

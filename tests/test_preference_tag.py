@@ -9,7 +9,7 @@ from django.template import Context, Template
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
 
-from omnichannel.core.links import unsubscribe_token
+from omnichannel.core.tokens import unsubscribe_token
 from omnichannel.integrations import session
 from omnichannel.testing.factories import ContactFactory
 

@@ -11,9 +11,12 @@ from omnichannel import signals
 from omnichannel.carts.carts import expire_stale_carts
 from omnichannel.integrations import identify, track_cart, track_order
 from omnichannel.models import CartSnapshot, Contact, TrackedOrder
+from omnichannel.testing import FakeCart as Cart
+from omnichannel.testing import FakeOrder as Order
+from omnichannel.testing import cart_line as line
 from omnichannel.testing.factories import CartSnapshotFactory
 
-from .adapter import BROKEN, PLAIN, Cart, Order, line
+from .adapter import BROKEN, PLAIN
 
 # Real commits, so that the on-commit writes run where the shop would see them run.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("plain_adapter")]

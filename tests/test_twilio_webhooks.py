@@ -335,7 +335,7 @@ class TestInbound:
         reply(client, "STOP", sid="SMnew")
         SeenInboundMessage.objects.all().delete()  # as before migration 0006
 
-        import_module("omnichannel.migrations.0006_inbound_message_ids_kept").remember_stored_ids(
+        import_module("omnichannel.migrations.0007_inbound_message_ids_kept").remember_stored_ids(
             django_apps, None
         )
         InboundMessage.objects.all().delete()

@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from omnichannel.contacts.consent import withdraw_consent
-from omnichannel.core.links import unsubscribe_token
+from omnichannel.core.tokens import unsubscribe_token
 from omnichannel.models import Consent, ConsentEvent, Message
 from omnichannel.outbox import queueing as outbox
 from omnichannel.testing.factories import ContactFactory

@@ -33,13 +33,7 @@ from django.utils import timezone
 from py_vapid import Vapid
 from py_vapid.utils import b64urlencode
 
-from omnichannel.channels.webpush import (
-    MAX_PAYLOAD_BYTES,
-    WebPushBackend,
-    load_vapid,
-    public_key,
-    retry_after_seconds,
-)
+from omnichannel.channels.webpush import MAX_PAYLOAD_BYTES, WebPushBackend, retry_after_seconds
 from omnichannel.conf import omnichannel_settings
 from omnichannel.core.tokens import PUSH_CLICK
 from omnichannel.exceptions import PermanentSendError, TransientSendError
@@ -47,6 +41,7 @@ from omnichannel.models import DeliveryEvent, Message, PushSubscription
 from omnichannel.models.messages import DeliveryEventKind, MessageStatus
 from omnichannel.outbox.dispatch import sweep
 from omnichannel.outbox.queueing import enqueue
+from omnichannel.push.vapid import load_vapid, public_key
 from omnichannel.testing.factories import ContactFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_network")]

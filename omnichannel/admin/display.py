@@ -3,7 +3,7 @@
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
-from ..templatetags.omnichannel_format import money
+from ..core.formatting import money
 
 
 def cart_lines_table(lines, currency=None):

@@ -10,10 +10,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
-from ..message_status import REQUEUEABLE
 from ..models import ChannelCost, DeliveryEvent, InboundMessage, Message, PushSubscription
 from ..models.messages import DeliveryEventKind, MessageStatus
 from ..outbox.dispatch import UNCERTAIN_REASON
+from ..outbox.status import REQUEUEABLE
 
 
 class DeliveryEventInline(admin.TabularInline):

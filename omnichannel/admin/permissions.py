@@ -41,3 +41,9 @@ def marketing_group(name="Marketing"):
         )
     )
     return group
+
+
+def may_view_contacts(request):
+    """Whether the user may see real contacts: previews, dry runs and test sends for a
+    chosen contact show their name, cart and recommendations."""
+    return request.user.has_perm("omnichannel.view_contact")

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..contacts import segments
 from ..models import Segment
-from .flows.flow import ConditionsField
+from .flows.widgets import ConditionsField
 
 SAMPLE_SIZE = 10
 

@@ -12,7 +12,6 @@ endpoint and nothing else.
 """
 
 import base64
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.core import signing
@@ -23,6 +22,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from ..conf import omnichannel_settings
+from ..core.tokens import read_push_click_token
 from ..models import DeliveryEvent, Message, PushSubscription
 from ..models.messages import DeliveryEventKind
 from ..push.subscriptions import store_subscription
@@ -39,15 +39,6 @@ PUSH_SERVICE_DOMAINS = (
     "push.apple.com",
     "notify.windows.com",
 )
-
-CLICK_SALT = "omnichannel.push-click"
-# A notification can wait in the tray for days before it is clicked.
-CLICK_TOKEN_MAX_AGE = timedelta(days=30)
-
-
-def click_token(message):
-    """The signed token a notification carries so that its click can be recorded."""
-    return signing.TimestampSigner(salt=CLICK_SALT).sign(message.uuid.hex)
 
 
 def decode_base64url(value):
@@ -111,9 +102,8 @@ class ClickSerializer(serializers.Serializer):
 
     def validate_token(self, value):
         """The clicked message's UUID, from the token its notification carried."""
-        signer = signing.TimestampSigner(salt=CLICK_SALT)
         try:
-            return signer.unsign(value, max_age=CLICK_TOKEN_MAX_AGE)
+            return read_push_click_token(value)
         except signing.BadSignature as exc:
             raise serializers.ValidationError(
                 _("Invalid or expired token: post the token from the notification's data.")

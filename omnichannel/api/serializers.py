@@ -10,11 +10,11 @@ from rest_framework import serializers
 from ..conf import omnichannel_settings
 from ..core.normalize import clean_email, normalize_phone
 from ..core.request_meta import header_country
+from ..core.tokens import seconds_since_shown
 from ..models import Contact, PopupVariant
 from ..models.channels import Channel
 from ..models.popups import PROFILE_FIELD_NAMES
 from ..popups.markup import consent_options
-from ..popups.tokens import seconds_since_shown
 from .fields import PublicIdField, column_length
 from .push import PushSubscriptionSerializer
 

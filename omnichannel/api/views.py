@@ -14,10 +14,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from ..core.tokens import form_token
 from ..models import PopupEvent
-from ..popups.push import subscribe_push
 from ..popups.subscribe import FormAlreadySent, SubscriptionFailed, subscribe
-from ..popups.tokens import form_token
+from ..push.subscriptions import subscribe_push
 from . import serializers, throttles, visitor_contact
 from .parsers import StrictJSONParser
 from .permissions import SameOrigin, SameOriginSessionAuthentication

@@ -31,17 +31,13 @@ from django.db.models.functions import TruncDate
 from django.db.models.lookups import Exact, GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
+from ..core.rates import lift, ratio
 from ..models import CartSnapshot, DeliveryEvent, Enrollment, Message, TrackedOrder
 from ..models.flows import EnrollmentState, FlowKind
 from ..models.messages import DeliveryEventKind
 
 ZERO = Decimal("0")
 TOP_PRODUCTS = 10
-
-
-def ratio(part, whole):
-    """``part / whole``, or None when there is nothing to divide by."""
-    return part / whole if whole else None
 
 
 # --- the figures -------------------------------------------------------------------------
@@ -109,9 +105,7 @@ class Holdout:
     @property
     def lift(self):
         """Relative lift over the holdout (0.25 = 25 % more purchases), or None."""
-        if self.enrolled_rate is None or not self.held_out_rate:
-            return None
-        return self.enrolled_rate / self.held_out_rate - 1
+        return lift(self.enrolled_rate, self.held_out_rate)
 
 
 @dataclass

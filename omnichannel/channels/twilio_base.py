@@ -24,8 +24,8 @@ except ImportError as exc:
 from ..conf import omnichannel_settings
 from ..exceptions import PermanentSendError, TransientSendError, UncertainSendError
 from ..models import Message
-from ..webhooks.twilio import ADDRESS_FAILURES, reported_price, status_callback_url
 from .base import BaseChannelBackend, SendResult
+from .providers.twilio import ADDRESS_FAILURES, reported_price, status_callback_url
 
 # Without a timeout a stalled connection would hold a dispatcher worker indefinitely.
 REQUEST_TIMEOUT_SECONDS = 10

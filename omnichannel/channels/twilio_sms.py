@@ -7,7 +7,7 @@ Messaging Service that pace is shared by its whole pool, which is conservative).
 """
 
 from ..conf import omnichannel_settings
-from ..webhooks.twilio import reported_int
+from .providers.twilio import reported_int
 from .sms_segments import segments
 from .twilio_base import TwilioBackend
 

@@ -21,7 +21,7 @@ from ..conf import omnichannel_settings
 from ..exceptions import PermanentSendError
 from ..models import InboundMessage
 from ..models.channels import Channel
-from ..webhooks.twilio import whatsapp_address
+from .providers.twilio import whatsapp_address
 from .twilio_base import TwilioBackend
 
 SERVICE_WINDOW = timedelta(hours=24)

@@ -24,24 +24,21 @@ import requests
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from ..api.push import click_token
 from ..conf import omnichannel_settings
 from ..core.links import absolute_url
+from ..core.tokens import push_click_token
 from ..exceptions import PermanentSendError, TransientSendError
 from ..models import PushSubscription
+from ..push.vapid import load_vapid
 from .base import BaseChannelBackend, SendResult
 
 try:
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-    from py_vapid import Vapid
-    from py_vapid.utils import b64urlencode
     from pywebpush import WebPushException, webpush
 except ImportError as exc:
     raise ImportError(
         "The web push backend needs pywebpush: pip install django-omnichannel[webpush]"
     ) from exc
 
-VAPID_SETTINGS = ("VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY", "VAPID_SUBJECT")
 # Push services refuse request bodies over 4096 bytes. aes128gcm adds 103 bytes to the
 # JSON: an 86-byte header (salt, record size, sender key), a padding delimiter and a
 # 16-byte authentication tag.
@@ -50,41 +47,6 @@ MAX_PAYLOAD_BYTES = 4096 - 103
 TIMEOUT_SECONDS = 10
 
 ACCEPTED, GONE, RETRY, REFUSED = "accepted", "gone", "retry", "refused"
-
-
-def load_vapid():
-    """The VAPID signing key from the settings; raises ``ImproperlyConfigured`` saying why.
-
-    Also checks that the public key is the private key's other half: browsers subscribe
-    with the public key, and a mismatch makes every push service answer 403.
-    """
-    missing = [name for name in VAPID_SETTINGS if not getattr(omnichannel_settings, name)]
-    if missing:
-        names = ", ".join(f'OMNICHANNEL["{name}"]' for name in missing)
-        raise ImproperlyConfigured(f"Web push needs {names}.")
-    subject = omnichannel_settings.VAPID_SUBJECT
-    if not ((subject.startswith("mailto:") and "@" in subject) or subject.startswith("https://")):
-        raise ImproperlyConfigured(
-            f'OMNICHANNEL["VAPID_SUBJECT"] is {subject!r}: push services want a "mailto:" '
-            'address or an "https://" URL where they can reach the shop.'
-        )
-    try:
-        vapid = Vapid.from_string(private_key=omnichannel_settings.VAPID_PRIVATE_KEY)
-    except (ValueError, AttributeError) as exc:
-        raise ImproperlyConfigured(
-            f'OMNICHANNEL["VAPID_PRIVATE_KEY"] is not a base64url P-256 private key: {exc}'
-        ) from exc
-    if public_key(vapid) != omnichannel_settings.VAPID_PUBLIC_KEY.rstrip("="):
-        raise ImproperlyConfigured(
-            'OMNICHANNEL["VAPID_PUBLIC_KEY"] is not the public half of "VAPID_PRIVATE_KEY".'
-        )
-    return vapid
-
-
-def public_key(vapid):
-    """The public key as browsers take it (``applicationServerKey``): base64url, no padding."""
-    point = vapid.public_key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-    return b64urlencode(point)
 
 
 @dataclass
@@ -140,7 +102,7 @@ class WebPushBackend(BaseChannelBackend):
             "icon": absolute_url(icon) if icon else "",
             "url": absolute_url(rendered.get("url") or "/"),
             "message": str(message.uuid),
-            "token": click_token(message),
+            "token": push_click_token(message),
         }
         data = json.dumps(notification, ensure_ascii=False, separators=(",", ":")).encode()
         if len(data) > MAX_PAYLOAD_BYTES:

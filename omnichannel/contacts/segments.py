@@ -127,6 +127,9 @@ def validate_conditions(entries):
     return cleaned
 
 
+Segment.validate_conditions = staticmethod(validate_conditions)
+
+
 def split(entries):
     """``(q, rest)``: the Q of the translated conditions, and those to check in Python."""
     query, rest = Q(), []

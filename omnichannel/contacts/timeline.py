@@ -36,6 +36,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from ..core.formatting import money
 from ..models import (
     CartSnapshot,
     ConsentEvent,
@@ -53,7 +54,6 @@ from ..models.channels import Channel
 from ..models.flows import EnrollmentState
 from ..models.messages import DeliveryEventKind
 from ..models.popups import PopupEventKind
-from ..templatetags.omnichannel_format import money
 
 
 class Kind(models.TextChoices):

@@ -24,15 +24,12 @@ from decimal import Decimal
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.utils.translation import gettext as _
 
+from ..core.rates import lift, ratio
 from ..models import DeliveryEvent, Enrollment, Message, Step, StepVariant, TrackedOrder
 from ..models.flows import EnrollmentState
 from ..models.messages import DeliveryEventKind
 
 ZERO = Decimal("0")
-
-
-def _ratio(part, whole):
-    return part / whole if whole else None
 
 
 @dataclass
@@ -52,15 +49,15 @@ class Row:
 
     @property
     def open_rate(self):
-        return _ratio(self.opened, self.sent)
+        return ratio(self.opened, self.sent)
 
     @property
     def click_rate(self):
-        return _ratio(self.clicked, self.sent)
+        return ratio(self.clicked, self.sent)
 
     @property
     def cost_per_conversion(self):
-        return _ratio(self.cost, self.conversions)
+        return ratio(self.cost, self.conversions)
 
 
 @dataclass
@@ -92,23 +89,20 @@ class FlowFigures:
 
     @property
     def cost_per_conversion(self):
-        return _ratio(self.cost, self.conversions)
+        return ratio(self.cost, self.conversions)
 
     @property
     def conversion_rate(self):
-        return _ratio(self.enrolled_converted, self.enrolled)
+        return ratio(self.enrolled_converted, self.enrolled)
 
     @property
     def holdout_conversion_rate(self):
-        return _ratio(self.held_out_converted, self.held_out)
+        return ratio(self.held_out_converted, self.held_out)
 
     @property
     def lift(self):
         """Relative lift over the holdout (0.25 = 25 % more conversions), or None."""
-        treated, holdout = self.conversion_rate, self.holdout_conversion_rate
-        if treated is None or not holdout:
-            return None
-        return treated / holdout - 1
+        return lift(self.conversion_rate, self.holdout_conversion_rate)
 
 
 def flow_figures(flow, start=None, end=None):

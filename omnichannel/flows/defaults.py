@@ -34,11 +34,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 
 from ..models import Flow, Step, StepContent
 from ..models.channels import Channel
 from ..models.flows import BEST_CHANNEL, ExitGoal, FlowKind, FlowStatus, OfferKind, Trigger
+from . import lifecycle
 
 DAY = timedelta(days=1)
 # With ``fast=True`` (demos, trying a flow out) a day of the series takes a minute.
@@ -440,7 +440,11 @@ def offer_fields(offer, fast):
 
 @transaction.atomic
 def install_flow(spec, *, activate=False, fast=False):
-    """Create the flow of ``spec`` unless its slug exists; returns ``(flow, created)``."""
+    """Create the flow of ``spec`` unless its slug exists; returns ``(flow, created)``.
+
+    With ``activate`` the new flow is activated as staff would (``lifecycle.activate``):
+    only if it passes its validation, else it stays a draft.
+    """
     existing = Flow.objects.filter(slug=spec.slug).first()
     if existing is not None:
         return existing, False
@@ -450,8 +454,7 @@ def install_flow(spec, *, activate=False, fast=False):
         kind=spec.kind,
         trigger=spec.trigger,
         exit_goals=list(spec.exit_goals),
-        status=FlowStatus.ACTIVE if activate else FlowStatus.DRAFT,
-        activated_at=timezone.now() if activate else None,
+        status=FlowStatus.DRAFT,
     )
     for position, step_spec in enumerate(spec.steps):
         step = Step.objects.create(
@@ -467,6 +470,8 @@ def install_flow(spec, *, activate=False, fast=False):
             StepContent(step=step, channel=channel, **parts)
             for channel, parts in step_spec.contents.items()
         )
+    if activate:
+        lifecycle.activate([flow])
     return flow, True
 
 

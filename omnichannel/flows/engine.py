@@ -23,13 +23,13 @@ from ..core.batches import Report, run_batches
 from ..core.db import update_rows
 from ..core.links import restore_url
 from ..integrations.adapter import get_adapter
-from ..message_status import STOPPABLE
 from ..models import Consent, Enrollment, Flow, Message, StepContent, TrackedOrder
 from ..models.consent import ConsentStatus, Purpose
 from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, FlowKind, FlowStatus
 from ..outbox import policy
 from ..outbox.dispatch import worker_id
 from ..outbox.queueing import cancel_pending, wake_dispatcher
+from ..outbox.status import STOPPABLE
 from . import conditions, offers, variants
 
 logger = logging.getLogger(__name__)

@@ -4,6 +4,7 @@ Each receiver runs after the transaction that sent the signal committed (the sig
 are sent on commit) and is wrapped so a failure is logged, never raised into the shop.
 """
 
+from .. import signals
 from ..integrations.safety import never_raises
 from ..models import Enrollment
 from ..models.consent import ConsentStatus
@@ -56,8 +57,6 @@ def on_consent_changed(sender, contact, consent, **kwargs):
 
 
 def connect():
-    from .. import signals
-
     uid = "omnichannel.flows."
     signals.signup_tracked.connect(on_signup, dispatch_uid=uid + "signup")
     signals.popup_subscribed.connect(on_popup_subscribed, dispatch_uid=uid + "popup")

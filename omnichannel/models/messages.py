@@ -19,6 +19,16 @@ class MessageStatus(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
+# A message in one of these states will never be sent (again) unless staff requeue it.
+FINAL_STATUSES = (
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.FAILED,
+    MessageStatus.CANCELLED,
+    MessageStatus.EXPIRED,
+)
+
+
 class Message(models.Model):
     """A message to one contact on one channel, from queued to its final state.
 

@@ -62,11 +62,14 @@ class Segment(models.Model):
         """Where ``omnichannel.contacts.segments`` caches the conditions of segment ``slug``."""
         return f"omnichannel:segment:{slug}"
 
-    def clean(self):
-        from ..contacts.segments import validate_conditions
+    #: Cleans ``conditions`` against the flow conditions registry (ValidationError when
+    #: they are wrong). The registry sits above the models, so ``contacts/segments.py``
+    #: installs the function when the app loads (``AppConfig.ready`` imports it).
+    validate_conditions = None
 
+    def clean(self):
         try:
-            self.conditions = validate_conditions(self.conditions)
+            self.conditions = self.validate_conditions(self.conditions)
         except ValidationError as exc:
             raise ValidationError({"conditions": exc.messages}) from exc
 

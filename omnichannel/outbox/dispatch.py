@@ -41,7 +41,6 @@ from django.db import transaction
 from django.db.models import F, Q, prefetch_related_objects
 from django.utils import timezone
 
-from .. import message_status
 from ..channels import enabled_channels, get_backend
 from ..channels.sms_segments import segments
 from ..conf import omnichannel_settings
@@ -61,6 +60,7 @@ from ..models.messages import DeliveryEventKind, MessageStatus
 from . import pacing as throttle
 from . import policy
 from .rendering import render_message
+from .status import KEEP_PROVIDER_REPORTS
 
 logger = logging.getLogger(__name__)
 
@@ -342,7 +342,7 @@ class Outcomes:
                 SENT_FIELDS,
                 where="locked_by = %s",
                 where_params=[self.owner],
-                templates=message_status.KEEP_PROVIDER_REPORTS,
+                templates=KEEP_PROVIDER_REPORTS,
             )
             for messages, fields in (
                 (self.deferred + self.retried + self.requeued, WAIT_FIELDS),

@@ -3,7 +3,7 @@
 Right before a flow message is sent (``rendering.render_message``), every http(s) link in
 its HTML part (the ``href`` of ``<a>`` and ``<area>`` tags) and the ``url`` of a push or
 inbox message is pointed at ``PUBLIC_BASE_URL/omnichannel/c/<token>/``. The token is
-signed (``TimestampSigner``, a salt of its own) and carries the message UUID and the target
+signed (``core/tokens.py``) and carries the message UUID and the target
 URL with the UTM parameters added. The click view records the click and redirects to
 exactly that signed URL: the target never comes from anything a visitor can edit, so the
 redirect cannot be pointed elsewhere.
@@ -25,19 +25,15 @@ as the adapter's contract promises for product and cart URLs.
 
 import html
 import re
-from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from django.core import signing
 from django.urls import Resolver404, resolve, reverse
 
 from ..conf import omnichannel_settings
 from ..core.links import absolute_url
+from ..core.tokens import click_token
 from ..models.channels import Channel
 
-CLICK_SALT = "omnichannel.link-click"
-# Links in a mail are clicked months later (a saved offer, a search in the mailbox).
-CLICK_LINK_MAX_AGE = timedelta(days=400)
 # Channels whose content has a ``url`` part that a tap on the message opens.
 URL_CHANNELS = {Channel.PUSH, Channel.INBOX}
 
@@ -50,24 +46,6 @@ LINK_TAG = re.compile(
 ATTRIBUTE = re.compile(
     r"""(?P<name>[^\s"'>/=]+)(?:(?P<equals>\s*=\s*)(?P<value>"[^"]*"|'[^']*'|[^\s"'>]+))?"""
 )
-
-
-# --- tokens ------------------------------------------------------------------------------
-
-
-def click_token(message, url):
-    return signing.TimestampSigner(salt=CLICK_SALT).sign_object(
-        [message.uuid.hex, url], compress=True
-    )
-
-
-def read_click_token(token):
-    """``(message_uuid_hex, target_url)``; raises ``signing.BadSignature`` (expired too),
-    or ``ValueError`` / ``TypeError`` for a payload of the wrong shape."""
-    message_hex, url = signing.TimestampSigner(salt=CLICK_SALT).unsign_object(
-        token, max_age=CLICK_LINK_MAX_AGE
-    )
-    return str(message_hex), str(url)
 
 
 def click_url(message, url):

@@ -11,10 +11,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..message_status import STOPPABLE
 from ..models import DeliveryEvent, Message
 from ..models.consent import Purpose
 from ..models.messages import DeliveryEventKind, MessageStatus
+from ..outbox.status import STOPPABLE
+from .tasks import dispatch_due
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +64,6 @@ def wake_dispatcher():
 
     Enqueueing ten thousand messages sends one wake-up, not ten thousand.
     """
-    from ..tasks import dispatch_due
-
     if not cache.add(WAKE_CACHE_KEY, True, timeout=1):
         return
     try:

@@ -24,7 +24,8 @@ from django.conf import settings
 from django.template import Context, Engine
 from django.utils import translation
 
-from ..core.links import token_url, unsubscribe_token
+from ..core.links import token_url
+from ..core.tokens import unsubscribe_token
 from ..integrations.adapter import get_adapter
 from .link_tracking import track_links
 

@@ -6,6 +6,7 @@ one function, so that it can later go through the messaging outbox unchanged for
 """
 
 from django.conf import settings
+from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -13,10 +14,11 @@ from django.utils import translation
 from ..conf import omnichannel_settings
 from ..contacts.consent import is_suppressed
 from ..core.links import token_url
+from ..core.tokens import confirmation_token, read_confirmation_token
 from ..integrations import get_adapter
 from ..integrations.safety import never_raises
+from ..models import PopupSignup
 from ..models.channels import Channel
-from .tokens import confirmation_token
 
 TEMPLATES = "omnichannel/popups/email/"
 
@@ -25,6 +27,18 @@ TEMPLATES = "omnichannel/popups/email/"
 def shop_context():
     # The shop's name and address dress the email; without them it still goes out.
     return get_adapter().get_shop_context()
+
+
+def signup_from_confirmation_token(token):
+    """The ``PopupSignup`` a confirmation link is for, or None if forged, expired or gone."""
+    try:
+        return (
+            PopupSignup.objects.select_related("popup", "variant", "contact")
+            .filter(uuid=read_confirmation_token(token))
+            .first()
+        )
+    except (signing.BadSignature, ValueError):
+        return None
 
 
 def confirmation_url(signup):

@@ -25,8 +25,8 @@ from ..models import Consent, Popup, PopupEvent, PopupSignup
 from ..models.consent import ConsentStatus, Purpose
 from ..models.popups import DoubleOptIn, PopupEventKind
 from .confirmation import send_confirmation_email
+from .form_uses import spend_form_token
 from .gift import gift_for
-from .tokens import spend_form_token
 
 
 class SubscriptionFailed(Exception):

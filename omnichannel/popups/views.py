@@ -4,8 +4,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from .confirmation import signup_from_confirmation_token
 from .subscribe import confirm_signup
-from .tokens import signup_from_confirmation_token
 
 
 @never_cache

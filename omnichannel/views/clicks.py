@@ -20,10 +20,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from ..core.tokens import read_click_token
 from ..integrations.adapter import get_adapter
 from ..models import DeliveryEvent, Message
 from ..models.messages import DeliveryEventKind
-from ..outbox.link_tracking import read_click_token
 
 logger = logging.getLogger(__name__)
 

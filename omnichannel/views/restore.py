@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from ..carts.carts import FINAL_STATUSES
-from ..core.links import read_restore_token
+from ..core.tokens import read_restore_token
 from ..integrations.adapter import RestoredCart, get_adapter
 from ..models import CartSnapshot, DeliveryEvent, Message
 from ..models.messages import DeliveryEventKind

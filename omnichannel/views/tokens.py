@@ -3,7 +3,7 @@
 from django.core import signing
 from django.shortcuts import render
 
-from ..core.links import read_unsubscribe_token
+from ..core.tokens import read_unsubscribe_token
 from ..models import Contact
 from ..models.channels import Channel
 

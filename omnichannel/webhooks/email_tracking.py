@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from ..contacts.consent import suppress, withdraw_consent
 from ..core.normalize import normalize_email
-from ..message_status import after_provider_report
 from ..models import DeliveryEvent, Message
 from ..models.consent import Purpose, SuppressionReason
 from ..models.messages import DeliveryEventKind, MessageStatus
 from ..outbox.queueing import cancel_pending
+from ..outbox.status import after_provider_report
 
 logger = logging.getLogger(__name__)
 

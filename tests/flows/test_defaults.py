@@ -62,6 +62,13 @@ class TestInstalling:
         flow = installed_welcome(activate=True)
         assert flow.status == "active" and flow.activated_at >= before
 
+    def test_activate_goes_through_the_activation_guard(self, monkeypatch, capsys):
+        refusal = validation.Problem("Step 1 has no subject.")
+        monkeypatch.setattr(validation, "blocking", lambda flow: [refusal])
+        call_command("omnichannel_install_defaults", "--activate")
+        assert set(Flow.objects.values_list("status", "activated_at")) == {("draft", None)}
+        assert "Flow 'welcome' was not activated: Step 1 has no subject." in capsys.readouterr().err
+
     def test_fast_turns_days_into_minutes(self):
         flow = installed_welcome(fast=True)
         delays = list(flow.steps.order_by("position").values_list("delay", "offer_valid_for"))

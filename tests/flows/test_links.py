@@ -11,10 +11,11 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
+from omnichannel.core.tokens import click_token, read_click_token
 from omnichannel.flows.engine import advance_due, enroll
 from omnichannel.models import DeliveryEvent, Message, StepContent, StepVariant
 from omnichannel.models.messages import DeliveryEventKind
-from omnichannel.outbox.link_tracking import click_token, read_click_token, with_utm
+from omnichannel.outbox.link_tracking import with_utm
 from omnichannel.outbox.rendering import render_message
 from omnichannel.testing.factories import ContactFactory
 

@@ -11,13 +11,14 @@ from omnichannel.carts.orders import record_order
 from omnichannel.core.links import restore_url
 from omnichannel.integrations import OrderData, RestoredCart
 from omnichannel.models import CartSnapshot
+from omnichannel.testing import FakeAdapter
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory
-from tests.adapter import PLAIN, PlainAdapter
+from tests.adapter import PLAIN
 
 pytestmark = pytest.mark.django_db
 
 
-class CopyingAdapter(PlainAdapter):
+class CopyingAdapter(FakeAdapter):
     def restore_cart(self, request, snapshot):
         def set_cookie(response):
             response.set_cookie("shop_cart", "copy-1")
@@ -25,7 +26,7 @@ class CopyingAdapter(PlainAdapter):
         return RestoredCart(cart_key="copy-1", url="/basket/", on_response=set_cookie)
 
 
-class SameCartAdapter(PlainAdapter):
+class SameCartAdapter(FakeAdapter):
     def restore_cart(self, request, snapshot):
         return "/cart/"
 

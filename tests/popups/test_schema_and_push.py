@@ -10,8 +10,7 @@ from drf_spectacular.validation import validate_schema
 from omnichannel.api import visitor_contact
 from omnichannel.integrations import session
 from omnichannel.models import Consent, Contact, PopupEvent, PushSubscription
-from omnichannel.popups.push import subscribe_push
-from omnichannel.push.subscriptions import store_subscription
+from omnichannel.push.subscriptions import store_subscription, subscribe_push
 from omnichannel.testing.factories import ContactFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_forms")]

@@ -279,7 +279,7 @@ class TestDoubleOptIn:
 
     def test_a_forged_or_expired_link_is_refused(self, client, popup, settings, monkeypatch):
         signup = PopupSignup.objects.create(popup=popup, contact=ContactFactory())
-        from omnichannel.popups.tokens import confirmation_token
+        from omnichannel.core.tokens import confirmation_token
 
         token = confirmation_token(signup)
         assert (

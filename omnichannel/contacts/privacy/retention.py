@@ -27,8 +27,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ...conf import omnichannel_settings
-from ...message_status import FINAL as FINAL_STATUSES
 from ...models import CartSnapshot, DeliveryEvent, InboundMessage, Message, PopupEvent
+from ...models.messages import FINAL_STATUSES
 
 logger = logging.getLogger(__name__)
 

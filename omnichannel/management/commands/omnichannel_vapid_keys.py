@@ -26,7 +26,7 @@ class Command(BaseCommand):
             from py_vapid import Vapid
             from py_vapid.utils import b64urlencode
 
-            from ...channels.webpush import public_key
+            from ...push.vapid import public_key
         except ImportError as exc:
             raise CommandError(
                 "Web push needs pywebpush: pip install django-omnichannel[webpush]"

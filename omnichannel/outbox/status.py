@@ -17,7 +17,7 @@ Four parties change ``Message.status``, and each goes through this module:
 ``TRANSITIONS`` lists every allowed move; a test walks it against the code.
 """
 
-from .models.messages import MessageStatus
+from ..models.messages import FINAL_STATUSES, MessageStatus
 
 QUEUED, SENDING, SENT, DELIVERED, FAILED, CANCELLED, EXPIRED = (
     MessageStatus.QUEUED,
@@ -51,8 +51,7 @@ TRANSITIONS = {
     },
 }
 
-# A message in one of these states will never be sent (again) unless staff requeue it.
-FINAL = (SENT, DELIVERED, FAILED, CANCELLED, EXPIRED)
+FINAL = FINAL_STATUSES  # never sent (again) unless staff requeue it
 # States an event can still stop a message in.
 STOPPABLE = (QUEUED, SENDING)
 # What staff may requeue.

@@ -1,0 +1,251 @@
+"""The forms of the flow builder: a flow, its steps and contents, the figures' period, the
+dry run and the test send."""
+
+import datetime as dt
+import uuid
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from ...contacts.identity import resolve_contact
+from ...core.normalize import normalize_phone
+from ...flows.preview import preview_content, sample_contact, template_context
+from ...models import Contact, Step, StepContent
+from ...models.channels import Channel
+from ...models.consent import Purpose
+from ...models.flows import ExitGoal, Trigger
+from ...outbox.queueing import enqueue
+from .widgets import ConditionsField
+
+# Test sends on these go to a phone number the staff member types.
+PHONE_CHANNELS = (Channel.SMS, Channel.WHATSAPP)
+
+
+class FlowForm(forms.ModelForm):
+    conditions = ConditionsField(
+        label=_("Entry conditions"),
+        help_text=_("A contact enters only when they meet all of these. None: everyone."),
+    )
+    exit_goals = forms.MultipleChoiceField(
+        label=_("Exit goals"),
+        choices=ExitGoal.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("Reaching any of these ends the flow for the contact."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("trigger") == Trigger.CUSTOM_EVENT and not cleaned.get("trigger_event"):
+            self.add_error(
+                "trigger_event",
+                _("Name the event that starts this flow, as track_event() gets it."),
+            )
+        return cleaned
+
+
+class OneBasedPositionForm(forms.ModelForm):
+    """Staff number steps 1, 2, 3; stored positions start at 0. An empty number puts a new
+    step last. Positions are made contiguous after every save (``renumber_steps``)."""
+
+    position = forms.IntegerField(
+        label=_("Order"),
+        min_value=1,
+        required=False,
+        widget=forms.NumberInput(attrs={"style": "width:4em"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["position"] = self.instance.position + 1
+
+    def clean_position(self):
+        position = self.cleaned_data.get("position")
+        return position - 1 if position else 10_000
+
+
+def renumber_steps(flow, moved=None):
+    """Positions 0, 1, 2... in the order staff gave. On a tie the ``moved`` step goes
+    first (it was given the place of another), then the oldest."""
+    steps = sorted(
+        Step.objects.filter(flow=flow),
+        key=lambda step: (step.position, step.pk != getattr(moved, "pk", None), step.pk),
+    )
+    changed = []
+    for index, step in enumerate(steps):
+        if step.position != index:
+            step.position = index
+            changed.append(step)
+    Step.objects.bulk_update(changed, ["position"])
+
+
+class StepInlineForm(OneBasedPositionForm):
+    class Meta:
+        widgets = {
+            "name": forms.TextInput(attrs={"size": 24}),
+            "delay": forms.TextInput(attrs={"size": 12}),
+            "offer_value": forms.NumberInput(attrs={"style": "width:6em"}),
+        }
+
+
+class FiguresPeriodForm(forms.Form):
+    """The period of the figures on a flow's page: enrollments triggered in it."""
+
+    since = forms.DateField(
+        label=_("Triggered from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=pgettext_lazy("end of a period", "to"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            raise ValidationError(_("The period ends before it starts: swap the dates."))
+        return cleaned
+
+    def bounds(self):
+        """``(start, end)`` aware datetimes, the end exclusive; open sides are None."""
+        if not self.is_bound or not self.is_valid():
+            return None, None
+        since, until = self.cleaned_data["since"], self.cleaned_data["until"]
+        start = _midnight(since) if since else None
+        end = _midnight(until + dt.timedelta(days=1)) if until else None
+        return start, end
+
+
+def _midnight(day):
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+class DryRunForm(forms.Form):
+    LIMIT = 20
+    DEFAULTS = {"who": "newest", "start": "now"}
+
+    who = forms.ChoiceField(
+        label=_("Contacts"),
+        required=False,
+        choices=[
+            ("newest", _("the %d newest contacts, as if triggered") % LIMIT),
+            ("enrolled", _("the %d latest enrolled, from their own trigger") % LIMIT),
+        ],
+    )
+    start = forms.ChoiceField(
+        label=_("Triggered"),
+        required=False,
+        choices=[("now", _("now")), ("signup", _("at their signup"))],
+        help_text=_("For new contacts only."),
+    )
+
+    def options(self):
+        """The choices made, the defaults for the rest (and for invalid ones)."""
+        chosen = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        return {name: chosen.get(name) or default for name, default in self.DEFAULTS.items()}
+
+
+class StepForm(OneBasedPositionForm):
+    conditions = ConditionsField(
+        label=_("Conditions"),
+        help_text=_("The step is skipped for contacts who do not meet all of these."),
+    )
+
+
+class ContentFormSet(forms.BaseInlineFormSet):
+    """One content per variant, channel and language: say so instead of failing on the
+    database constraint."""
+
+    def clean(self):
+        super().clean()
+        seen = set()
+        for form in self.forms:
+            data = form.cleaned_data
+            if not data or data.get("DELETE"):
+                continue
+            key = (data.get("variant"), data.get("channel"), data.get("locale") or "")
+            if key in seen:
+                raise ValidationError(
+                    _(
+                        "Two contents for %(channel)s in %(language)s%(variant)s: keep one, "
+                        "or give the other a different language."
+                    )
+                    % {
+                        "channel": Channel(key[1]).label,
+                        "language": key[2] or _("the default language"),
+                        "variant": _(" for variant “%s”") % key[0].name if key[0] else "",
+                    }
+                )
+            seen.add(key)
+
+
+class TestSendForm(forms.Form):
+    """What a test send needs: which content, and for SMS / WhatsApp the staff phone.
+    Email, push and inbox go to the contact of the staff member's own email."""
+
+    content = forms.ModelChoiceField(queryset=StepContent.objects.none())
+    phone = forms.CharField(required=False, max_length=32)
+    contact = forms.ModelChoiceField(queryset=Contact.objects.all(), required=False)
+
+    def __init__(self, *args, step, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.step, self.user, self.address = step, user, ""
+        self.fields["content"].queryset = step.contents.select_related("variant")
+        self.fields["content"].error_messages["invalid_choice"] = _(
+            "That content is not one of this step's (deleted meanwhile?)."
+        )
+        self.fields["contact"].error_messages["invalid_choice"] = _("That contact does not exist.")
+
+    def clean(self):
+        cleaned = super().clean()
+        content = cleaned.get("content")
+        if content is None:
+            return cleaned
+        about = cleaned.get("contact") or sample_contact()
+        broken = preview_content(self.step, content, about, content.variant).errors
+        if broken:
+            raise ValidationError(
+                _("the %(part)s does not render (%(error)s): fix it first.")
+                % {"part": broken[0].label, "error": broken[0].error}
+            )
+        if content.channel in PHONE_CHANNELS:
+            try:
+                self.address = normalize_phone(cleaned.get("phone"))
+            except ValidationError as exc:
+                self.add_error("phone", exc)
+                return cleaned
+            if not self.address:
+                self.add_error("phone", _("Type the phone number to send the test to."))
+        elif not self.user.email:
+            raise ValidationError(
+                _(
+                    "Your user account has no email address: add one to your user "
+                    "(Authentication › Users) to receive tests."
+                )
+            )
+        else:
+            self.address = self.user.email
+        return cleaned
+
+    def send(self):
+        content = self.cleaned_data["content"]
+        if content.channel in PHONE_CHANNELS:
+            recipient = resolve_contact(phone=self.address, source="admin test send")
+        else:
+            recipient = resolve_contact(email=self.address, source="admin test send")
+        about = self.cleaned_data.get("contact") or sample_contact()
+        message, _created = enqueue(
+            recipient,
+            content.channel,
+            content.as_message_content(),
+            idempotency_key=f"test:{self.step.pk}:{content.pk}:{uuid.uuid4().hex}",
+            context=template_context(self.step, about, content, variant=content.variant),
+            purpose=Purpose.TRANSACTIONAL,
+            source="test send",
+        )
+        return message

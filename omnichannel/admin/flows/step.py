@@ -1,0 +1,216 @@
+"""A step's page: its contents per channel and language, variants, conditions, a
+preview and a test send."""
+
+from functools import partial
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from ...flows import validation
+from ...flows.preview import preview_step, sample_contact
+from ...models import Contact, Step, StepContent, StepVariant
+from ..permissions import may_view_contacts
+from .forms import PHONE_CHANNELS, ContentFormSet, StepForm, TestSendForm, renumber_steps
+
+
+class StepVariantInline(admin.TabularInline):
+    model = StepVariant
+    extra = 0
+    fields = ("name", "weight", "channel", "delay", "offer_value")
+    verbose_name_plural = _(
+        "A/B variants (each needs its own content below; empty fields follow the step)"
+    )
+
+
+class StepContentInline(admin.StackedInline):
+    model = StepContent
+    formset = ContentFormSet
+    extra = 0
+    fieldsets = (
+        (None, {"fields": (("channel", "locale", "variant"), "text")}),
+        (_("Email"), {"fields": ("subject", "preheader", "html")}),
+        (_("Web push and on-site inbox"), {"fields": ("title", "body", "url", "icon")}),
+        (_("WhatsApp template"), {"fields": ("content_sid", "variables")}),
+    )
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        variant = formset.form.base_fields["variant"]
+        variant.queryset = obj.variants.all() if obj else StepVariant.objects.none()
+        variant.help_text = _("Empty: the step's own content. Save new variants first.")
+        return formset
+
+
+@admin.register(Step)
+class StepAdmin(admin.ModelAdmin):
+    """A step's page: its contents per channel and language, variants and conditions.
+    Reached from its flow's page, so it is not listed on the admin index."""
+
+    form = StepForm
+    list_display = ("__str__", "flow", "channel", "delay", "offer_kind")
+    list_filter = ("flow", "channel")
+    list_select_related = ("flow",)
+    search_fields = ("name", "flow__name")
+    inlines = [StepVariantInline, StepContentInline]
+    fieldsets = (
+        (None, {"fields": ("flow", ("position", "name"), "delay", "channel")}),
+        (_("Who gets it"), {"fields": ("conditions", "min_cart_value")}),
+        (
+            _("Offer"),
+            {"fields": (("offer_kind", "offer_value"), ("offer_prefix", "offer_valid_for"))},
+        ),
+    )
+
+    def get_model_perms(self, request):
+        return {}
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("flow",) if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        renumber_steps(obj.flow, moved=obj)
+
+    def response_post_save_change(self, request, obj):
+        return HttpResponseRedirect(reverse("admin:omnichannel_flow_change", args=[obj.flow_id]))
+
+    response_post_save_add = response_post_save_change
+
+    def delete_view(self, request, object_id, extra_context=None):
+        step = self.get_object(request, unquote(object_id))
+        response = super().delete_view(request, object_id, extra_context)
+        if step is not None and request.method == "POST" and response.status_code == 302:
+            renumber_steps(step.flow)
+            return HttpResponseRedirect(
+                reverse("admin:omnichannel_flow_change", args=[step.flow_id])
+            )
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        step = self.get_object(request, unquote(object_id))
+        extra = {}
+        if step is not None:
+            extra["step_problems"] = partial(_problems_of, step)
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/preview/",
+                view(self.preview_view),
+                name="omnichannel_step_preview",
+            ),
+            path(
+                "<path:object_id>/send-test/",
+                view(require_POST(self.send_test_view)),
+                name="omnichannel_step_send_test",
+            ),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, object_id):
+        """The step's contents rendered for a chosen contact (or a sample one)."""
+        step = self.get_object(request, unquote(object_id))
+        if step is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_permission(request, step):
+            raise PermissionDenied
+        contact = self._chosen_contact(request)
+        variant = self._chosen_variant(request, step)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": step,
+            "title": _("Preview of “%s”") % step,
+            "contact": contact,
+            "chosen_contact": request.GET.get("contact", ""),
+            "variant": variant,
+            "variants": step.variants.all(),
+            "previews": preview_step(step, contact, variant),
+            "can_send": self.has_change_permission(request, step),
+            "phone_channels": PHONE_CHANNELS,
+        }
+        return TemplateResponse(request, "admin/omnichannel/step/preview.html", context)
+
+    def _chosen_contact(self, request):
+        """The contact named by ``?contact=`` (an id or an email), else the sample. Only
+        staff who may view contacts preview for a real one: the preview shows their name,
+        cart and recommendations."""
+        wanted = request.GET.get("contact", "").strip()
+        if not wanted:
+            return sample_contact()
+        if not may_view_contacts(request):
+            self.message_user(
+                request,
+                _("You may not view contacts: showing the sample contact instead."),
+                messages.WARNING,
+            )
+            return sample_contact()
+        lookup = {"pk": wanted} if wanted.isdigit() else {"email": wanted.lower()}
+        contact = Contact.objects.filter(**lookup).first()
+        if contact is None:
+            self.message_user(
+                request,
+                _("No contact “%s”: showing the sample contact instead.") % wanted,
+                messages.WARNING,
+            )
+            return sample_contact()
+        return contact
+
+    def _chosen_variant(self, request, step):
+        wanted = request.GET.get("variant", "")
+        if not wanted:
+            return None
+        variant = step.variants.filter(pk=wanted).first() if wanted.isdigit() else None
+        if variant is None:
+            self.message_user(
+                request, _("That variant is not one of this step's."), messages.WARNING
+            )
+        return variant
+
+    def send_test_view(self, request, object_id):
+        """Queue one content of the step to the staff member, as a transactional message
+        (consent and caps do not hold a test back), and say where to follow it."""
+        step = self.get_object(request, unquote(object_id))
+        if step is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, step):
+            raise PermissionDenied
+        if request.POST.get("contact") and not may_view_contacts(request):
+            raise PermissionDenied  # the test would carry that contact's cart and name
+        form = TestSendForm(request.POST, step=step, user=request.user)
+        back = reverse("admin:omnichannel_step_preview", args=[step.pk])
+        query = {k: request.POST[k] for k in ("contact", "variant") if request.POST.get(k)}
+        back += "?" + urlencode(query) if query else ""
+        if not form.is_valid():
+            errors = "; ".join(message for ms in form.errors.values() for message in ms)
+            self.message_user(request, _("No test sent: %s") % errors, messages.ERROR)
+            return HttpResponseRedirect(back)
+        message = form.send()
+        self.message_user(
+            request,
+            format_html(
+                '{} <a href="{}">{}</a>',
+                _("Test %(channel)s queued to %(to)s.")
+                % {"channel": message.get_channel_display(), "to": form.address},
+                reverse("admin:omnichannel_message_change", args=[message.pk]),
+                _("Follow it in Messages."),
+            ),
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(back)
+
+
+def _problems_of(step):
+    return [
+        p for p in validation.problems(step.flow) if p.step is not None and p.step.pk == step.pk
+    ]

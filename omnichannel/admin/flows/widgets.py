@@ -1,0 +1,110 @@
+"""The conditions editor of flows, steps and segments: a select of the registered
+conditions, each with its own parameter fields."""
+
+from django import forms
+
+from ...flows import conditions
+
+
+class ConditionsWidget(forms.Widget):
+    """One row per condition: which one, and its parameters (the registered form fields).
+
+    Every condition's parameters are in every row; a small script shows those of the
+    chosen condition. Two empty rows let staff add conditions; "no condition" removes one.
+    Stored values that make no sense (an unregistered condition, odd parameters) are shown
+    as they are, for ``conditions.validate()`` to explain on save.
+    """
+
+    template_name = "admin/omnichannel/flow/conditions_widget.html"
+    blank_rows = 2
+
+    class Media:
+        js = ("omnichannel/admin/flow_conditions.js",)
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        entries = [e for e in (value if isinstance(value, list) else []) if isinstance(e, dict)]
+        known = conditions.choices()
+        rows = []
+        for index, entry in enumerate(entries + [{}] * self.blank_rows):
+            chosen = str(entry.get("name") or "")
+            choices = known if chosen in dict(known) or not chosen else [*known, (chosen, chosen)]
+            values = entry.get("params")
+            rows.append(
+                {
+                    "prefix": f"{name}-{index}",
+                    "chosen": chosen,
+                    "choices": choices,
+                    "params": self._params(
+                        f"{name}-{index}", chosen, values if isinstance(values, dict) else {}
+                    ),
+                }
+            )
+        context["widget"]["rows"] = rows
+        return context
+
+    def _params(self, prefix, chosen, values):
+        params = []
+        for condition_name, _label in conditions.choices():
+            condition = conditions.get(condition_name)
+            for param, field in condition.params.items():
+                value = values.get(param) if condition_name == chosen else None
+                if isinstance(value, list):
+                    value = ", ".join(map(str, value))
+                field_name = f"{prefix}-{condition_name}-{param}"
+                params.append(
+                    {
+                        "condition": condition_name,
+                        "id": f"id_{field_name}",
+                        "label": field.label or param,
+                        "html": field.widget.render(
+                            field_name, value, attrs={"id": f"id_{field_name}"}
+                        ),
+                    }
+                )
+        return params
+
+    def value_from_datadict(self, data, files, name):
+        try:
+            count = int(data.get(f"{name}-rows", 0))
+        except ValueError:
+            count = 0
+        entries = []
+        for index in range(min(count, 50)):
+            prefix = f"{name}-{index}"
+            chosen = data.get(f"{prefix}-name")
+            if not chosen:
+                continue
+            try:
+                params = conditions.get(chosen).params
+            except KeyError:
+                params = {}  # conditions.validate() names the unknown condition
+            entries.append(
+                {
+                    "name": chosen,
+                    "params": {
+                        param: field.widget.value_from_datadict(
+                            data, files, f"{prefix}-{chosen}-{param}"
+                        )
+                        for param, field in params.items()
+                    },
+                }
+            )
+        return entries
+
+    def value_omitted_from_data(self, data, files, name):
+        return f"{name}-rows" not in data
+
+
+class ConditionsField(forms.Field):
+    """Conditions as stored, cleaned by ``conditions.validate()`` (one message per
+    problem, naming the condition and the parameter to fix)."""
+
+    widget = ConditionsWidget
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        return conditions.validate(value or [])
