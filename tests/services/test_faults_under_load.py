@@ -45,8 +45,15 @@ RECOVERY_SETTINGS = "tests.services.recovery_worker_settings"
 @pytest.fixture
 def cpu_saturated():
     """One busy process per core for the whole test, each in its own process group."""
+    # Each hog also ends by itself once the test process is gone or after 30 minutes, so
+    # not even a killed test run leaves one behind.
+    hog = (
+        "import os, time\n"
+        f"parent, end = {os.getpid()}, time.monotonic() + 1800\n"
+        "while os.getppid() == parent and time.monotonic() < end: pass\n"
+    )
     hogs = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+        subprocess.Popen([sys.executable, "-c", hog], start_new_session=True)
         for _ in range(os.cpu_count() or 2)
     ]
     yield hogs
