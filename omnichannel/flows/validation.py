@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from ..conf import omnichannel_settings
 from ..models.channels import Channel
-from ..models.flows import BEST_CHANNEL, OfferKind, Trigger
+from ..models.flows import BEST_CHANNEL, FlowKind, OfferKind, Trigger
 from . import conditions
 from .preview import preview_content, sample_contact
 
@@ -85,6 +85,29 @@ def _step_problems(step, contact):
 
 
 def _offer_problems(step, name):
+    if (
+        step.has_offer
+        and step.flow.kind == FlowKind.CART_RECOVERY
+        and omnichannel_settings.CART_RECOVERY_TRANSACTIONAL
+    ):
+        found = [
+            Problem(
+                _(
+                    "%(step)s carries an offer, and a discount is marketing: in transactional "
+                    "cart recovery (CART_RECOVERY_TRANSACTIONAL) contacts without marketing "
+                    "consent skip it and get the next step without an offer."
+                )
+                % {"step": name},
+                step,
+                blocking=False,
+            )
+        ]
+    else:
+        found = []
+    return found + _offer_value_problems(step, name)
+
+
+def _offer_value_problems(step, name):
     if step.offer_kind not in (OfferKind.PERCENT, OfferKind.FIXED):
         return []
     values = [step.offer_value] + [v.offer_value for v in step.variants.all()]

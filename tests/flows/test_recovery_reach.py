@@ -126,3 +126,16 @@ class TestDashboardCounts:
         today = timezone.localdate()
         report = recovery_report(today - timedelta(days=1), today + timedelta(days=1))
         assert (report.abandoned, report.unreachable) == (1, 2)
+
+
+def test_the_flow_says_its_offer_steps_skip_transactional_contacts(settings):
+    from omnichannel.flows.defaults import install_defaults
+    from omnichannel.flows.validation import problems
+
+    [recovery] = [f for f, _ in install_defaults() if f.kind == "cart_recovery"]
+    assert not [p for p in problems(recovery) if "transactional" in p.text]
+    settings.OMNICHANNEL = {**settings.OMNICHANNEL, "CART_RECOVERY_TRANSACTIONAL": True}
+    warned = [p for p in problems(recovery) if "CART_RECOVERY_TRANSACTIONAL" in p.text]
+    offer_steps = [s for s in recovery.steps.all() if s.has_offer]
+    assert offer_steps and {p.step.pk for p in warned} == {s.pk for s in offer_steps}
+    assert not any(p.blocking for p in warned)  # a warning: activation is not refused

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from datetime import timedelta
 from decimal import Decimal
 
@@ -68,16 +69,24 @@ def start_loaded(start_worker, provider, count, settings=LOADED_SETTINGS):
     return [start_worker(settings, beat=True, env=env) for _ in range(count)]
 
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
 def report(what, started, provider):
-    """The run's figures, printed for the issue notes (pytest -rP or -s shows them)."""
+    """The run's figures: printed (``tests/run faults`` shows them) and appended to
+    ``test-artifacts/fault-runs.txt``."""
     elapsed = time.monotonic() - started
     statuses = dict(Message.objects.values_list("status").annotate(n=Count("id")))
     duplicates = sum(1 for count in provider.accepted.values() if count > 1)
-    print(
-        f"\n{what}: {TOTAL} messages drained in {elapsed:.1f} s; accepted {provider.total}, "
+    line = (
+        f"{what}: {TOTAL} messages drained in {elapsed:.1f} s; accepted {provider.total}, "
         f"duplicates {duplicates}, refused {provider.refused}, statuses {statuses}, "
         f"load {os.getloadavg()[0]:.1f}"
     )
+    print(f"\n{line}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with (ARTIFACTS / "fault-runs.txt").open("a") as figures:
+        figures.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
 
 
 @pytest.mark.parametrize("sweepers", [2, 4])
