@@ -111,8 +111,8 @@ def test_sigterm_stops_every_process_the_demo_started(demo):
 def test_a_due_message_is_sent_with_no_broker_and_no_broker_file(demo):
     demo.wait_until_serving()
     demo.manage(
-        "from omnichannel import outbox; from omnichannel.models import Contact; "
-        "outbox.enqueue(Contact.objects.create(email='visitor@example.com'), 'email', "
+        "from omnichannel.outbox import queueing; from omnichannel.models import Contact; "
+        "queueing.enqueue(Contact.objects.create(email='visitor@example.com'), 'email', "
         "{'subject': 'Sent by the demo beat', 'text': 'Hello'}, "
         "idempotency_key='demo-test', purpose='transactional')"
     )
