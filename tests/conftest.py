@@ -80,3 +80,21 @@ def no_network(monkeypatch):
         raise AssertionError(f"network I/O attempted to {address!r}")
 
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+
+
+@pytest.fixture
+def during_send(settings):
+    """Email on the ``DuringSend`` backend (tests/during_send.py); yields the class, whose
+    ``hook`` runs inside each provider call. The hook and the outbox are reset after."""
+    from omnichannel.channels import locmem
+
+    from .during_send import DuringSend
+
+    settings.OMNICHANNEL = {
+        **settings.OMNICHANNEL,
+        "CHANNEL_BACKENDS": {"email": "tests.during_send.DuringSend"},
+    }
+    locmem.clear()
+    yield DuringSend
+    DuringSend.hook = None
+    locmem.clear()

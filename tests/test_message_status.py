@@ -5,7 +5,6 @@ from itertools import product
 import pytest
 from anymail.signals import AnymailTrackingEvent
 
-from omnichannel.channels import locmem
 from omnichannel.models import Message
 from omnichannel.models.messages import MessageStatus
 from omnichannel.outbox import dispatch
@@ -13,8 +12,6 @@ from omnichannel.outbox import queueing as outbox
 from omnichannel.outbox import status as message_status
 from omnichannel.testing.factories import ContactFactory
 from omnichannel.webhooks.email_tracking import handle_tracking
-
-from .test_send_guarantees import DuringSend
 
 pytestmark = pytest.mark.django_db
 
@@ -32,18 +29,6 @@ def esp_event(message, event_type, event_id, description=""):
     )
 
 
-@pytest.fixture
-def reports_during_send(settings):
-    settings.OMNICHANNEL = {
-        **settings.OMNICHANNEL,
-        "CHANNEL_BACKENDS": {"email": "tests.test_send_guarantees.DuringSend"},
-    }
-    locmem.clear()
-    yield DuringSend
-    DuringSend.hook = None
-    locmem.clear()
-
-
 def queued(contact):
     return outbox.enqueue(
         contact, "email", {"subject": "Hi", "text": "Hi"}, idempotency_key="one",
@@ -55,10 +40,10 @@ def queued(contact):
     ("event_type", "final", "error"),
     [("delivered", "delivered", ""), ("bounced", "failed", "mailbox unknown")],
 )
-def test_a_report_that_beats_the_send_record_is_kept(reports_during_send, event_type, final, error):
+def test_a_report_that_beats_the_send_record_is_kept(during_send, event_type, final, error):
     message = queued(ContactFactory())
     # The ESP's webhook lands while the dispatcher is still waiting for the API's answer.
-    reports_during_send.hook = lambda m: handle_tracking(
+    during_send.hook = lambda m: handle_tracking(
         None, event=esp_event(m, event_type, "e1", error), esp_name="esp"
     )
     dispatch.sweep()
@@ -104,7 +89,7 @@ def test_every_transition_names_known_states_and_staff_only_requeue_ended_messag
     assert set(message_status.STOPPABLE) == {"queued", "sending"}
 
 
-def test_a_requeued_dispatch_outcome_does_not_touch_a_reported_message(reports_during_send):
+def test_a_requeued_dispatch_outcome_does_not_touch_a_reported_message(during_send):
     """A transient error although the provider took it: its delivered report wins."""
     from omnichannel.exceptions import TransientSendError
 
@@ -114,7 +99,7 @@ def test_a_requeued_dispatch_outcome_does_not_touch_a_reported_message(reports_d
         handle_tracking(None, event=esp_event(m, "delivered", "e1"), esp_name="esp")
         raise TransientSendError("read timed out", provider="esp")
 
-    reports_during_send.hook = delivered_then_timeout
+    during_send.hook = delivered_then_timeout
     dispatch.sweep()
     message.refresh_from_db()
     assert message.status == "delivered"

@@ -23,45 +23,12 @@ from omnichannel.outbox import dispatch, policy
 from omnichannel.outbox import queueing as outbox
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory
 
+from .during_send import Killed, NoLookup
 from .flows.conftest import make_flow
 
 pytestmark = pytest.mark.django_db
 
 CONTENT = {"subject": "Hello", "text": "Hi {{ contact.first_name }}"}
-
-
-class DuringSend(locmem.LocmemBackend):
-    """The locmem backend, running ``DuringSend.hook(message)`` inside each provider call."""
-
-    hook = None
-
-    def call_provider(self, payload, message):
-        hook = type(self).hook
-        if hook is not None:
-            hook(message)
-        return super().call_provider(payload, message)
-
-
-class NoLookup(DuringSend):
-    """Like an SMTP server or an ESP: the provider cannot be asked what it received."""
-
-    supports_lookup = False
-
-
-class Killed(BaseException):
-    """The worker process dies here (a BaseException, so nothing in our code catches it)."""
-
-
-@pytest.fixture
-def during_send(settings):
-    settings.OMNICHANNEL = {
-        **settings.OMNICHANNEL,
-        "CHANNEL_BACKENDS": {"email": "tests.test_send_guarantees.DuringSend"},
-    }
-    locmem.clear()
-    yield DuringSend
-    DuringSend.hook = None
-    locmem.clear()
 
 
 def queue_for(contacts, **kwargs):
@@ -225,7 +192,7 @@ class TestCrash:
     def test_a_killed_worker_leaves_at_most_one_message_uncertain(self, settings, shoppers):
         settings.OMNICHANNEL = {
             **settings.OMNICHANNEL,
-            "CHANNEL_BACKENDS": {"email": "tests.test_send_guarantees.NoLookup"},
+            "CHANNEL_BACKENDS": {"email": "tests.during_send.NoLookup"},
         }
         locmem.clear()
         queue_for(shoppers)
