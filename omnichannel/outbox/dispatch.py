@@ -131,7 +131,7 @@ def hand_over(message, owner, backend):
 
     One conditional UPDATE: it succeeds only while the row is still ours and sending and
     nothing that must stop it has happened since the batch was decided (see
-    ``stop_conditions``). The attempt is counted and the in-flight window opened before the
+    ``policy.last_checks``). The attempt is counted and the in-flight window opened before the
     call, so a crash leaves an accurate record to reconcile from. Returns None when the
     message may go, ``LOST`` when it is not ours any more, else the reason it must not go.
     """
@@ -223,7 +223,8 @@ def reconcile(message, outcomes, give_up):
 
 @dataclass
 class Outcomes:
-    """Results of one chunk, written with a handful of statements.
+    """Results of a batch's decisions, or of one provider call, written with a handful of
+    statements.
 
     Every write is guarded by the lease (``locked_by``): a row that stopped being ours
     (cancelled, or taken over after our lease ran out) is left as it is. A sent message
