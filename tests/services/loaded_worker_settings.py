@@ -1,6 +1,6 @@
 """Worker settings for the fault runs under CPU load: leases that lapse.
 
-A 1 s lease is shorter than the fake provider's slow calls (1.5 s), so the other sweepers
+A 1 s lease is shorter than the fake provider's slow calls (2.5 s), so the other sweepers
 see leases run out while a worker is still sending: exactly-once must hold anyway.
 """
 

@@ -3,7 +3,7 @@
 Leases lapse when the machine is slow, so these runs make it slow: busy processes keep
 every core at 100 % while real worker processes (embedded beat, PostgreSQL, Redis) send
 to the fake HTTP provider. The dispatcher's lease (1 s) is shorter than the provider's
-slow calls (1.5 s), so sweepers really do find each other's leases run out.
+slow calls (2.5 s, one call in 250), so sweepers really do find each other's leases run out.
 """
 
 import contextlib
@@ -93,7 +93,7 @@ def report(what, started, provider):
 def test_several_sweepers_on_a_saturated_cpu(start_worker, cpu_saturated, sweepers):
     expected = queue_messages()
     started = time.monotonic()
-    with FakeProvider(fail_ratio=0.3, slow_every=1000, slow_delay=1.5) as provider:
+    with FakeProvider(fail_ratio=0.3, slow_every=250, slow_delay=2.5) as provider:
         workers = start_loaded(start_worker, provider, sweepers)
         wait_until(all_sent, timeout=900, what="all messages sent", logs=[w.log for w in workers])
         report(f"{sweepers} sweepers, CPU saturated", started, provider)
@@ -106,7 +106,7 @@ def test_several_sweepers_on_a_saturated_cpu(start_worker, cpu_saturated, sweepe
 def test_a_worker_killed_mid_batch_on_a_saturated_cpu(start_worker, cpu_saturated):
     expected = queue_messages()
     started = time.monotonic()
-    with FakeProvider(fail_ratio=0.3, slow_every=1000, slow_delay=1.5) as provider:
+    with FakeProvider(fail_ratio=0.3, slow_every=250, slow_delay=2.5) as provider:
         doomed, survivor = start_loaded(start_worker, provider, 2)
         wait_until(
             lambda: Message.objects.filter(status=MessageStatus.SENT).count() >= 1000,
