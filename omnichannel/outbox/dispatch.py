@@ -4,13 +4,15 @@ A sweep claims due messages in batches with ``SELECT ... FOR UPDATE SKIP LOCKED`
 leases them to this worker (``omnichannel.core.claims``). For each batch it reads the policy
 facts once, decides every message, writes the waits and cancellations, then sends the rest
 one message at a time. Right before each provider call the message is *handed over* with
-one conditional UPDATE that is also the last check: it only succeeds while the row is still
-ours and still sending, no order has been placed since the enrollment began, consent is
-still given and the address is not suppressed. An order, a STOP or an erasure that lands
-while the batch is out therefore stops every message not yet handed over; at most the one
-message already with the provider goes. The previous message's result is written in the
-same transaction as the next hand-over, so a worker that dies leaves at most one message
-unrecorded.
+one conditional UPDATE, in its own transaction, that is also the last check: it only
+succeeds while the row is still ours and still sending, no order has been placed since the
+enrollment began, consent is still given and the address is not suppressed. An order, a
+STOP or an erasure that lands while the batch is out therefore stops every message not yet
+handed over; at most the one message already with the provider goes. The hand-over's
+statement never changes its text (on PostgreSQL it is a prepared statement), and it also
+marks the message sent just before as sent, so a worker that dies leaves at most one
+message whose outcome is unknown. The rest of the results (provider details, events,
+costs) are written in bulk at the end of the batch and at every lease renewal.
 
 The lease is renewed while the batch is worked on, so a slow provider or a loaded machine
 does not let it lapse; a worker that lost it anyway (another sweeper took its rows over)
@@ -19,15 +21,18 @@ finds the hand-over refused and stops the batch.
 What a crash leaves behind:
 
 * a claimed message not yet handed over goes back to the queue when its lease expires;
-* a message handed over but not recorded (the worker died between the provider call and
-  the write, the one window no database can close) is *uncertain*. It is left alone until
-  its in-flight window has closed (hand-over + the backend's request timeout +
+* a message handed over and marked sent by the next hand-over, its details not written yet,
+  is recorded as sent by the recovery, with no lookup;
+* a message handed over but not marked (the worker died between the provider call and
+  the next hand-over, the one window no database can close) is *uncertain*. It is left
+  alone until its in-flight window has closed (hand-over + the backend's request timeout +
   ``DISPATCH_IN_FLIGHT_GRACE_SECONDS``), whatever its lease says, so a request still on its
   way is never looked up before it lands. Then the backend is asked whether the provider
   has it (``lookup``); if it cannot tell, the message is failed with a clear reason for
   staff to check and requeue.
 """
 
+import contextlib
 import functools
 import logging
 import os
@@ -48,7 +53,7 @@ from ..conf import omnichannel_settings
 from ..contacts.consent import suppress
 from ..core import claims
 from ..core.batches import Report, run_batches
-from ..core.db import update_rows
+from ..core.db import execute_prepared, update_rows
 from ..exceptions import (
     ChannelNotConfigured,
     PermanentSendError,
@@ -156,8 +161,8 @@ def hand_over(cursor, message, owner, backend, sent=None):
     )
     for name in ("now", "until", "sent_at"):
         params[name] = connection.ops.adapt_datetimefield_value(params[name])
-    cursor.execute(hand_over_sql(), params)
-    if message.pk in {row[0] for row in cursor.fetchall()}:
+    handed = execute_prepared(connection, hand_over_sql(connection.vendor), params)
+    if message.pk in {row[0] for row in handed}:
         message.attempts += 1
         message.handed_at = now
         return None
@@ -178,11 +183,13 @@ OURS = (
 
 
 @functools.cache
-def hand_over_sql():
+def hand_over_sql(vendor):
     """The hand-over UPDATE: its text never changes, so the database parses and plans it
     once per connection. It touches two rows: ``%(id)s``, handed over if every last check
     holds, and ``%(sent)s``, the previous message, marked as sent while still ours."""
     pk = _column("id")
+    # PostgreSQL cannot tell the type of a parameter that may be NULL inside a CASE.
+    sent_at = "%(sent_at)s::timestamptz" if vendor == "postgresql" else "%(sent_at)s"
 
     def either(column, handed, sent):
         return f"{_column(column)} = CASE WHEN m.{pk} = %(id)s THEN {handed} ELSE {sent} END"
@@ -200,7 +207,7 @@ def hand_over_sql():
                 f"CASE WHEN m.{locked_until} < %(until)s THEN %(until)s ELSE m.{locked_until} END",
                 f"m.{locked_until}",
             ),
-            either("sent_at", "NULL", "%(sent_at)s"),
+            either("sent_at", "NULL", sent_at),
             either(
                 "provider_message_id",
                 f"m.{_column('provider_message_id')}",
@@ -553,7 +560,8 @@ def send_each(messages, backends, rendered, owner, lease, costs):
     report = SweepReport()
     results = Outcomes(timezone.now(), owner, costs=costs)
     sent = None  # the message just sent, marked by the next hand-over
-    with connections[router.db_for_write(Message)].cursor() as cursor:
+    connection = connections[router.db_for_write(Message)]
+    with connection.cursor() as cursor, commit_mode(cursor):
         for message in messages:
             if lease.renew_if_due():
                 report.add(results.write_and_tally())
@@ -578,6 +586,19 @@ def send_each(messages, backends, rendered, owner, lease, costs):
                 report.add(results.write_and_tally())
                 results = Outcomes(timezone.now(), owner, costs=costs)
     return report.add(results.write_and_tally())
+
+
+@contextlib.contextmanager
+def commit_mode(cursor):
+    """``DISPATCH_SYNCHRONOUS_COMMIT`` for this connection while it sends a batch."""
+    fast = cursor.db.vendor == "postgresql" and not omnichannel_settings.DISPATCH_SYNCHRONOUS_COMMIT
+    if fast:
+        cursor.execute("SET synchronous_commit TO off")
+    try:
+        yield
+    finally:
+        if fast:
+            cursor.execute("RESET synchronous_commit")
 
 
 def pace(messages, backends, rendered, outcomes, now):
