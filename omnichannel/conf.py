@@ -88,6 +88,12 @@ DEFAULTS = {
     # backend's request timeout plus this grace has passed: a loaded machine can hold a
     # process this long between deciding to send and the request leaving.
     "DISPATCH_IN_FLIGHT_GRACE_SECONDS": 60,
+    # Whether each hand-over waits for PostgreSQL to flush it to disk before the provider
+    # call. False makes a hand-over several times cheaper where disk flushes are slow; a
+    # killed worker still leaves at most one message uncertain, but a crash of the
+    # database server itself (not of a worker) may forget the last fraction of a second
+    # of hand-overs (PostgreSQL's synchronous_commit = off), and those messages go again.
+    "DISPATCH_SYNCHRONOUS_COMMIT": True,
     # A message whose worker died mid-send is looked up at the provider; when the lookup
     # keeps failing this long, it is failed for staff to check rather than kept waiting.
     "RECONCILE_GIVE_UP_SECONDS": 3600,
@@ -260,6 +266,7 @@ PARSERS = {
     "DISPATCH_BATCH_SIZE": _count,
     "DISPATCH_IN_FLIGHT_GRACE_SECONDS": _seconds,
     "DISPATCH_LEASE_SECONDS": _seconds,
+    "DISPATCH_SYNCHRONOUS_COMMIT": types.boolean,
     "RECONCILE_GIVE_UP_SECONDS": _seconds,
     "DISPATCH_TIME_BUDGET_SECONDS": _seconds,
     "FLOW_BATCH_SIZE": _count,

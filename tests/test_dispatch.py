@@ -386,3 +386,62 @@ def test_cost_comes_from_the_cost_table(ann):
     dispatch.sweep()
     message.refresh_from_db()
     assert (message.cost, message.cost_currency) == (Decimal("0.07"), "EUR")
+
+
+def statements_for(batch_size, settings, monkeypatch):
+    """(statements through Django, hand-overs) for one batch of ``batch_size``."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.OMNICHANNEL = {**settings.OMNICHANNEL, "DISPATCH_BATCH_SIZE": batch_size}
+    for person in [ContactFactory(consents=["email"]) for _ in range(batch_size)]:
+        queue(person)
+    hand_overs = []
+    execute = dispatch.execute_prepared
+    # On PostgreSQL the hand-over goes to psycopg directly: count it where it is sent.
+    monkeypatch.setattr(
+        dispatch, "execute_prepared", lambda *args: hand_overs.append(1) or execute(*args)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        assert dispatch.dispatch_batch("test-worker").sent == batch_size
+    monkeypatch.undo()
+    Message.objects.all().delete()
+    through_django = [
+        q for q in queries if not q["sql"].startswith("UPDATE omnichannel_message AS")
+    ]
+    return len(through_django), len(hand_overs)
+
+
+def test_a_batch_costs_the_same_statements_whatever_its_size_plus_one_per_message(
+    settings, monkeypatch
+):
+    # Each message's hand-over (its last check) is its one statement; all else is per batch.
+    small, large = (
+        statements_for(5, settings, monkeypatch),
+        statements_for(20, settings, monkeypatch),
+    )
+    assert (small[1], large[1]) == (5, 20)
+    assert small[0] == large[0] <= 16
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("synchronous", [True, False])
+def test_hand_overs_skip_the_disk_flush_only_when_told(settings, during_send, synchronous):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's: run the services tier")
+    settings.OMNICHANNEL = {**settings.OMNICHANNEL, "DISPATCH_SYNCHRONOUS_COMMIT": synchronous}
+
+    def show():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    seen = []
+    during_send.hook = lambda message: seen.append(show())
+    for person in [ContactFactory(consents=["email"]) for _ in range(2)]:
+        queue(person)
+    assert dispatch.sweep().sent == 2
+    assert seen == ["on", "on"] if synchronous else ["off", "off"]
+    assert show() == "on"  # the worker's connection is left as it was

@@ -18,7 +18,7 @@ from omnichannel.channels import get_backend, locmem
 from omnichannel.contacts.consent import withdraw_consent
 from omnichannel.flows.engine import advance_due
 from omnichannel.integrations import OrderData
-from omnichannel.models import Enrollment, Message
+from omnichannel.models import DeliveryEvent, Enrollment, Message
 from omnichannel.outbox import dispatch, policy
 from omnichannel.outbox import queueing as outbox
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory
@@ -209,11 +209,15 @@ class TestCrash:
                 dispatch.dispatch_batch("doomed")
         finally:
             NoLookup.hook = None
-        rows = sorted((m.status, m.handed_at is None) for m in Message.objects.all())
-        # Two recorded as sent, the one in the provider's hands, two never handed over.
+        rows = sorted(
+            (m.status, m.handed_at is not None, m.sent_at is not None)
+            for m in Message.objects.all()
+        )
+        # Two marked as sent by the hand-overs after them (their details not written yet:
+        # the batch never ended), the one in the provider's hands, two never handed over.
         assert rows == [
-            ("sending", False), ("sending", True), ("sending", True), ("sent", False),
-            ("sent", False),
+            ("sending", False, False), ("sending", False, False), ("sending", True, False),
+            ("sending", True, True), ("sending", True, True),
         ]  # fmt: skip
         # Long after: the lease and the in-flight window have run out.
         later = timezone.now() - timedelta(hours=1)
@@ -223,6 +227,8 @@ class TestCrash:
         assert Message.objects.filter(status="failed").count() == 1
         assert Message.objects.get(status="failed").last_error == dispatch.UNCERTAIN_REASON
         assert Message.objects.filter(status="sent").count() == 4
+        # The two whose details went unrecorded keep their send time and get their event.
+        assert DeliveryEvent.objects.filter(kind="sent").count() == 4
 
 
 class TestPolicyIsolation:

@@ -55,8 +55,11 @@ class Lease:
         return (now or timezone.now()) + self.duration
 
     def renew_if_due(self):
-        if time.monotonic() - self._renewed >= self.duration.total_seconds() / 3:
-            self.renew()
+        """Renew when a third of the lease has passed; returns whether it did."""
+        if time.monotonic() - self._renewed < self.duration.total_seconds() / 3:
+            return False
+        self.renew()
+        return True
 
     def renew(self):
         """Extend the lease of every row still ours; returns how many are."""

@@ -73,3 +73,24 @@ def _update_each(cursor, connection, meta, columns, rows, where, where_params, t
         f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s{guard}"
     )
     cursor.executemany(sql, [row[1:] + row[:1] + where_params for row in rows])
+
+
+def execute_prepared(connection, sql, params):
+    """Run ``sql`` (``%(name)s`` parameters) and return its rows; on PostgreSQL as a
+    prepared statement of the connection, so a statement run for every row of a batch is
+    parsed and planned once, not each time.
+
+    Django's psycopg cursors bind parameters on the client (the SQL text changes with every
+    value); this goes to psycopg directly with server-side binding. Poolers in transaction
+    mode need protocol-level prepared statements (PgBouncer 1.21 and later).
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall() if cursor.description else []

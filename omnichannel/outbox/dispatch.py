@@ -4,13 +4,15 @@ A sweep claims due messages in batches with ``SELECT ... FOR UPDATE SKIP LOCKED`
 leases them to this worker (``omnichannel.core.claims``). For each batch it reads the policy
 facts once, decides every message, writes the waits and cancellations, then sends the rest
 one message at a time. Right before each provider call the message is *handed over* with
-one conditional UPDATE that is also the last check: it only succeeds while the row is still
-ours and still sending, no order has been placed since the enrollment began, consent is
-still given and the address is not suppressed. An order, a STOP or an erasure that lands
-while the batch is out therefore stops every message not yet handed over; at most the one
-message already with the provider goes. The previous message's result is written in the
-same transaction as the next hand-over, so a worker that dies leaves at most one message
-unrecorded.
+one conditional UPDATE, in its own transaction, that is also the last check: it only
+succeeds while the row is still ours and still sending, no order has been placed since the
+enrollment began, consent is still given and the address is not suppressed. An order, a
+STOP or an erasure that lands while the batch is out therefore stops every message not yet
+handed over; at most the one message already with the provider goes. The hand-over's
+statement never changes its text (on PostgreSQL it is a prepared statement), and it also
+marks the message sent just before as sent, so a worker that dies leaves at most one
+message whose outcome is unknown. The rest of the results (provider details, events,
+costs) are written in bulk at the end of the batch and at every lease renewal.
 
 The lease is renewed while the batch is worked on, so a slow provider or a loaded machine
 does not let it lapse; a worker that lost it anyway (another sweeper took its rows over)
@@ -19,15 +21,19 @@ finds the hand-over refused and stops the batch.
 What a crash leaves behind:
 
 * a claimed message not yet handed over goes back to the queue when its lease expires;
-* a message handed over but not recorded (the worker died between the provider call and
-  the write, the one window no database can close) is *uncertain*. It is left alone until
-  its in-flight window has closed (hand-over + the backend's request timeout +
+* a message handed over and marked sent by the next hand-over, its details not written yet,
+  is recorded as sent by the recovery, with no lookup;
+* a message handed over but not marked (the worker died between the provider call and
+  the next hand-over, the one window no database can close) is *uncertain*. It is left
+  alone until its in-flight window has closed (hand-over + the backend's request timeout +
   ``DISPATCH_IN_FLIGHT_GRACE_SECONDS``), whatever its lease says, so a request still on its
   way is never looked up before it lands. Then the backend is asked whether the provider
   has it (``lookup``); if it cannot tell, the message is failed with a clear reason for
   staff to check and requeue.
 """
 
+import contextlib
+import functools
 import logging
 import os
 import random
@@ -37,8 +43,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import F, Q, prefetch_related_objects
+from django.db import connections, router, transaction
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
 from ..channels import enabled_channels, get_backend
@@ -47,7 +53,7 @@ from ..conf import omnichannel_settings
 from ..contacts.consent import suppress
 from ..core import claims
 from ..core.batches import Report, run_batches
-from ..core.db import update_rows
+from ..core.db import execute_prepared, update_rows
 from ..exceptions import (
     ChannelNotConfigured,
     PermanentSendError,
@@ -126,31 +132,95 @@ def in_flight_window(backend, message=None):
 LOST = "lost"
 
 
-def hand_over(message, owner, backend):
+def hand_over(cursor, message, owner, backend, sent=None):
     """Mark ``message`` as going to the provider now; the last check before the call.
 
-    One conditional UPDATE: it succeeds only while the row is still ours and sending and
-    nothing that must stop it has happened since the batch was decided (see
-    ``policy.last_checks``). The attempt is counted and the in-flight window opened before the
-    call, so a crash leaves an accurate record to reconcile from. Returns None when the
-    message may go, ``LOST`` when it is not ours any more, else the reason it must not go.
+    One conditional UPDATE of one fixed text (``hand_over_sql``), in its own transaction:
+    it succeeds only while the row is still ours and sending and nothing that must stop it
+    has happened since the batch was decided (``policy.last_checks``). The attempt is
+    counted and the in-flight window opened before the call, so a crash leaves an accurate
+    record to reconcile from. The same statement marks ``sent``, the message sent just
+    before, as sent (its send time and provider id; the rest of its result is written with
+    the batch's), so a worker killed at any point leaves at most one message whose outcome
+    is unknown. Returns None when ``message`` may go, ``LOST`` when it is not ours any more,
+    else the reason it must not go.
     """
+    connection = cursor.db
     now = timezone.now()
-    window = in_flight_window(backend, message)
-    ours = Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING, locked_by=owner)
-    handed = ours.filter(*policy.still_sendable(message, now)).update(
-        attempts=F("attempts") + 1,
-        handed_at=now,
-        # A message with the provider keeps its lease until its in-flight window closes.
-        locked_until=max(now + timedelta(seconds=lease_seconds()), now + window),
+    params = policy.last_check_params(message, now)
+    params.update(
+        id=message.pk,
+        owner=owner,
+        sending=MessageStatus.SENDING,
+        # A send that may take longer than one request keeps its lease until its own
+        # in-flight window closes (recovery only looks at the backend's request timeout).
+        until=now + in_flight_window(backend, message),
+        sent=sent.pk if sent else None,
+        sent_at=sent.sent_at if sent else None,
+        provider_message_id=sent.provider_message_id if sent else "",
     )
-    if handed:
+    for name in ("now", "until", "sent_at"):
+        params[name] = connection.ops.adapt_datetimefield_value(params[name])
+    handed = execute_prepared(connection, hand_over_sql(connection.vendor), params)
+    if message.pk in {row[0] for row in handed}:
         message.attempts += 1
         message.handed_at = now
         return None
-    if not ours.exists():
+    cursor.execute(f"SELECT 1 FROM {Message._meta.db_table} m WHERE {OURS}", params)
+    if cursor.fetchone() is None:
         return LOST
-    return policy.why_not_sendable(message, now)
+    return policy.why_not_sendable(cursor, message, params)
+
+
+def _column(name):
+    return f'"{Message._meta.get_field(name).column}"'
+
+
+OURS = (
+    f"m.{_column('id')} = %(id)s AND m.{_column('status')} = %(sending)s "
+    f"AND m.{_column('locked_by')} = %(owner)s"
+)
+
+
+@functools.cache
+def hand_over_sql(vendor):
+    """The hand-over UPDATE: its text never changes, so the database parses and plans it
+    once per connection. It touches two rows: ``%(id)s``, handed over if every last check
+    holds, and ``%(sent)s``, the previous message, marked as sent while still ours."""
+    pk = _column("id")
+    # PostgreSQL cannot tell the type of a parameter that may be NULL inside a CASE.
+    sent_at = "%(sent_at)s::timestamptz" if vendor == "postgresql" else "%(sent_at)s"
+
+    def either(column, handed, sent):
+        return f"{_column(column)} = CASE WHEN m.{pk} = %(id)s THEN {handed} ELSE {sent} END"
+
+    attempts, locked_until = _column("attempts"), _column("locked_until")
+    checks = " AND ".join(f"({condition})" for condition, _reason in policy.last_checks())
+    assignments = ", ".join(
+        [
+            either("attempts", f"m.{attempts} + 1", f"m.{attempts}"),
+            either("handed_at", "%(now)s", f"m.{_column('handed_at')}"),
+            either("to", "%(to)s", f"m.{_column('to')}"),
+            # The lease only ever grows, and rarely: the column stays as it is.
+            either(
+                "locked_until",
+                f"CASE WHEN m.{locked_until} < %(until)s THEN %(until)s ELSE m.{locked_until} END",
+                f"m.{locked_until}",
+            ),
+            either("sent_at", "NULL", sent_at),
+            either(
+                "provider_message_id",
+                f"m.{_column('provider_message_id')}",
+                "%(provider_message_id)s",
+            ),
+        ]
+    )
+    return (
+        f"UPDATE {Message._meta.db_table} AS m SET {assignments} "
+        f"WHERE ({OURS} AND {checks}) OR (m.{pk} = %(sent)s "
+        f"AND m.{_column('status')} = %(sending)s AND m.{_column('locked_by')} = %(owner)s) "
+        f"RETURNING {pk}"
+    )
 
 
 def recover_expired_leases(owner, now):
@@ -164,6 +234,9 @@ def recover_expired_leases(owner, now):
     for message in Message.objects.filter(pk__in=ids).select_related("contact"):
         if message.handed_at is None:
             outcomes.requeue(message)
+        elif message.sent_at is not None:
+            # Its hand-over's successor marked it sent: only the details went unrecorded.
+            outcomes.mark_sent(message, get_backend(message.channel))
         else:
             reconcile(message, outcomes, give_up=message.handed_at < now - stale)
     outcomes.write()
@@ -245,20 +318,29 @@ class Outcomes:
     events: list = field(default_factory=list)
     suppressions: list = field(default_factory=list)
 
-    def event(self, message, kind, detail="", raw=None):
+    def event(self, message, kind, detail="", raw=None, at=None):
         self.events.append(
             DeliveryEvent(
-                message_id=message.pk, kind=kind, detail=detail, raw=raw or {}, occurred_at=self.now
+                message_id=message.pk,
+                kind=kind,
+                detail=detail,
+                raw=raw or {},
+                occurred_at=at or self.now,
             )
         )
 
     def mark_sent(self, message, backend, result=None, rendered=None, provider_id=""):
         delivered = bool(result and result.delivered)
+        # Results are written in bulk, later: the send time is the call's, not the write's.
+        sent_at = timezone.now() if result is not None else message.sent_at or self.now
         message.status = MessageStatus.DELIVERED if delivered else MessageStatus.SENT
-        message.sent_at = self.now
-        message.delivered_at = self.now if delivered else None
+        message.sent_at = sent_at
+        message.delivered_at = sent_at if delivered else None
         message.provider = backend.provider
-        message.provider_message_id = (result.provider_message_id if result else provider_id)[:128]
+        if result is not None or provider_id:
+            message.provider_message_id = (result.provider_message_id if result else provider_id)[
+                :128
+            ]
         if rendered is not None:
             message.rendered = rendered
         if result is not None:
@@ -268,9 +350,9 @@ class Outcomes:
             self._estimate_cost(message)
         message.last_error = ""
         self.sent.append(message)
-        self.event(message, DeliveryEventKind.SENT, raw=result.raw if result else {})
+        self.event(message, DeliveryEventKind.SENT, raw=result.raw if result else {}, at=sent_at)
         if delivered:
-            self.event(message, DeliveryEventKind.DELIVERED)
+            self.event(message, DeliveryEventKind.DELIVERED, at=sent_at)
 
     def _estimate_cost(self, message):
         country = message.contact.country or message.contact.phone_region
@@ -322,6 +404,10 @@ class Outcomes:
             else DeliveryEventKind.CANCELLED
         )
         self.event(message, kind, reason)
+
+    def write_and_tally(self):
+        self.write()
+        return tally(self)
 
     def write(self):
         lists = (self.sent, self.deferred, self.retried, self.requeued, self.failed, self.uncertain)
@@ -465,34 +551,54 @@ def dispatch_batch(owner, now=None):
 def send_each(messages, backends, rendered, owner, lease, costs):
     """Hand over and send ``messages`` one by one; returns their tally.
 
-    Each result is written in the transaction that hands over the next message, so the
-    record never lags more than one message behind the provider calls: a worker killed at
-    any point leaves at most one message whose outcome is unknown.
+    Each message costs one statement before its provider call, its hand-over, which also
+    marks the message before it as sent. The rest of the results (provider details,
+    events, costs) are written together, at the end of the batch and whenever the lease
+    is renewed; an outcome other than "sent" is written before the next hand-over, so at
+    most one message's outcome is ever unknown.
     """
     report = SweepReport()
     results = Outcomes(timezone.now(), owner, costs=costs)
-    for message in messages:
-        lease.renew_if_due()
-        backend = backends[message.pk]
-        with transaction.atomic():
-            results.write()
-            report.add(tally(results))
-            results = Outcomes(timezone.now(), owner, costs=costs)
-            refused = hand_over(message, owner, backend)
-        if refused == LOST:
-            logger.warning(
-                "omnichannel: %s lost its lease on message %s; leaving the rest of the batch "
-                "to its new owner",
-                owner,
-                message.uuid,
-            )
-            break
-        if refused:
-            results.close(message, MessageStatus.CANCELLED, refused)
-            continue
-        send_one(message, backend, rendered[message.pk], results)
-    results.write()
-    return report.add(tally(results))
+    sent = None  # the message just sent, marked by the next hand-over
+    connection = connections[router.db_for_write(Message)]
+    with connection.cursor() as cursor, commit_mode(cursor):
+        for message in messages:
+            if lease.renew_if_due():
+                report.add(results.write_and_tally())
+                results, sent = Outcomes(timezone.now(), owner, costs=costs), None
+            backend = backends[message.pk]
+            refused = hand_over(cursor, message, owner, backend, sent)
+            sent = None
+            if refused == LOST:
+                logger.warning(
+                    "omnichannel: %s lost its lease on message %s; leaving the rest of the "
+                    "batch to its new owner",
+                    owner,
+                    message.uuid,
+                )
+                break
+            if refused:
+                results.close(message, MessageStatus.CANCELLED, refused)
+                continue
+            if send_one(message, backend, rendered[message.pk], results):
+                sent = message
+            else:
+                report.add(results.write_and_tally())
+                results = Outcomes(timezone.now(), owner, costs=costs)
+    return report.add(results.write_and_tally())
+
+
+@contextlib.contextmanager
+def commit_mode(cursor):
+    """``DISPATCH_SYNCHRONOUS_COMMIT`` for this connection while it sends a batch."""
+    fast = cursor.db.vendor == "postgresql" and not omnichannel_settings.DISPATCH_SYNCHRONOUS_COMMIT
+    if fast:
+        cursor.execute("SET synchronous_commit TO off")
+    try:
+        yield
+    finally:
+        if fast:
+            cursor.execute("RESET synchronous_commit")
 
 
 def pace(messages, backends, rendered, outcomes, now):
@@ -520,7 +626,8 @@ def pace(messages, backends, rendered, outcomes, now):
 
 
 def send_one(message, backend, rendered, outcomes):
-    """The provider call for one handed-over message, its result kept in ``outcomes``."""
+    """The provider call for one handed-over message, its result kept in ``outcomes``;
+    returns whether the provider took it."""
     try:
         result = backend.send(message, rendered)
     except PermanentSendError as exc:
@@ -537,6 +644,8 @@ def send_one(message, backend, rendered, outcomes):
         outcomes.retry(message, exc)
     else:
         outcomes.mark_sent(message, backend, result, rendered)
+        return True
+    return False
 
 
 def tally(outcomes):

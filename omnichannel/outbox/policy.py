@@ -7,10 +7,11 @@ consent, outside the send window (wait), over a frequency cap (wait or skip).
 """
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 from ..carts.carts import FINAL_STATUSES as FINAL_CART_STATUSES
 from ..channels import enabled_channels
@@ -124,74 +125,106 @@ def decide(message, address, facts, now):
     return check_caps(message, facts, now)
 
 
-def last_checks(message, now):
-    """What may have changed since the batch was decided, as (condition, reason) pairs.
+def last_checks():
+    """What may have changed since the batch was decided, as (SQL condition, reason) pairs.
 
-    The conditions are SQL over the message row, so the hand-over UPDATE that precedes
-    every provider call re-checks them all in one statement, per message: an order, a STOP,
-    a withdrawn consent or a suppression that lands while the batch is out stops every
-    message not yet handed over, even when the event's own cancellation has not run yet.
+    Each condition is plain SQL over the message row ``m``, so the hand-over UPDATE that
+    precedes every provider call re-checks them all in one statement of one fixed text
+    (parsed and planned once per connection, whatever the message), per message: an
+    order, a STOP, a withdrawn consent or a suppression that lands while the batch is out
+    stops every message not yet handed over, even when the event's own cancellation has
+    not run yet. The parameters are those of ``last_check_params``.
     """
-    contact = OuterRef("contact_id")
-    consents = Consent.objects.filter(
-        contact_id=contact, channel=message.channel, purpose=message.purpose
+    return _last_checks_sql()
+
+
+@functools.cache
+def _last_checks_sql():
+    # Quoted as both PostgreSQL and SQLite want identifiers quoted.
+    def table(model):
+        return f'"{model._meta.db_table}"'
+
+    def col(model, name):
+        return f'"{model._meta.get_field(name).column}"'
+
+    def pk(model):
+        return f'"{model._meta.pk.column}"'
+
+    def quoted(values):
+        return ", ".join(f"'{value}'" for value in values)
+
+    m_contact, m_channel, m_purpose = (col(Message, f) for f in ("contact", "channel", "purpose"))
+    m_enrollment, m_expires = col(Message, "enrollment"), col(Message, "expires_at")
+    consent = (
+        f"SELECT 1 FROM {table(Consent)} c WHERE c.{col(Consent, 'contact')} = m.{m_contact} "
+        f"AND c.{col(Consent, 'channel')} = m.{m_channel} "
+        f"AND c.{col(Consent, 'purpose')} = m.{m_purpose} AND c.{col(Consent, 'status')} = "
     )
-    checks = [
-        (Q(expires_at__isnull=True) | Q(expires_at__gt=now), "expired before it could be sent"),
+    enrollment = f"SELECT 1 FROM {table(Enrollment)} e WHERE e.{pk(Enrollment)} = m.{m_enrollment}"
+    flow = Enrollment._meta.get_field("flow").related_model
+    orders = (
+        f"{enrollment} AND EXISTS (SELECT 1 FROM {table(TrackedOrder)} o "
+        f"WHERE o.{col(TrackedOrder, 'contact')} = m.{m_contact} "
+        f"AND o.{col(TrackedOrder, 'is_purchase')} "
+        f"AND o.{col(TrackedOrder, 'placed_at')} >= e.{col(Enrollment, 'triggered_at')})"
+    )
+    converted = (
+        f"{enrollment} AND EXISTS (SELECT 1 FROM {table(CartSnapshot)} k "
+        f"WHERE k.{pk(CartSnapshot)} = e.{col(Enrollment, 'cart')} "
+        f"AND k.{col(CartSnapshot, 'status')} IN ({quoted(FINAL_CART_STATUSES)}))"
+    )
+    return [
+        (f"m.{m_expires} IS NULL OR m.{m_expires} > %(now)s", "expired before it could be sent"),
         (
-            ~Exists(Suppression.objects.filter(channel=message.channel, address=message.to)),
+            f"NOT EXISTS (SELECT 1 FROM {table(Suppression)} s "
+            f"WHERE s.{col(Suppression, 'channel')} = m.{m_channel} "
+            f"AND s.{col(Suppression, 'address')} = %(to)s)",
             "address is suppressed",
         ),
+        (
+            f"m.{m_purpose} <> '{Purpose.MARKETING}' "
+            f"OR EXISTS ({consent}'{ConsentStatus.GRANTED}')",
+            "no marketing consent for this channel",
+        ),
+        (
+            f"NOT EXISTS ({consent}'{ConsentStatus.WITHDRAWN}')",
+            "the contact refused these messages",
+        ),
+        (
+            f"m.{m_enrollment} IS NULL OR EXISTS ({enrollment} "
+            f"AND e.{col(Enrollment, 'state')} <> '{EnrollmentState.EXITED}' "
+            f"AND EXISTS (SELECT 1 FROM {table(flow)} f WHERE f.{pk(flow)} = "
+            f"e.{col(Enrollment, 'flow')} AND f.{col(flow, 'status')} <> '{FlowStatus.ARCHIVED}'))",
+            "left the flow",
+        ),
+        (
+            f"NOT %(orders_exit)s OR NOT EXISTS ({orders}) AND NOT EXISTS ({converted})",
+            "left the flow: placed an order",
+        ),
     ]
-    if message.purpose == Purpose.MARKETING:
-        checks.append(
-            (
-                Exists(consents.filter(status=ConsentStatus.GRANTED)),
-                "no marketing consent for this channel",
-            )
-        )
-    else:
-        checks.append(
-            (
-                ~Exists(consents.filter(status=ConsentStatus.WITHDRAWN)),
-                "the contact refused these messages",
-            )
-        )
+
+
+def last_check_params(message, now):
+    """The parameters of ``last_checks`` for ``message`` about to go to ``message.to``.
+
+    Whether an order stops the message is the flow's own setting, read with the batch.
+    """
     enrollment = message.enrollment
-    if enrollment is not None:
-        checks.append(
-            (
-                Exists(
-                    Enrollment.objects.filter(pk=enrollment.pk)
-                    .exclude(state=EnrollmentState.EXITED)
-                    .exclude(flow__status=FlowStatus.ARCHIVED)
-                ),
-                "left the flow",
-            )
-        )
-        if ExitGoal.ORDERED in enrollment.flow.exit_goals:
-            orders = TrackedOrder.objects.filter(
-                contact_id=contact, is_purchase=True, placed_at__gte=enrollment.triggered_at
-            )
-            checks.append((~Exists(orders), "left the flow: placed an order"))
-            if enrollment.cart_id:
-                converted = CartSnapshot.objects.filter(
-                    pk=enrollment.cart_id, status__in=FINAL_CART_STATUSES
-                )
-                checks.append((~Exists(converted), "left the flow: placed an order"))
-    return checks
+    return {
+        "now": now,
+        "to": message.to,
+        "orders_exit": bool(enrollment and ExitGoal.ORDERED in enrollment.flow.exit_goals),
+    }
 
 
-def still_sendable(message, now):
-    """The ``last_checks`` conditions, to filter the hand-over UPDATE with."""
-    return [condition for condition, _reason in last_checks(message, now)]
-
-
-def why_not_sendable(message, now):
+def why_not_sendable(cursor, message, params):
     """The reason the hand-over of ``message`` was refused (the rare path: a few queries)."""
-    row = Message.objects.filter(pk=message.pk)
-    for condition, reason in last_checks(message, now):
-        if not row.filter(condition).exists():
+    for condition, reason in last_checks():
+        cursor.execute(
+            f"SELECT 1 FROM {Message._meta.db_table} m WHERE m.id = %(id)s AND ({condition})",
+            {**params, "id": message.pk},
+        )
+        if cursor.fetchone() is None:
             return reason
     return "stopped at the last check before sending"
 

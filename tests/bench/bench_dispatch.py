@@ -1,47 +1,77 @@
-"""Dispatch throughput, queries per batch, and due-to-sent latency, on PostgreSQL.
+"""Dispatch throughput against the raw database and django-post-office, on PostgreSQL.
 
-    .venv/bin/python tests/bench/bench_dispatch.py   # DATABASE_URL defaults to local PostgreSQL
+    pip install -e ".[all,test,bench]"
+    .venv/bin/python tests/bench/bench_dispatch.py                # throughput + statements
+    .venv/bin/python tests/bench/bench_dispatch.py --scale        # + 10k / 100k / 1M queued
+    .venv/bin/python tests/bench/bench_dispatch.py --workers      # + 1, 2 and 4 processes
+    .venv/bin/python tests/bench/bench_dispatch.py --latency      # + 100,000 due at once
+    .venv/bin/python tests/bench/bench_dispatch.py --profile      # + where the time goes
 
-Creates a throwaway test database, queues messages for the locmem backend and prints:
+Every figure is printed beside a baseline measured in the same run, min / median over
+``--rounds`` rounds, with the machine's load:
 
-* messages per second through the whole dispatcher (claim, policy, render, hand over,
-  send, record) in one process, against a baseline in the same run: rendering and
-  handing the same messages to the same backend with no database work at all;
-* SQL queries per batch at three batch sizes (constant means the count does not grow
-  with the batch);
-* due-to-sent latency (p50 / p95 / max) when messages fall due over 40 s and a sweep
-  runs every SWEEP_INTERVAL_SECONDS, as celery beat would run it.
+* **raw SQL**: psycopg alone on a table created ``LIKE`` the outbox (same columns, same
+  indexes), doing what any exactly-once dispatcher must: claim a batch in one statement,
+  mark each message handed over in its own transaction before its provider call, write the
+  batch's results in one statement. Also the claim-and-mark alone, without the
+  per-message hand-over (the ceiling of a dispatcher that gives up rule 11);
+* **django-post-office** ``send_queued`` (a bench-only dependency) on the same database,
+  through Django's locmem email backend and through anymail's test backend;
+* omnichannel through its own locmem channel, and through the email channel with the same
+  two Django email backends as post-office.
 
-Its throwaway database is ``test_omnichannel_bench_dispatch``: never the services tier's
-``test_omnichannel`` nor another bench's, so a bench and a test run can share a server.
+Statements per batch are counted at three batch sizes. The throwaway database is
+``test_omnichannel_bench_dispatch`` (never the services tier's ``test_omnichannel``).
 """
 
+import argparse
+import json
+import multiprocessing
 import os
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/omnichannel_bench")
 
-import django
+import tests.settings as bench_settings
+
+# The peer is installed for the bench only: its app joins before Django starts.
+bench_settings.INSTALLED_APPS = [*bench_settings.INSTALLED_APPS, "post_office"]
+
+import django  # noqa: E402
 
 django.setup()
 
-from datetime import timedelta  # noqa: E402
+import logging  # noqa: E402
 
-from django.db import connection  # noqa: E402
+logging.getLogger("post_office").setLevel(logging.WARNING)  # a line per batch otherwise
+
+import psycopg  # noqa: E402
+from django.core import mail  # noqa: E402
+from django.db import connection, connections  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from post_office.mail import send_queued  # noqa: E402
+from post_office.models import STATUS as POST_OFFICE_STATUS  # noqa: E402
+from post_office.models import Email  # noqa: E402
 
-from omnichannel.channels import get_backend, locmem  # noqa: E402
+from omnichannel.channels import locmem  # noqa: E402
 from omnichannel.models import Contact, Message  # noqa: E402
 from omnichannel.outbox import dispatch  # noqa: E402
-from omnichannel.outbox.rendering import render_message  # noqa: E402
 
-LOCMEM = "omnichannel.channels.locmem.LocmemBackend"
+DATABASE = "test_omnichannel_bench_dispatch"
+LOCMEM_CHANNEL = "omnichannel.channels.locmem.LocmemBackend"
+EMAIL_CHANNEL = "omnichannel.channels.email.EmailBackend"
+DJANGO_LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
+ANYMAIL_TEST = "anymail.backends.test.EmailBackend"
+SUBJECT = "Your cart, Ann"
+TEXT = "Hello Ann, 3 items wait for you."
+HTML = "<p>Hello Ann</p><p>3 items wait for you.</p>"
 CONTENT = {
     "subject": "Your cart, {{ contact.first_name }}",
     "text": "Hello {{ contact.first_name }}, {{ n }} items wait for you. {{ unsubscribe_url }}",
@@ -49,19 +79,41 @@ CONTENT = {
 }
 
 
-def queue(total, due_in=None):
-    contacts = Contact.objects.bulk_create(
-        Contact(email=f"bench{time.monotonic_ns()}-{i}@example.com", first_name="Ann")
-        for i in range(min(total, 1000))
+def settings_for(channel_backend, email_backend=DJANGO_LOCMEM, **extra):
+    settings = django.conf.settings
+    return override_settings(
+        EMAIL_BACKEND=email_backend,
+        ANYMAIL={"SEND_DEFAULTS": {}},
+        POST_OFFICE={"BACKENDS": {"default": email_backend}, "BATCH_SIZE": 100},
+        OMNICHANNEL={
+            **settings.OMNICHANNEL,
+            "CHANNEL_BACKENDS": {"email": channel_backend},
+            **extra,
+        },
     )
+
+
+# --- the queue ---------------------------------------------------------------------------
+
+
+def contacts():
+    existing = list(Contact.objects.all()[:1000])
+    return existing or Contact.objects.bulk_create(
+        Contact(email=f"bench-{i}@example.com", first_name="Ann") for i in range(1000)
+    )
+
+
+def queue(total, due_in=None):
+    people = contacts()
     now = timezone.now()
+    stamp = time.monotonic_ns()
     Message.objects.bulk_create(
         (
             Message(
-                contact=contacts[i % len(contacts)],
+                contact=people[i % len(people)],
                 channel="email",
                 purpose="transactional",
-                idempotency_key=f"bench:{time.monotonic_ns()}:{i}",
+                idempotency_key=f"bench:{stamp}:{i}",
                 content=CONTENT,
                 context={"n": i},
                 scheduled_at=now + (due_in(i) if due_in else timedelta(0)),
@@ -72,102 +124,300 @@ def queue(total, due_in=None):
     )
 
 
+def queue_sql(total):
+    """``total`` due messages written by PostgreSQL itself: a million in seconds."""
+    person = contacts()[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO omnichannel_message (uuid, idempotency_key, contact_id, channel, "
+            "purpose, source, status, priority, scheduled_at, content, context, rendered, "
+            '"to", attempts, last_error, provider, provider_message_id, cost_currency, '
+            "locked_by, created_at, updated_at) "
+            "SELECT gen_random_uuid(), 'bulk:' || g, %s, 'email', 'transactional', '', "
+            "'queued', 0, now() - interval '1 second', %s::jsonb, jsonb_build_object('n', g), "
+            "'{}', '', 0, '', '', '', '', '', now(), now() FROM generate_series(1, %s) g",
+            [person.pk, json.dumps(CONTENT), total],
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE omnichannel_message")
+
+
 def reset():
-    Message.objects.all().delete()
-    Contact.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE omnichannel_deliveryevent, omnichannel_message CASCADE")
+        cursor.execute("TRUNCATE post_office_log, post_office_email CASCADE")
     locmem.clear()
+    mail.outbox = []
 
 
-def baseline(total):
-    """Render and hand to the backend, no database: the floor the dispatcher adds to."""
-    queue(total)
-    messages = list(Message.objects.select_related("contact")[:total])
-    backend = get_backend("email")
-    started = time.perf_counter()
-    for message in messages:
-        message.to = message.contact.email
-        backend.send(message, render_message(message))
-    elapsed = time.perf_counter() - started
-    reset()
-    return total / elapsed
-
-
-def throughput(total):
-    queue(total)
-    started = time.perf_counter()
+def drain(owner=None, stop_after=None):
+    owner = owner or dispatch.worker_id()
     sent = 0
-    owner = dispatch.worker_id()
-    while batch := dispatch.dispatch_batch(owner):
-        if not batch.claimed:
-            break
+    while (batch := dispatch.dispatch_batch(owner)).claimed:
         sent += batch.sent
-    elapsed = time.perf_counter() - started
-    assert sent == total == len(locmem.outbox), (sent, total, len(locmem.outbox))
+        if stop_after and sent >= stop_after:
+            break
+    return sent
+
+
+# --- what is measured --------------------------------------------------------------------
+
+
+def ours(total, channel_backend, email_backend=DJANGO_LOCMEM):
+    with settings_for(channel_backend, email_backend):
+        queue(total)
+        started = time.perf_counter()
+        sent = drain()
+        elapsed = time.perf_counter() - started
+    assert sent == total, (sent, total)
     reset()
     return total / elapsed
 
 
-def queries_per_batch(batch_size):
-    with override_settings(
-        OMNICHANNEL={
-            **django.conf.settings.OMNICHANNEL,
-            "CHANNEL_BACKENDS": {"email": LOCMEM},
-            "DISPATCH_BATCH_SIZE": batch_size,
-        }
-    ):
+def post_office(total, email_backend):
+    with settings_for(LOCMEM_CHANNEL, email_backend):
+        now = timezone.now()
+        Email.objects.bulk_create(
+            (
+                Email(
+                    from_email="shop@example.com",
+                    to=[f"bench-{i % 1000}@example.com"],
+                    subject=SUBJECT,
+                    message=TEXT,
+                    html_message=HTML,
+                    status=POST_OFFICE_STATUS.queued,
+                    scheduled_time=now,
+                )
+                for i in range(total)
+            ),
+            batch_size=2000,
+        )
+        started = time.perf_counter()
+        sent = 0
+        while True:  # send_queued_mail_until_done, without its lock file
+            done, failed, _requeued = send_queued(processes=1)
+            sent += done
+            assert not failed
+            if not done:
+                break
+        elapsed = time.perf_counter() - started
+    assert sent == total, (sent, total)
+    reset()
+    return total / elapsed
+
+
+RAW_TABLE = "bench_raw_message"
+
+
+def raw(total, batch_size, per_message=True):
+    """psycopg alone on a table as wide as the outbox, with the same indexes."""
+    queue(total)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        cursor.execute(f"CREATE TABLE {RAW_TABLE} (LIKE omnichannel_message INCLUDING ALL)")
+        cursor.execute(f"INSERT INTO {RAW_TABLE} SELECT * FROM omnichannel_message")
+        cursor.execute(f"ANALYZE {RAW_TABLE}")
+    reset()
+    settings = connection.settings_dict
+    dsn = (
+        f"host={settings['HOST']} port={settings['PORT']} user={settings['USER']} dbname={DATABASE}"
+    )
+    claim = (
+        f"UPDATE {RAW_TABLE} SET status = 'sending', locked_by = 'raw', "
+        "locked_until = now() + interval '2 minutes' WHERE id IN (SELECT id FROM "
+        f"{RAW_TABLE} WHERE status = 'queued' AND scheduled_at <= now() "
+        "ORDER BY priority DESC, scheduled_at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id"
+    )
+    hand_over = (
+        f"UPDATE {RAW_TABLE} SET attempts = attempts + 1, handed_at = now() "
+        "WHERE id = %s AND status = 'sending' AND locked_by = 'raw'"
+    )
+    record = (
+        f"UPDATE {RAW_TABLE} SET status = 'sent', sent_at = now(), locked_by = '', "
+        "locked_until = NULL WHERE id = ANY(%s) AND locked_by = 'raw'"
+    )
+    with psycopg.connect(dsn, autocommit=True) as raw_connection:
+        cursor = raw_connection.cursor()
+        started = time.perf_counter()
+        sent = 0
+        while ids := [row[0] for row in cursor.execute(claim, [batch_size]).fetchall()]:
+            if per_message:
+                for pk in ids:
+                    cursor.execute(hand_over, [pk], prepare=True)
+            cursor.execute(record, [ids])
+            sent += len(ids)
+        elapsed = time.perf_counter() - started
+        cursor.execute(f"DROP TABLE {RAW_TABLE}")
+    assert sent == total, (sent, total)
+    return total / elapsed
+
+
+def statements_per_batch(batch_size):
+    with settings_for(LOCMEM_CHANNEL, DISPATCH_BATCH_SIZE=batch_size):
         queue(batch_size)
         with CaptureQueriesContext(connection) as queries:
             report = dispatch.dispatch_batch(dispatch.worker_id())
         assert report.sent == batch_size
-        reset()
-        return len(queries)
+    reset()
+    # The hand-overs go to psycopg directly (prepared statements): one per message.
+    return len(queries), batch_size
 
 
-def latency(interval, spread=40):
-    """Messages fall due over ``spread`` seconds; a sweep runs every ``interval``."""
-    queue(400, due_in=lambda i: timedelta(seconds=spread * i / 400))
-    deadline = time.monotonic() + spread + 2 * interval
-    while time.monotonic() < deadline:
-        dispatch.sweep()
-        time.sleep(interval)
+def _worker(stop_after):
+    connections.close_all()
+    with settings_for(LOCMEM_CHANNEL):
+        drain(stop_after=stop_after)
+
+
+def with_processes(total, processes):
+    with settings_for(LOCMEM_CHANNEL):
+        queue(total)
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    started = time.perf_counter()
+    workers = [context.Process(target=_worker, args=(None,)) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - started
+    sent = Message.objects.filter(status="sent").count()
+    assert sent == total, (sent, total)
+    reset()
+    return total / elapsed
+
+
+def at_scale(queued, drained):
+    """Drain ``drained`` messages while ``queued`` are due: the claim must stay flat."""
+    with settings_for(LOCMEM_CHANNEL):
+        queue_sql(queued)
+        started = time.perf_counter()
+        sent = drain(stop_after=drained)
+        elapsed = time.perf_counter() - started
+    reset()
+    return sent / elapsed
+
+
+def latency(total, processes):
+    """``total`` messages due at once, ``processes`` sweepers: due-to-sent per message."""
+    with settings_for(LOCMEM_CHANNEL):
+        queue(total)
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_worker, args=(None,)) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
     delays = sorted(
-        (m.sent_at - m.scheduled_at).total_seconds() for m in Message.objects.filter(status="sent")
+        (sent - due).total_seconds()
+        for due, sent in Message.objects.filter(status="sent").values_list(
+            "scheduled_at", "sent_at"
+        )
     )
-    assert len(delays) == 400, len(delays)
+    assert len(delays) == total, len(delays)
     reset()
     return delays
 
 
-def main():
-    connection.settings_dict["TEST"]["NAME"] = "test_omnichannel_bench_dispatch"
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    settings = django.conf.settings
-    try:
-        with override_settings(
-            OMNICHANNEL={**settings.OMNICHANNEL, "CHANNEL_BACKENDS": {"email": LOCMEM}}
-        ):
-            total = 10_000
-            floor = baseline(total)
-            rate = throughput(total)
-            print(f"dispatch throughput, {total} messages, 1 process, locmem backend:")
-            print(f"  dispatcher      {rate:8.0f} messages/s")
-            print(f"  baseline        {floor:8.0f} messages/s (render + backend only, no DB)")
-            print(f"  ratio           {rate / floor:8.2f} of the baseline")
-            print("queries per batch (claim .. record):")
-            for size in (100, 200, 500):
-                print(f"  batch of {size:4d}   {queries_per_batch(size):4d} queries")
-            from omnichannel.conf import omnichannel_settings
+# --- the report --------------------------------------------------------------------------
 
-            interval = omnichannel_settings.SWEEP_INTERVAL_SECONDS
-            delays = latency(interval)
+
+def rounds(measure, count):
+    figures = [measure() for _ in range(count)]
+    return min(figures), statistics.median(figures)
+
+
+def line(label, figures, baseline=None):
+    low, median = figures
+    text = f"  {label:<44} min {low:7.0f}   median {median:7.0f} msg/s"
+    if baseline:
+        text += f"   {median / baseline[1]:5.2f}x"
+    print(text)
+
+
+def load():
+    return "load {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--total", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--scale", action="store_true")
+    parser.add_argument("--workers", action="store_true")
+    parser.add_argument("--latency", action="store_true")
+    parser.add_argument("--latency-total", type=int, default=100_000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    total, count = args.total, args.rounds
+
+    connection.settings_dict["TEST"]["NAME"] = DATABASE
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    batch = django.conf.settings.OMNICHANNEL.get("DISPATCH_BATCH_SIZE", 200)
+    try:
+        print(f"dispatch, {total} messages a round, {count} rounds, 1 process ({load()})")
+        raw_rate = rounds(lambda: raw(total, batch), count)
+        line(f"raw SQL: claim, hand over each, record (batch {batch})", raw_rate)
+        line(
+            "raw SQL: claim and record only (no hand-over)",
+            rounds(lambda: raw(total, batch, False), count),
+        )
+        mine = rounds(lambda: ours(total, LOCMEM_CHANNEL), count)
+        line("omnichannel, locmem channel   (vs raw SQL)", mine, raw_rate)
+        peer = rounds(lambda: post_office(total, DJANGO_LOCMEM), count)
+        line("post-office, Django locmem email backend", peer)
+        line("omnichannel, locmem channel   (vs post-office)", mine, peer)
+        line(
+            "omnichannel, Django locmem email backend",
+            rounds(lambda: ours(total, EMAIL_CHANNEL, DJANGO_LOCMEM), count),
+            peer,
+        )
+        peer_anymail = rounds(lambda: post_office(total, ANYMAIL_TEST), count)
+        line("post-office, anymail test backend", peer_anymail)
+        line(
+            "omnichannel, anymail test backend",
+            rounds(lambda: ours(total, EMAIL_CHANNEL, ANYMAIL_TEST), count),
+            peer_anymail,
+        )
+        print(f"statements per batch, locmem channel ({load()})")
+        for size in (100, 200, 500):
+            statements, hand_overs = statements_per_batch(size)
+            print(f"  batch of {size:4d}: {statements:3d} statements + {hand_overs} hand-overs")
+        if args.scale:
+            print(f"10,000 drained while N are due ({load()})")
+            for queued in (10_000, 100_000, 1_000_000):
+                line(f"{queued:>9,} queued", rounds(lambda q=queued: at_scale(q, 10_000), count))
+        if args.workers:
+            print(f"{total * 2} messages, N processes ({load()})")
+            single = None
+            for processes in (1, 2, 4):
+                figures = rounds(lambda p=processes: with_processes(total * 2, p), count)
+                line(f"{processes} process(es)", figures, single)
+                single = single or figures
+        if args.latency:
+            delays = latency(args.latency_total, 4)
             p95 = delays[int(len(delays) * 0.95) - 1]
-            print(f"due-to-sent latency, sweep every {interval} s, 400 messages due over 40 s:")
+            print(f"due-to-sent, {args.latency_total:,} due at once, 4 processes ({load()})")
             print(
-                f"  p50 {statistics.median(delays):.2f} s   p95 {p95:.2f} s   "
-                f"max {delays[-1]:.2f} s"
+                f"  p50 {statistics.median(delays):.1f} s   p95 {p95:.1f} s   "
+                f"last {delays[-1]:.1f} s"
             )
+        if args.profile:
+            from pyinstrument import Profiler
+
+            with settings_for(LOCMEM_CHANNEL):
+                queue(total)
+                profiler = Profiler()
+                with profiler:
+                    drain()
+            reset()
+            print(profiler.output_text(unicode=False, color=False, show_all=False))
     finally:
-        connection.creation.destroy_test_db(settings.DATABASES["default"]["NAME"], verbosity=0)
+        connections.close_all()
+        connection.creation.destroy_test_db(
+            django.conf.settings.DATABASES["default"]["NAME"], verbosity=0
+        )
 
 
 if __name__ == "__main__":
