@@ -214,7 +214,8 @@ def run_batch(owner):
     if not ids:
         return report
     by_endpoint = {}
-    for delivery in WebhookDelivery.objects.filter(pk__in=ids).select_related("endpoint"):
+    claimed = WebhookDelivery.objects.filter(pk__in=ids).order_by("next_attempt_at", "pk")
+    for delivery in claimed.select_related("endpoint"):
         by_endpoint.setdefault(delivery.endpoint_id, []).append(delivery)
     lease = claims.Lease(
         WebhookDelivery.objects.filter(status=DeliveryStatus.DELIVERING), owner, lease_seconds()
