@@ -43,6 +43,7 @@ from omnichannel.testing.factories import ContactFactory
 from omnichannel.views.clicks import record_click
 
 from .flows.conftest import make_flow
+from .readme import blocks
 from .webhook_receiver import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -131,6 +132,23 @@ def test_the_previous_secret_signs_only_until_its_rotation_ends():
     )
     assert delivery.signing_secrets(hook, now) == [hook.secret, "whsec_old"]
     assert delivery.signing_secrets(hook, now + timedelta(hours=2)) == [hook.secret]
+
+
+def test_the_readmes_receiver_accepts_a_signed_delivery_and_refuses_the_rest(rf):
+    (block,) = [b for b in blocks() if b.section == "Verifying a delivery"]
+    namespace = {"SECRET": "whsec_readme"}
+    exec(block.code, namespace)
+    receive = namespace["omnichannel_events"]
+    body = b'{"id": "1", "type": "endpoint.test"}'
+
+    def post(headers):
+        return receive(rf.post("/hooks/", body, "application/json", headers=headers))
+
+    signed = signature_header(body, ["whsec_readme"])
+    forged = signature_header(body, ["whsec_guess"])
+    assert post({"Omnichannel-Signature": signed}).status_code == 204
+    assert post({"Omnichannel-Signature": forged}).status_code == 400
+    assert post({}).status_code == 400
 
 
 # --- backoff ------------------------------------------------------------------------------
