@@ -252,6 +252,8 @@ def post_in_parallel(groups, lease):
                 )
                 answers.put((delivery, answer))
                 failed = not answer.ok
+        except Exception:  # a bug here leaves the rest leased: they are retried after it
+            logger.exception("omnichannel: posting webhooks to %s failed", deliveries[0].endpoint)
         finally:
             answers.put((done, None))
 
