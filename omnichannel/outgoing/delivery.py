@@ -39,6 +39,7 @@ from django.utils import timezone
 from ..conf import omnichannel_settings
 from ..core import claims
 from ..core.batches import Report, run_batches
+from ..core.db import update_rows
 from ..models import WebhookDelivery, WebhookEndpoint
 from ..models.webhooks import DeliveryStatus
 from ..outbox.dispatch import worker_id
@@ -221,8 +222,11 @@ def run_batch(owner):
         WebhookDelivery.objects.filter(status=DeliveryStatus.DELIVERING), owner, lease_seconds()
     )
     recorder = Recorder(owner, report)
-    for delivery, answer in post_in_parallel(list(by_endpoint.values()), lease):
-        recorder.record(delivery, answer)
+    try:
+        for delivery, answer in post_in_parallel(list(by_endpoint.values()), lease):
+            recorder.record(delivery, answer)
+    finally:
+        recorder.flush()
     return report
 
 
@@ -280,6 +284,16 @@ def post_in_parallel(groups, lease):
         yield item, answer
 
 
+# Accepted deliveries are written together, every so many or so often: one statement
+# instead of one commit each. Until then they stay leased, so a crash posts them again.
+FLUSH_EVERY = 50
+FLUSH_SECONDS = 0.5
+DELIVERED_FIELDS = (
+    "status", "attempts", "last_attempt_at", "delivered_at", "last_status_code",
+    "last_response", "last_error", "locked_by", "locked_until",
+)  # fmt: skip
+
+
 class Recorder:
     """Writes each answer to its delivery and endpoint, fenced by the lease's owner."""
 
@@ -287,6 +301,8 @@ class Recorder:
         self.owner, self.report = owner, report
         # endpoint id -> when it may be tried again, once one of its posts failed.
         self.retry_at = {}
+        self.accepted, self.flushed_at = [], time.monotonic()
+        self.recovered = set()  # endpoints whose failure count this batch set back to 0
 
     def ours(self, delivery):
         return WebhookDelivery.objects.filter(
@@ -315,21 +331,27 @@ class Recorder:
 
     def delivered(self, delivery, answer):
         now = timezone.now()
-        if self.ours(delivery).update(
-            status=DeliveryStatus.DELIVERED,
-            attempts=F("attempts") + 1,
-            last_attempt_at=now,
-            delivered_at=now,
-            last_status_code=answer.status_code,
-            last_response=answer.body,
-            last_error="",
-            locked_by="",
-            locked_until=None,
-        ):
-            self.report.delivered += 1
-            WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).exclude(
-                consecutive_failures=0
-            ).update(consecutive_failures=0)
+        delivery.status, delivery.attempts = DeliveryStatus.DELIVERED, delivery.attempts + 1
+        delivery.last_attempt_at = delivery.delivered_at = now
+        delivery.last_status_code, delivery.last_response = answer.status_code, answer.body
+        delivery.last_error, delivery.locked_by, delivery.locked_until = "", "", None
+        self.accepted.append(delivery)
+        self.report.delivered += 1
+        endpoint = delivery.endpoint
+        if endpoint.consecutive_failures and endpoint.pk not in self.recovered:
+            self.recovered.add(endpoint.pk)
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=0)
+        if len(self.accepted) >= FLUSH_EVERY or time.monotonic() - self.flushed_at >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self):
+        update_rows(
+            self.accepted,
+            DELIVERED_FIELDS,
+            where="status = %s AND locked_by = %s",
+            where_params=[DeliveryStatus.DELIVERING, self.owner],
+        )
+        self.accepted, self.flushed_at = [], time.monotonic()
 
     def failed(self, delivery, answer):
         now = timezone.now()
