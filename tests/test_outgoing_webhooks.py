@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from anymail.signals import AnymailTrackingEvent
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
@@ -41,6 +42,7 @@ from omnichannel.outgoing.signing import SIGNATURE_HEADER, signature_header, ver
 from omnichannel.schedule import periodic_tasks
 from omnichannel.testing.factories import ContactFactory
 from omnichannel.views.clicks import record_click
+from omnichannel.webhooks.email_tracking import handle_tracking
 
 from .flows.conftest import make_flow
 from .readme import blocks
@@ -276,6 +278,31 @@ def test_a_first_click_is_an_event_and_a_second_is_not(django_capture_on_commit_
     data = payload_of("message.clicked")["data"]
     assert data["url"] == "https://shop.example.com/mug"
     assert data["message"]["uuid"] == str(message.uuid)
+
+
+def test_an_esp_click_and_unsubscribe_are_events_too(django_capture_on_commit_callbacks):
+    endpoint()
+    contact = ContactFactory(email="ann@example.com", consents=["email"])
+    message = sent_message(contact)
+
+    def report(event_type, event_id, **fields):
+        event = AnymailTrackingEvent(
+            event_type=event_type,
+            event_id=event_id,
+            metadata={"omnichannel_message": str(message.uuid)},
+            recipient="ann@example.com",
+            esp_event={"id": event_id},
+            **fields,
+        )
+        handle_tracking(sender=None, event=event, esp_name="Postmark")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report("clicked", "e1", click_url="https://shop.example.com/mug")
+        report("unsubscribed", "e2")
+    assert payload_of("message.clicked")["data"]["url"] == "https://shop.example.com/mug"
+    unsubscribed = payload_of("contact.unsubscribed")["data"]
+    assert unsubscribed["source"] == "Postmark unsubscribed"
+    assert unsubscribed["contact"]["uuid"] == str(contact.uuid)
 
 
 def test_an_order_after_a_recovery_message_is_a_recovered_cart_and_an_attributed_order(
