@@ -15,6 +15,7 @@ class OmnichannelConfig(AppConfig):
         from .contacts import segments  # noqa: F401  (registers in_segment)
         from .flows import receivers as flow_receivers
         from .integrations import receivers
+        from .outgoing import receivers as webhook_receivers
         from .popups.config import connect_cache_invalidation
         from .webhooks.email_tracking import handle_tracking
 
@@ -22,5 +23,6 @@ class OmnichannelConfig(AppConfig):
         receivers.connect_shop_signals()
         connect_cache_invalidation()
         flow_receivers.connect()
+        webhook_receivers.connect()
         if omnichannel_settings.CONNECT_AUTH_RECEIVERS:
             receivers.connect_auth_receivers()

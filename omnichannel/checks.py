@@ -18,6 +18,8 @@ omnichannel.E014  a frequency cap is malformed (count, hours, action)
 omnichannel.E015  a popup rate limit is not "count/period"
 omnichannel.E016  PUBLIC_BASE_URL is not an absolute http(s) address, or is missing while a
                   channel that sends links (email, SMS, WhatsApp, push) is enabled
+omnichannel.E017  the webhook timings contradict each other: a POST's timeout is not under
+                  half the delivery lease, or the backoff's cap is below its start
 omnichannel.W001  Celery runs tasks eagerly while DEBUG is off
 omnichannel.W002  no SessionMiddleware: guest carts and popups cannot be tied to a visitor
 omnichannel.W003  (retired: Twilio without PUBLIC_BASE_URL is now omnichannel.E016)
@@ -109,6 +111,39 @@ def check_renamed_settings(app_configs, **kwargs):
                 )
             )
     return warnings
+
+
+@register("omnichannel")
+@reads_settings
+def check_webhook_timings(app_configs, **kwargs):
+    timeout = omnichannel_settings.WEBHOOK_TIMEOUT_SECONDS
+    lease = omnichannel_settings.WEBHOOK_LEASE_SECONDS
+    backoff = omnichannel_settings.WEBHOOK_BACKOFF_SECONDS
+    backoff_max = omnichannel_settings.WEBHOOK_BACKOFF_MAX_SECONDS
+    errors = []
+    if timeout * 2 > lease:
+        # A lease that lapses while a POST is still waiting lets a second sweeper send it too.
+        errors.append(
+            Error(
+                f'{SETTINGS_NAME}["WEBHOOK_TIMEOUT_SECONDS"] ({timeout!r}) must be at most half '
+                f'of {SETTINGS_NAME}["WEBHOOK_LEASE_SECONDS"] ({lease!r}): a delivery whose '
+                "lease lapses while its endpoint is still answering can be sent twice.",
+                hint=f"Raise WEBHOOK_LEASE_SECONDS to at least {timeout * 2!r}, or lower the "
+                "timeout.",
+                id="omnichannel.E017",
+            )
+        )
+    if backoff_max < backoff:
+        errors.append(
+            Error(
+                f'{SETTINGS_NAME}["WEBHOOK_BACKOFF_MAX_SECONDS"] ({backoff_max!r}) is below '
+                f'{SETTINGS_NAME}["WEBHOOK_BACKOFF_SECONDS"] ({backoff!r}): retries could not '
+                "back off.",
+                hint="Make the cap at least the first delay.",
+                id="omnichannel.E017",
+            )
+        )
+    return errors
 
 
 @register("omnichannel")

@@ -196,6 +196,25 @@ DEFAULTS = {
         "subscribe_per_email": "5/hour",
         "push_per_ip": "20/hour",
     },
+    # --- outgoing webhooks ----------------------------------------------------------------
+    # Deliveries the webhook sweeper claims per batch, how long a claim lasts, and how long
+    # one sweep task keeps claiming.
+    "WEBHOOK_BATCH_SIZE": 100,
+    "WEBHOOK_LEASE_SECONDS": 120,
+    "WEBHOOK_TIME_BUDGET_SECONDS": 20,
+    # Seconds an endpoint has to answer one POST (connect and read each).
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
+    # Endpoints posted to at once; each endpoint's deliveries go one after another.
+    "WEBHOOK_CONCURRENCY": 4,
+    # Attempts per delivery before it is failed; retries back off exponentially from
+    # WEBHOOK_BACKOFF_SECONDS up to WEBHOOK_BACKOFF_MAX_SECONDS, with jitter.
+    "WEBHOOK_MAX_ATTEMPTS": 10,
+    "WEBHOOK_BACKOFF_SECONDS": 60,
+    "WEBHOOK_BACKOFF_MAX_SECONDS": 6 * 3600,
+    # An endpoint failing this many attempts in a row is disabled (staff re-enable it).
+    "WEBHOOK_DISABLE_AFTER_FAILURES": 50,
+    # Hours the old secret keeps signing beside the new one after a rotation.
+    "WEBHOOK_SECRET_ROTATION_HOURS": 24,
     # --- privacy --------------------------------------------------------------------------
     # Days each kind of history is kept before the daily purge deletes it; None keeps it.
     # Keys left out keep these defaults. "messages" only ever deletes messages in a final
@@ -325,6 +344,16 @@ PARSERS = {
     "POPUP_RATE_LIMITS": types.merged_over(
         DEFAULTS["POPUP_RATE_LIMITS"], types.optional(types.rate), "the popup API's limits"
     ),
+    "WEBHOOK_BATCH_SIZE": _count,
+    "WEBHOOK_LEASE_SECONDS": _seconds,
+    "WEBHOOK_TIME_BUDGET_SECONDS": _seconds,
+    "WEBHOOK_TIMEOUT_SECONDS": _seconds,
+    "WEBHOOK_CONCURRENCY": types.number(minimum=1, above=False, maximum=32, whole=True),
+    "WEBHOOK_MAX_ATTEMPTS": _count,
+    "WEBHOOK_BACKOFF_SECONDS": _seconds,
+    "WEBHOOK_BACKOFF_MAX_SECONDS": _seconds,
+    "WEBHOOK_DISABLE_AFTER_FAILURES": _count,
+    "WEBHOOK_SECRET_ROTATION_HOURS": types.number(minimum=0, above=False, unit="hours"),
     "RETENTION_DAYS": types.merged_over(
         DEFAULTS["RETENTION_DAYS"],
         types.optional(types.number(minimum=1, above=False, whole=True, unit="days")),

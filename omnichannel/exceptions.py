@@ -53,3 +53,11 @@ class UncertainSendError(SendError):
     Retrying blindly could send twice; the dispatcher asks the backend's ``lookup`` at the
     next sweep instead, and only sends again if the provider does not have the message.
     """
+
+
+class WebhookSignatureError(OmnichannelError):
+    """A received webhook's signature header is missing, malformed, stale or wrong.
+
+    Raised by ``omnichannel.outgoing.signing.verify_signature``; answer the request with a
+    400 and do not act on its body.
+    """

@@ -21,6 +21,10 @@ def periodic_tasks():
             "omnichannel.advance_flows",
             omnichannel_settings.SWEEP_INTERVAL_SECONDS,
         ),
+        "omnichannel: deliver webhooks": (
+            "omnichannel.deliver_webhooks",
+            omnichannel_settings.SWEEP_INTERVAL_SECONDS,
+        ),
         "omnichannel: detect abandoned carts": ("omnichannel.detect_abandoned_carts", 60),
         "omnichannel: expire stale carts": ("omnichannel.expire_stale_carts", 3600),
         "omnichannel: purge old data": ("omnichannel.purge_old_data", 24 * 3600),

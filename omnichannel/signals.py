@@ -68,3 +68,34 @@ popup_subscribed = Signal()
 #: ``counts``), ``email``, ``phone`` and ``user_id`` (what identified the contact, to find
 #: the person in the shop's own tables; None when unknown).
 contact_erased = Signal()
+
+#: A contact gave marketing consent on a channel: at once, or when they confirmed a double
+#: opt-in (a pending consent is not yet a subscription). Sent after the transaction commits,
+#: only when the consent was not already given. Arguments: ``contact``, ``channel``,
+#: ``consent`` (the ``Consent`` row), ``event`` (the ``ConsentEvent``).
+contact_subscribed = Signal()
+
+#: A contact withdrew marketing consent on a channel (unsubscribe link, preference centre,
+#: STOP, an ESP unsubscribe or complaint). Sent after the transaction commits, only when
+#: the consent had been given or pending. Arguments as ``contact_subscribed``.
+contact_unsubscribed = Signal()
+
+#: Messages were handed to their provider and recorded as sent. Sent by the dispatcher once
+#: per batch, after the batch's results committed. Arguments: ``messages`` (a list of
+#: ``Message`` rows, status sent, ``sent_at`` set).
+message_sent = Signal()
+
+#: A contact clicked a link of a message (a tracked link, a cart restore link, a push
+#: notification, or a click the ESP reported): the first click per recorded click event.
+#: Sent after the transaction commits. Arguments: ``message``, ``url`` ("" when unknown).
+message_clicked = Signal()
+
+#: An order was placed for a cart that a recovery message had been sent about. Sent after
+#: the transaction commits. Arguments: ``cart`` (the ``CartSnapshot``), ``order`` (the
+#: ``TrackedOrder``).
+cart_recovered = Signal()
+
+#: A purchase was attributed to the last flow message its contact received within the
+#: flow's attribution window (the rule the flow report counts by). Sent after the order's
+#: transaction commits. Arguments: ``order`` (the ``TrackedOrder``), ``message``.
+order_attributed = Signal()

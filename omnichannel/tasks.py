@@ -11,6 +11,7 @@ from .carts import carts, recovery
 from .contacts.privacy import retention
 from .flows import engine as flows
 from .outbox.tasks import dispatch_due  # noqa: F401  (the worker finds every task here)
+from .outgoing.tasks import deliver_webhooks  # noqa: F401
 
 
 @shared_task(name="omnichannel.advance_flows", ignore_result=True)

@@ -26,6 +26,8 @@ from omnichannel.models import (
     Popup,
     StepContent,
     Suppression,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from omnichannel.models.messages import MessageStatus
 from omnichannel.models.popups import PopupStatus
@@ -130,6 +132,35 @@ def erase():
     return [contact.pk], lambda: not Contact.objects.filter(email="erase.me@example.com").exists()
 
 
+def webhook_endpoint(**fields):
+    return WebhookEndpoint.objects.create(url="https://hooks.example.com/in", **fields)
+
+
+def send_test_event():
+    endpoint = webhook_endpoint(events=[])
+    return [endpoint.pk], lambda: endpoint.deliveries.filter(event_type="endpoint.test").exists()
+
+
+def rotate_secret():
+    endpoint = webhook_endpoint()
+    return [
+        endpoint.pk
+    ], lambda: WebhookEndpoint.objects.get(pk=endpoint.pk).secret != (endpoint.secret)
+
+
+def enable_endpoint():
+    endpoint = webhook_endpoint(is_active=False, disabled_at=timezone.now())
+    return [endpoint.pk], lambda: WebhookEndpoint.objects.get(pk=endpoint.pk).is_active
+
+
+def retry_delivery():
+    delivery = webhook_endpoint().deliveries.create(
+        event_type="message.sent", payload={"id": "x"}, status="failed", attempts=10,
+        next_attempt_at=timezone.now() - timedelta(days=1),
+    )  # fmt: skip
+    return [delivery.pk], lambda: WebhookDelivery.objects.get(pk=delivery.pk).status == "pending"
+
+
 ACTIONS = {
     ("admin:omnichannel_suppression_changelist", "lift"): (lift, {"superuser"}),
     ("admin:omnichannel_message_changelist", "requeue"): (requeue, {"superuser"}),
@@ -160,6 +191,19 @@ ACTIONS = {
     ("admin:omnichannel_flow_changelist", "duplicate"): (duplicate, {"marketer", "superuser"}),
     ("admin:omnichannel_contact_changelist", "export_json"): (export, {"superuser"}),
     ("admin:omnichannel_contact_changelist", "erase"): (erase, {"superuser"}),
+    ("admin:omnichannel_webhookendpoint_changelist", "send_test_event"): (
+        send_test_event,
+        {"superuser"},
+    ),
+    ("admin:omnichannel_webhookendpoint_changelist", "rotate_secret"): (
+        rotate_secret,
+        {"superuser"},
+    ),
+    ("admin:omnichannel_webhookendpoint_changelist", "enable"): (enable_endpoint, {"superuser"}),
+    ("admin:omnichannel_webhookdelivery_changelist", "retry_now"): (
+        retry_delivery,
+        {"superuser"},
+    ),
 }
 
 

@@ -32,7 +32,7 @@ LAYERS = [
     ("outbox", ["omnichannel.outbox"]),
     ("flows", ["omnichannel.flows"]),
     ("services", ["omnichannel.contacts.segments", "omnichannel.contacts.privacy.erasure",
-                  "omnichannel.carts.recovery", "omnichannel.popups"]),
+                  "omnichannel.carts.recovery", "omnichannel.popups", "omnichannel.outgoing"]),
     ("interfaces", ["omnichannel", "omnichannel.webhooks", "omnichannel.api",
                     "omnichannel.views", "omnichannel.admin", "omnichannel.templatetags",
                     "omnichannel.management", "omnichannel.testing", "omnichannel.forms",
@@ -51,6 +51,7 @@ ALLOWED_LAZY = {
             "omnichannel.contacts.segments",
             "omnichannel.flows.receivers",
             "omnichannel.integrations.receivers",
+            "omnichannel.outgoing.receivers",
             "omnichannel.popups.config",
             "omnichannel.webhooks.email_tracking",
         )

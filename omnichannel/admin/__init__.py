@@ -1,3 +1,13 @@
 """The admin is the product's UI for shop staff; one module per concept."""
 
-from . import carts, consent, contacts, flows, messages, orders, popups, segments  # noqa: F401  (registers the model admins)
+from . import (  # noqa: F401  (registers the model admins)
+    carts,
+    consent,
+    contacts,
+    flows,
+    messages,
+    orders,
+    popups,
+    segments,
+    webhooks,
+)

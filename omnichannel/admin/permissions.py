@@ -4,7 +4,8 @@ Every action and every custom admin page checks a permission: Django's model per
 (view, add, change, delete) and two of the app's own, where none of those says it:
 
 - ``omnichannel.requeue_message``: send a failed or cancelled message again;
-- ``omnichannel.export_contact``: download everything known about contacts (GDPR access).
+- ``omnichannel.export_contact``: download everything known about contacts (GDPR access);
+- ``omnichannel.retry_webhookdelivery``: post an outgoing webhook delivery again now.
 
 ``MARKETING_PERMISSIONS`` is the group the README describes for the people who run the
 campaigns: they build, test and switch flows, popups and segments, and read everything
@@ -22,7 +23,7 @@ _BUILT = ("flow", "step", "stepcontent", "stepvariant", "popup", "popupvariant",
 _READ = (
     "contact", "consent", "consentevent", "suppression", "message", "deliveryevent",
     "cartsnapshot", "trackedorder", "popupsignup", "channelcost", "pushsubscription",
-    "inboundmessage",
+    "inboundmessage", "webhookendpoint", "webhookdelivery",
 )  # fmt: skip
 
 MARKETING_PERMISSIONS = tuple(

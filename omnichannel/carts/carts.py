@@ -106,7 +106,7 @@ def attach_visitor_carts(visitor_id, contact):
 
 
 def convert_cart(cart_key, when=None):
-    """Mark the cart ordered (idempotent); returns whether it changed.
+    """Mark the cart ordered (idempotent); returns the status it set, or None if none changed.
 
     A cart whose recovery flow had sent a message before the order is *recovered*; any
     other is *converted*. Which message (or click) earned the order is the analytics'
@@ -118,7 +118,8 @@ def convert_cart(cart_key, when=None):
         status__in=(MessageStatus.SENT, MessageStatus.DELIVERED),
     ).exists()
     status = CartStatus.RECOVERED if reminded else CartStatus.CONVERTED
-    return bool(carts.update(status=status, converted_at=when or timezone.now()))
+    changed = carts.update(status=status, converted_at=when or timezone.now())
+    return status if changed else None
 
 
 EXPIRY_BATCH_SIZE = 500

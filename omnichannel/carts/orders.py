@@ -6,6 +6,7 @@ from django.utils import timezone
 from .. import signals
 from ..conf import omnichannel_settings
 from ..models import CartSnapshot, TrackedOrder
+from ..models.carts import CartStatus
 from .carts import convert_cart
 
 
@@ -37,12 +38,19 @@ def record_order(data, contact):
         if data.cart_key and order.cart_id is None:
             order.cart = CartSnapshot.objects.filter(cart_key=data.cart_key).first()
         became_purchase = is_purchase and not was_purchase
+        recovered = False
         if became_purchase and data.cart_key:
-            convert_cart(data.cart_key, when=order.placed_at)
+            recovered = convert_cart(data.cart_key, when=order.placed_at) == CartStatus.RECOVERED
         order.save()
     transaction.on_commit(
         lambda: signals.order_tracked.send(
             sender=TrackedOrder, order=order, created=created, became_purchase=became_purchase
         )
     )
+    if recovered and order.cart_id:
+        transaction.on_commit(
+            lambda: signals.cart_recovered.send(
+                sender=CartSnapshot, cart=CartSnapshot.objects.get(pk=order.cart_id), order=order
+            )
+        )
     return order

@@ -35,9 +35,10 @@ def record_consent(
         "user_agent": user_agent(request),
     }
     with transaction.atomic():
-        consent, _ = Consent.objects.select_for_update().get_or_create(
+        consent, created = Consent.objects.select_for_update().get_or_create(
             contact=contact, channel=channel, purpose=purpose, defaults={"status": status}
         )
+        previous = None if created else consent.status
         consent.status = status
         for name, value in evidence.items():
             setattr(consent, name, value)
@@ -57,7 +58,26 @@ def record_consent(
             sender=Consent, contact=contact, consent=consent, event=event
         )
     )
+    subscription = subscription_signal(purpose, previous, status)
+    if subscription is not None:
+        transaction.on_commit(
+            lambda: subscription.send(
+                sender=Consent, contact=contact, channel=channel, consent=consent, event=event
+            )
+        )
     return consent
+
+
+def subscription_signal(purpose, previous, status):
+    """``contact_subscribed`` / ``contact_unsubscribed`` when a marketing consent became
+    given / withdrawn by this change, else None (a repeat of the same answer is no news)."""
+    if purpose != Purpose.MARKETING or previous == status:
+        return None
+    if status == ConsentStatus.GRANTED:
+        return signals.contact_subscribed
+    if status == ConsentStatus.WITHDRAWN and previous is not None:
+        return signals.contact_unsubscribed
+    return None
 
 
 def grant_consent(contact, channel, *, double_opt_in=False, **evidence):

@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.utils.translation import gettext as _
 
 from ..core.rates import lift, ratio
@@ -195,6 +195,23 @@ def _attributed_orders(messages, cohort, window):
         .values("step_id", "channel", "variant_id", "currency")
         .annotate(conversions=Count("pk"), revenue=Sum("total"))
         .order_by()
+    )
+
+
+def attributed_message(order):
+    """The flow message ``order`` counts for by the rule above (the contact's last flow
+    message sent before it, within that message's flow's attribution window), or None."""
+    if not (order.is_purchase and order.contact_id and order.placed_at):
+        return None
+    return (
+        Message.objects.filter(
+            contact_id=order.contact_id,
+            enrollment__isnull=False,
+            sent_at__lt=order.placed_at,
+            sent_at__gte=order.placed_at - F("enrollment__flow__attribution_window"),
+        )
+        .order_by("-sent_at", "-pk")
+        .first()
     )
 
 

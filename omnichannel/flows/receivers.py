@@ -6,9 +6,10 @@ are sent on commit) and is wrapped so a failure is logged, never raised into the
 
 from .. import signals
 from ..integrations.safety import never_raises
-from ..models import Enrollment
+from ..models import Enrollment, TrackedOrder
 from ..models.consent import ConsentStatus
 from ..models.flows import EnrollmentState, ExitGoal, Trigger
+from .analytics import attributed_message
 from .engine import exit_enrollments, exit_for_goal, trigger
 
 
@@ -49,6 +50,16 @@ def on_order(sender, order, created, became_purchase, **kwargs):
 
 
 @never_raises
+def on_purchase_attribute(sender, order, became_purchase, **kwargs):
+    """Tell who listens which flow message an order counts for (``order_attributed``)."""
+    if not became_purchase:
+        return
+    message = attributed_message(order)
+    if message is not None:
+        signals.order_attributed.send(sender=TrackedOrder, order=order, message=message)
+
+
+@never_raises
 def on_consent_changed(sender, contact, consent, **kwargs):
     if consent.status == ConsentStatus.WITHDRAWN:
         still = contact.consents.filter(purpose="marketing", status=ConsentStatus.GRANTED)
@@ -61,4 +72,5 @@ def connect():
     signals.signup_tracked.connect(on_signup, dispatch_uid=uid + "signup")
     signals.popup_subscribed.connect(on_popup_subscribed, dispatch_uid=uid + "popup")
     signals.order_tracked.connect(on_order, dispatch_uid=uid + "order")
+    signals.order_tracked.connect(on_purchase_attribute, dispatch_uid=uid + "attribution")
     signals.consent_changed.connect(on_consent_changed, dispatch_uid=uid + "consent")

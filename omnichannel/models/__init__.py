@@ -11,6 +11,7 @@ from .privacy import Erasure
 from .push import PushSubscription
 from .segments import Segment
 from .throttles import SenderSlot
+from .webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "CartSnapshot",
@@ -38,4 +39,6 @@ __all__ = [
     "StepVariant",
     "Suppression",
     "TrackedOrder",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

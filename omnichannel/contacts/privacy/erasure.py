@@ -17,6 +17,8 @@ In one transaction, in this order:
    contact. Replies lose text, sender and payload. Popup events lose the contact, so
    popup impressions and submissions still add up.
 4. Admin log entries naming the contact (by email, phone, or as the contact) are renamed.
+   Outgoing webhook deliveries about the contact lose their payload, and those not yet
+   delivered are cancelled (``omnichannel.outgoing.erasure``).
 5. The contact row is deleted, and with it its consents and consent ledger, enrollments,
    popup signups and push subscriptions.
 6. An ``Erasure`` record is written (the uuid, never an address), and ``contact_erased``
@@ -57,10 +59,12 @@ from ...models import (
     PopupEvent,
     Suppression,
     TrackedOrder,
+    WebhookDelivery,
 )
 from ...models.flows import EnrollmentState
 from ...models.privacy import ERASED_CONTACT_UUID
 from ...outbox.queueing import cancel_pending
+from ...outgoing.erasure import erase_deliveries
 from . import Footprint
 
 # Messages rewritten per statement.
@@ -111,6 +115,7 @@ def erase_contact(contact, *, by):
         counts["unlinked"][label(PopupEvent)] = contact.popup_events.update(contact=None)
         counts["kept"][label(Suppression)] = footprint.suppressions().update(contact=None)
         counts["scrubbed"]["admin.LogEntry"] = scrub_admin_log(contact)
+        counts["scrubbed"][label(WebhookDelivery)] = erase_deliveries(contact.uuid)
         _total, counts["deleted"] = contact.delete()
         erasure = Erasure.objects.create(
             contact_uuid=contact.uuid, erased_by=by[:150], counts=dict(counts)
