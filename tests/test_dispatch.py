@@ -445,3 +445,26 @@ def test_hand_overs_skip_the_disk_flush_only_when_told(settings, during_send, sy
     assert dispatch.sweep().sent == 2
     assert seen == ["on", "on"] if synchronous else ["off", "off"]
     assert show() == "on"  # the worker's connection is left as it was
+
+
+def test_a_batch_announces_its_sent_messages_once_after_commit(
+    ann, django_capture_on_commit_callbacks
+):
+    from omnichannel import signals
+
+    other = ContactFactory(consents=["email"])
+    sent = [queue(ann), queue(other)]
+    failing = queue(ContactFactory(email=""))  # no address: cancelled, not announced
+    heard = []
+
+    def listen(sender, messages, **kwargs):
+        heard.append(sorted(m.pk for m in messages))
+
+    signals.message_sent.connect(listen)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            dispatch.sweep()
+    finally:
+        signals.message_sent.disconnect(listen)
+    assert heard == [sorted(m.pk for m in sent)]
+    assert failing.pk not in heard[0]

@@ -47,6 +47,7 @@ from django.db import connections, router, transaction
 from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
+from .. import signals
 from ..channels import enabled_channels, get_backend
 from ..channels.sms_segments import segments
 from ..conf import omnichannel_settings
@@ -459,6 +460,11 @@ class Outcomes:
             DeliveryEvent.objects.bulk_create(self.events, batch_size=500)
             for message, reason, address, detail in self.suppressions:
                 suppress(message.channel, address, reason, contact=message.contact, detail=detail)
+            sent = [m for m in self.sent if m.pk in ours]
+            if sent:
+                transaction.on_commit(
+                    lambda: signals.message_sent.send(sender=Message, messages=sent)
+                )
 
 
 SENT_FIELDS = [
