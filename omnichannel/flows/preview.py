@@ -130,6 +130,21 @@ class Part:
 
         return MARKED.sub(mark, self.value)
 
+    @property
+    def shown_variables(self):
+        """WhatsApp's template variables, a variable without a value as its tag."""
+        return {key: unmark(value) for key, value in (self.value or {}).items()}
+
+
+def unmark(value):
+    """``value`` with each ``MARK`` back to the tag it stands for (a test send shows
+    ``{{ contact.attributes.birth_year }}`` where the previewed contact has none)."""
+    if isinstance(value, dict):
+        return {key: unmark(item) for key, item in value.items()}
+    if isinstance(value, str):
+        return MARKED.sub(lambda match: f"{{{{ {match.group(1)} }}}}", value)
+    return value
+
 
 @dataclass
 class ContentPreview:
