@@ -142,6 +142,14 @@ def step_tags(step):
     return sorted(tags, key=lambda tag: order.index(tag.group))
 
 
+def grouped_tags(step):
+    """``[(group label, [MergeTag, ...]), ...]`` of ``step``, for the picker."""
+    groups = {}
+    for tag in step_tags(step):
+        groups.setdefault(tag.group, []).append(tag)
+    return [(GROUPS[group], tags) for group, tags in groups.items()]
+
+
 def any_step_tags():
     """Every variable some step can provide: what a guarded or tested name may be."""
     return (

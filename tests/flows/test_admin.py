@@ -831,3 +831,12 @@ def test_preview_marks_a_variable_the_step_cannot_fill(admin_client):
         "{{ discount.code }}</mark> is waiting"
     ) in html
     assert "Uses {{ discount.code }}, but this step has no offer" in html
+
+
+def test_the_step_page_lists_the_variables_the_step_provides(admin_client, hello):
+    html = page(admin_client.get(step_url(hello, "change")))
+    assert 'data-tag="{{ contact.first_name }}"' in html
+    assert "{{ discount.code }}" not in html and "{{ cart.value }}" not in html
+    hello.offer_kind, hello.offer_value = "percent", Decimal("10")
+    hello.save()
+    assert 'data-tag="{{ discount.code }}"' in page(admin_client.get(step_url(hello, "change")))

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from ...exceptions import SendError
 from ...flows import validation
 from ...flows.preview import preview_step, sample_contact
+from ...flows.variables import grouped_tags
 from ...models import Contact, Step, StepContent, StepVariant
 from ..permissions import may_view_contacts
 from .forms import PHONE_CHANNELS, ContentFormSet, StepForm, TestSendForm, renumber_steps
@@ -99,6 +100,7 @@ class StepAdmin(admin.ModelAdmin):
         extra = {}
         if step is not None:
             extra["step_problems"] = partial(_problems_of, step)
+            extra["merge_tags"] = grouped_tags(step)
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def get_urls(self):
