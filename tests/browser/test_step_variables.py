@@ -4,23 +4,11 @@ the step page's picker inserts a tag where the cursor is."""
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from tests.flows.conftest import make_flow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def signed_in(open_page, live_server):
-    get_user_model().objects.create_superuser("staff", "staff@example.com", "pw-123456")
-    page = open_page(viewport={"width": 1280, "height": 1600})
-    page.goto(live_server.url + reverse("admin:login"))
-    page.fill("#id_username", "staff")
-    page.fill("#id_password", "pw-123456")
-    page.click("input[type=submit]")
-    return page
 
 
 def sms_step():
@@ -29,23 +17,23 @@ def sms_step():
     return step
 
 
-def test_the_preview_highlights_a_variable_the_step_cannot_fill(signed_in, live_server):
+def test_the_preview_highlights_a_variable_the_step_cannot_fill(staff_page, live_server):
     step = sms_step()
-    signed_in.goto(live_server.url + reverse("admin:omnichannel_step_preview", args=[step.pk]))
-    mark = signed_in.locator("mark.oc-unprovided")
+    staff_page.goto(live_server.url + reverse("admin:omnichannel_step_preview", args=[step.pk]))
+    mark = staff_page.locator("mark.oc-unprovided")
     assert mark.inner_text() == "{{ discount.code }}"
     colour = mark.evaluate("element => getComputedStyle(element).backgroundColor")
     assert colour == "rgb(255, 204, 204)"
-    reason = signed_in.locator("p.oc-unprovided").inner_text()
+    reason = staff_page.locator("p.oc-unprovided").inner_text()
     assert reason.startswith("Uses {{ discount.code }}, but this step has no offer")
 
 
-def test_the_picker_inserts_the_tag_at_the_cursor(signed_in, live_server):
+def test_the_picker_inserts_the_tag_at_the_cursor(staff_page, live_server):
     step = sms_step()
-    signed_in.goto(live_server.url + reverse("admin:omnichannel_step_change", args=[step.pk]))
-    picker = signed_in.locator("#oc-merge-tags")
+    staff_page.goto(live_server.url + reverse("admin:omnichannel_step_change", args=[step.pk]))
+    picker = staff_page.locator("#oc-merge-tags")
     assert picker.locator("button[data-tag='{{ discount.code }}']").count() == 0  # no offer
-    text = signed_in.locator("#id_contents-0-text")
+    text = staff_page.locator("#id_contents-0-text")
     text.fill("Hi , welcome")
     text.evaluate("field => field.setSelectionRange(3, 3)")
     picker.get_by_role("button", name="contact.first_name").click()
