@@ -18,6 +18,7 @@ from omnichannel.models import (
     Enrollment,
     Flow,
     Message,
+    PushSubscription,
     Step,
     StepContent,
     StepVariant,
@@ -759,7 +760,7 @@ def test_send_test_says_what_the_backend_answered(admin_client):
     assert said.startswith("No test sent: the SMS backend said: No backend for the 'sms'")
 
 
-def test_send_test_by_push_needs_the_staff_members_own_subscribed_browser(
+def test_send_test_by_push_goes_to_the_staff_members_own_subscribed_browsers(
     admin_client, locmem_channels
 ):
     flow = make_flow(steps=[("Push", timedelta(0), "push")])
@@ -767,7 +768,16 @@ def test_send_test_by_push_needs_the_staff_members_own_subscribed_browser(
     data = {"content": step.contents.get().pk}
     [said] = messages_of(admin_client.post(step_url(step, "send_test"), data, follow=True))
     assert said.startswith("No test sent: No browser is subscribed to push under admin@")
-    assert not Contact.objects.exists()
+    assert not Contact.objects.exists() and locmem_channels == []
+    own = ContactFactory(email="admin@example.com")
+    PushSubscription.objects.create(
+        contact=own, endpoint="https://push.example/1", p256dh="k", auth="a"
+    )
+    [said] = messages_of(admin_client.post(step_url(step, "send_test"), data, follow=True))
+    assert said == "Test Web push sent to admin@example.com."
+    [(channel, to, rendered, _uuid)] = locmem_channels
+    assert (channel, to, rendered["title"]) == ("push", str(own.uuid), "Push")
+    assert not Message.objects.exists()
 
 
 def test_send_test_refuses_a_variable_the_step_cannot_fill(admin_client, hello, mailoutbox):
