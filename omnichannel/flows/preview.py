@@ -160,8 +160,8 @@ class ContentPreview:
 
 
 def template_context(step, contact, content, variant=None, now=None):
-    """What the step's templates would see besides ``rendering.base_context``; JSON, so
-    that a test send can store it with its message."""
+    """What the step's templates would see besides ``rendering.base_context``, shaped like
+    ``engine.message_context``: only the groups ``variables.step_tags`` gives the step."""
     now = now or timezone.now()
     cart = _cart(contact)
     context = {
