@@ -55,6 +55,18 @@ class TestWhatATemplateUses:
             ("x", False, True),
         ]
 
+    def test_block_tags_see_only_the_contexts_names(self):
+        found = uses(
+            "{% filter upper|cut:shop.name %}{{ contact.first_name }}{% endfilter %}"
+            "{% regroup cart.lines by name as groups %}{% for g in groups %}{{ g.grouper }}"
+            "{% endfor %}{% comment %}{{ draft }}{% endcomment %}"
+        )
+        assert found == [
+            ("shop.name", False, False),
+            ("contact.first_name", False, False),
+            ("cart.lines", False, False),
+        ]
+
     def test_firstof_lists_fallbacks(self):
         assert uses('{% firstof discount.code shop.name "" %}') == [
             ("discount.code", True, False),

@@ -18,7 +18,14 @@ Walking the nodes the template engine built sees what the engine will look up:
 from dataclasses import dataclass
 
 from django.template.base import FilterExpression, Variable
-from django.template.defaulttags import FirstOfNode, ForNode, IfNode, TemplateLiteral, WithNode
+from django.template.defaulttags import (
+    FilterNode,
+    FirstOfNode,
+    ForNode,
+    IfNode,
+    TemplateLiteral,
+    WithNode,
+)
 
 # Names every template context has (``django.template.context.BaseContext``).
 BUILTIN_NAMES = frozenset({"True", "False", "None"})
@@ -65,22 +72,27 @@ def _walk(nodelist, local, guards):
             yield from _expression_uses(node.sequence, local, guards, loop=True)
             yield from _walk(node.nodelist_loop, local | {*node.loopvars, "forloop"}, guards)
             yield from _walk(node.nodelist_empty, local, guards)
+        elif isinstance(node, FilterNode):
+            # `{% filter upper|cut:x %}` compiles to "var|upper|cut:x": "var" is the block.
+            yield from _argument_uses(node.filter_expr, local, guards, False)
+            yield from _walk(node.nodelist, local, guards)
         elif isinstance(node, WithNode):
             for expression in node.extra_context.values():
                 yield from _expression_uses(expression, local, guards)
             yield from _walk(node.nodelist, local | set(node.extra_context), guards)
         else:
+            # Bound first: `{% regroup cart.lines by name as groups %}` looks up "groups.name".
+            local |= {
+                bound
+                for attribute in BINDING_ATTRIBUTES
+                if isinstance(bound := getattr(node, attribute, None), str) and bound
+            }
             fallback = isinstance(node, FirstOfNode)  # prints the first of its values set
             for value in vars(node).values():
                 for expression in _expressions_in(value):
                     yield from _expression_uses(expression, local, guards, fallback=fallback)
             for attribute in node.child_nodelists:
                 yield from _walk(getattr(node, attribute, None), local, guards)
-            local |= {
-                bound
-                for attribute in BINDING_ATTRIBUTES
-                if isinstance(bound := getattr(node, attribute, None), str) and bound
-            }
 
 
 def _expressions_in(value):
@@ -98,7 +110,14 @@ def _expression_uses(expression, local, guards, condition=False, fallback=False,
     names = [f.__name__ for f, _args in expression.filters]
     fallback = fallback or bool(FALLBACK_FILTERS.intersection(names))
     found = [_use(expression.var, local, guards, fallback, condition, loop)]
-    found += [
+    return [use for use in found if use is not None] + _argument_uses(
+        expression, local, guards, condition
+    )
+
+
+def _argument_uses(expression, local, guards, condition):
+    """The variables given to the filters of ``expression`` (``money:cart.currency``)."""
+    found = [
         _use(argument, local, guards, False, condition, False)
         for _function, arguments in expression.filters
         for is_lookup, argument in arguments
