@@ -235,9 +235,7 @@ def render_parts(step, content, context):
     for name in CHANNEL_PARTS[content.channel]:
         if name not in stored:
             continue
-        unprovided = [
-            u for key, found in cannot.items() if key.split(".")[0] == name for u in found
-        ]
+        unprovided = cannot.get(name, [])
         try:
             rendered = render_content({name: stored[name]}, context)[name]
         except Exception as exc:  # staff templates and their filters may raise anything

@@ -164,7 +164,7 @@ def base_context(message):
     contact = message.contact
     context = {
         "contact": contact_context(contact),
-        "shop": {**dict.fromkeys(SHOP_KEYS, ""), **plain(get_adapter().get_shop_context())},
+        "shop": {**dict.fromkeys(SHOP_KEYS, ""), **plain(get_adapter().get_shop_context() or {})},
     }
     # Signing the links' token costs more than rendering an SMS: only for content that
     # prints a link (a template cannot name a variable without writing its name).
@@ -197,7 +197,7 @@ def render_content(content, context):
             html = key in HTML_PARTS
             template = _compile(value, html)
             if missing := missing_uses(value, html, context):
-                raise MissingVariable([use.tag for use in missing])
+                raise MissingVariable(list(dict.fromkeys(use.tag for use in missing)))
             rendered[key] = template.render(Context(context, autoescape=html))
         else:
             rendered[key] = value

@@ -285,6 +285,7 @@ class TestSendForm(forms.Form):
             channel=content.channel,
             purpose=Purpose.TRANSACTIONAL,
             source="test send",
+            # A push service keeps a test this long at most (the TTL follows expiry).
             expires_at=timezone.now() + dt.timedelta(minutes=10),
         )
         message.to = backend.address(message) or ""
