@@ -23,7 +23,7 @@ from omnichannel.models.consent import Purpose
 from omnichannel.models.messages import MessageStatus
 from omnichannel.outbox.dispatch import sweep
 from omnichannel.outbox.queueing import enqueue
-from omnichannel.outbox.rendering import render_message
+from omnichannel.outbox.rendering import MissingVariable, render_message
 from omnichannel.popups.markup import render_popup
 from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory, PopupFactory
 
@@ -111,18 +111,25 @@ def assert_nothing_private(output, world):
 
 def test_dispatched_messages_render_without_the_model_graph(world, locmem_channels):
     ann = world["ann"]
-    enqueue(
-        ann,
-        "inbox",
-        {"title": PUBLIC, "body": WALKS},
-        idempotency_key="probe",
-        purpose=Purpose.TRANSACTIONAL,
-        context={"cart": {"lines": [], "value": "25.00", "currency": "EUR"}},
+    walked, public = (
+        enqueue(
+            ann,
+            "inbox",
+            {"title": PUBLIC, "body": body},
+            idempotency_key=f"probe-{index}",
+            purpose=Purpose.TRANSACTIONAL,
+            context={"cart": {"lines": [], "value": "25.00", "currency": "EUR"}},
+        )[0]
+        for index, body in enumerate((WALKS, "{{ cart.value }} {{ cart.lines.clear }}"))
     )
     sweep()
     [(_channel, _to, rendered, _uuid)] = locmem_channels
-    assert rendered["title"] == "Hi Ann Lee <ann@example.com>"
-    assert_nothing_private(rendered["body"], world)
+    assert rendered == {"title": "Hi Ann Lee <ann@example.com>", "body": "25.00 None"}
+    # A walk beyond the plain values finds nothing there: the message fails, saying where.
+    walked.refresh_from_db()
+    assert walked.status == MessageStatus.FAILED
+    assert "{{ contact.user.password }}" in walked.last_error
+    assert_nothing_private(walked.last_error, world)
 
 
 def test_render_message_gives_the_documented_contact_fields(world):
@@ -161,9 +168,13 @@ def test_a_shop_context_holding_objects_reaches_only_their_text(world, monkeypat
     message = Message(
         contact=world["ann"],
         channel="email",
-        content={"text": "{{ shop.name }} {{ shop.owner.password }}{{ shop.owner.email }}"},
+        content={"text": "{{ shop.name }} {{ shop.owner }}|{{ shop.owner.password }}"},
     )
-    assert render_message(message)["text"] == "Shop "
+    with pytest.raises(MissingVariable) as raised:
+        render_message(message)
+    assert raised.value.tags == ["{{ shop.owner.password }}"]
+    message.content = {"text": "{{ shop.name }} {{ shop.owner }}"}
+    assert render_message(message)["text"] == f"Shop {world['user']}"
 
 
 def test_the_admin_preview_renders_without_the_model_graph(world):

@@ -7,17 +7,24 @@ cart when the contact has none, placeholders for the discount code and the cart 
 link (both are made per recipient when the step is sent), and sample products when the
 shop recommends none. Nothing here writes.
 
+The stand-ins follow ``variables.step_tags``: a cart only in flows that have one, a
+discount only on steps with an offer. A variable the step cannot fill is not rendered
+blank, as it would look in a real message: the preview marks it in place (``Chunk``) and
+names it with the reason, the same words validation uses to refuse activation.
+
 The dry run replays the engine's decisions for a list of contacts: who would enter, and
 for each step when it would go, on which channel, or why it would be skipped.
 """
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from ..channels import enabled_channels, get_backend
@@ -30,8 +37,8 @@ from ..models.channels import Channel
 from ..models.consent import ConsentStatus, Purpose
 from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, Trigger
 from ..outbox import policy
-from ..outbox.rendering import language_of, render_content, render_context
-from . import conditions, variants
+from ..outbox.rendering import HTML_PARTS, language_of, missing_uses, render_content, render_context
+from . import conditions, variables, variants
 from .engine import Batch, cart_lines_from_json, purpose_for, reentry_blocked, step_delay
 
 logger = logging.getLogger(__name__)
@@ -56,6 +63,10 @@ SAMPLE_RECOMMENDATIONS = [
     {"name": "Leather belt", "url": "", "price": "39.00", "image_url": ""},
 ]
 DISCOUNT_PLACEHOLDER = "PREVIEW"
+# What stands in the rendered preview for a variable without a value: its name between
+# two private-use characters, which escaping and the text filters leave alone.
+MARK = "\ue000{}\ue001"
+MARKED = re.compile("\ue000(.*?)\ue001")
 
 
 def sample_contact():
@@ -69,14 +80,70 @@ def sample_contact():
 
 
 @dataclass
+class Chunk:
+    """A run of a rendered part: plain text, or a variable that had no value."""
+
+    text: str
+    variable: str = ""  # "discount.code" where the text stands for a variable
+    unprovided: bool = False  # the step cannot fill it (else: only this contact lacks it)
+
+
+@dataclass
 class Part:
     name: str
     value: object
     error: str = ""
+    unprovided: list = field(default_factory=list)  # [variables.Unprovided, ...]
 
     @property
     def label(self):
         return StepContent._meta.get_field(self.name).verbose_name
+
+    @property
+    def blocking(self):
+        return [u for u in self.unprovided if u.blocking]
+
+    @property
+    def chunks(self):
+        """The rendered text in runs, a variable without a value as its own run."""
+        cannot = {u.tag for u in self.blocking}
+        pieces = MARKED.split(self.value if isinstance(self.value, str) else "")
+        chunks = []
+        for index, piece in enumerate(pieces):
+            if index % 2 == 0:
+                if piece:
+                    chunks.append(Chunk(piece))
+                continue
+            tag = f"{{{{ {piece} }}}}"
+            chunks.append(Chunk(tag, variable=piece, unprovided=tag in cannot))
+        return chunks
+
+    @property
+    def html(self):
+        """An HTML part for its sandboxed frame, each variable without a value marked."""
+        cannot = {u.tag for u in self.blocking}
+
+        def mark(match):
+            tag = f"{{{{ {match.group(1)} }}}}"
+            colour = "#fcc" if tag in cannot else "#eee"
+            return f'<mark style="background:{colour}">{escape(tag)}</mark>'
+
+        return MARKED.sub(mark, self.value)
+
+    @property
+    def shown_variables(self):
+        """WhatsApp's template variables, a variable without a value as its tag."""
+        return {key: unmark(value) for key, value in (self.value or {}).items()}
+
+
+def unmark(value):
+    """``value`` with each ``MARK`` back to the tag it stands for (a test send shows
+    ``{{ contact.attributes.birth_year }}`` where the previewed contact has none)."""
+    if isinstance(value, dict):
+        return {key: unmark(item) for key, item in value.items()}
+    if isinstance(value, str):
+        return MARKED.sub(lambda match: f"{{{{ {match.group(1)} }}}}", value)
+    return value
 
 
 @dataclass
@@ -93,17 +160,22 @@ class ContentPreview:
 
 
 def template_context(step, contact, content, variant=None, now=None):
-    """What the step's templates would see besides ``rendering.base_context``; JSON, so
-    that a test send can store it with its message."""
+    """What the step's templates would see besides ``rendering.base_context``, shaped like
+    ``engine.message_context``: only the groups ``variables.step_tags`` gives the step."""
     now = now or timezone.now()
     cart = _cart(contact)
     context = {
         "flow": {"name": step.flow.name, "slug": step.flow.slug},
         "step": {"name": step.name, "position": step.position + 1},
         "variant": variant.name if variant else "",
-        "trigger": {},
-        "cart": cart,
+        "trigger": {
+            tag.path[1]: tag.sample
+            for tag in variables.TRIGGER_TAGS.get(step.flow.trigger, [])
+            if len(tag.path) == 2
+        },
     }
+    if variables.provides_cart(step.flow):
+        context["cart"] = cart
     if step.has_offer:
         value = variant.offer_value if variant and variant.offer_value else step.offer_value
         context["discount"] = {
@@ -152,21 +224,49 @@ def _recommendations(contact, lines):
     return found or SAMPLE_RECOMMENDATIONS
 
 
-def render_parts(content, context):
+def render_parts(step, content, context):
     """The channel's parts of ``content`` rendered one by one, so that one broken
-    template shows its error beside the parts that work."""
+    template shows its error beside the parts that work, and a variable without a value
+    shows where it stands (``MARK``) instead of the hole a real message would have."""
     stored = content.as_message_content()
+    cannot = variables.content_unprovided(step, content)
+    _mark_holes(context, stored)
     parts = []
     for name in CHANNEL_PARTS[content.channel]:
         if name not in stored:
             continue
+        unprovided = cannot.get(name, [])
         try:
             rendered = render_content({name: stored[name]}, context)[name]
         except Exception as exc:  # staff templates and their filters may raise anything
             parts.append(Part(name, "", error=str(exc) or type(exc).__name__))
         else:
-            parts.append(Part(name, _unsafe(rendered)))
+            parts.append(Part(name, _unsafe(rendered), unprovided=unprovided))
     return parts
+
+
+def _mark_holes(context, content):
+    """Give each variable of ``content`` that ``context`` lacks its ``MARK``, in place;
+    the deepest first, so that ``{{ a.b }}`` and ``{{ a.b.c }}`` both find theirs."""
+    holes = sorted(set(_holes(context, content)), key=lambda use: len(use.path))
+    for use in reversed(holes):
+        node = context
+        for part in use.path[:-1]:
+            node = node.setdefault(part, {}) if isinstance(node, dict) else None
+        if isinstance(node, dict) and use.path[-1] not in node:
+            # A loop over nothing shows nothing; the variable is named beside the part.
+            node[use.path[-1]] = [] if use.loop else MARK.format(use.name)
+
+
+def _holes(context, content):
+    for key, value in content.items():
+        if isinstance(value, dict):
+            yield from _holes(context, value)
+        elif isinstance(value, str) and "{" in value:
+            try:
+                yield from missing_uses(value, key in HTML_PARTS, context)
+            except Exception:  # a template that does not compile shows its error when rendered
+                continue
 
 
 def _unsafe(value):
@@ -188,11 +288,11 @@ def preview_content(step, content, contact, variant=None, now=None):
     context = render_context(probe)
     # In the language the content is sent in: its own, or the recipient's for a default.
     with translation.override(language_of(content.locale or contact.locale)):
-        parts = render_parts(content, context)
+        parts = render_parts(step, content, context)
     sms_segments = None
     if content.channel == Channel.SMS:
         text = next((part for part in parts if part.name == "text"), None)
-        sms_segments = segments(text.value) if text and not text.error else None
+        sms_segments = segments(MARKED.sub("", text.value)) if text and not text.error else None
     return ContentPreview(content=content, parts=parts, segments=sms_segments)
 
 

@@ -4,6 +4,9 @@ The engine skips a step it cannot send and the dispatcher fails a message a prov
 refuses; both happen silently, contact after contact. These checks find the same
 problems in the admin, before anyone is enrolled: blocking problems refuse activation,
 the others are shown as warnings.
+
+A variable is checked against what its step provides (``variables.step_tags``): one the
+step cannot fill would be sent as a hole ("your code  is waiting"), so it blocks.
 """
 
 from dataclasses import dataclass
@@ -207,6 +210,16 @@ def _content_problems(step, variant, content, contact, arm):
             step,
         )
         for part in preview.errors
+    ]
+    found += [
+        Problem(
+            _("%(content)s, %(part)s: it uses %(tag)s, but %(reason)s.")
+            % {"content": where, "part": part.label, "tag": missing.tag, "reason": missing.reason},
+            step,
+            blocking=missing.blocking,
+        )
+        for part in preview.parts
+        for missing in part.unprovided
     ]
     budget = omnichannel_settings.SMS_SEGMENT_BUDGET
     if preview.segments and preview.segments > budget:

@@ -13,6 +13,12 @@ A message renders in its recipient's language (``Contact.locale``, else
 ``LANGUAGE_CODE``): Django's ``date`` filter and the ``money`` filter of
 ``omnichannel_format``, which every template has without a ``{% load %}``, write dates,
 numbers and amounts the way the recipient reads them.
+
+A variable the content uses must be in the context: ``{{ discount.code }}`` in a message
+without an offer raises ``MissingVariable`` instead of rendering "your code  is waiting",
+and the dispatcher fails that message with the reason. Where the template itself allows
+the value to be absent (inside ``{% if discount %}``, or with ``|default``: see
+``template_variables``) it renders as Django renders it.
 """
 
 import datetime
@@ -26,8 +32,10 @@ from django.utils import translation
 
 from ..core.links import token_url
 from ..core.tokens import unsubscribe_token
+from ..exceptions import OmnichannelError
 from ..integrations.adapter import get_adapter
 from .link_tracking import track_links
+from .template_variables import template_uses
 
 # Content keys that hold HTML; every other string key is plain text.
 HTML_PARTS = {"html"}
@@ -40,6 +48,9 @@ TOKEN_LINKS = {
     "unsubscribe_url": "omnichannel:unsubscribe",
     "preferences_url": "omnichannel:preferences",
 }
+# The shop keys the adapter documents (``get_shop_context``): always there, "" when unset,
+# so that a shop without an address is a setup matter, not a failed message.
+SHOP_KEYS = ("name", "url", "address", "support_email")
 # Values a template may hold as they are: none has attributes leading anywhere.
 PLAIN_TYPES = (str, bool, int, float, Decimal, datetime.date, datetime.time, datetime.timedelta)
 
@@ -63,10 +74,59 @@ def language_of(locale):
     return settings.LANGUAGE_CODE
 
 
+class MissingVariable(OmnichannelError):
+    """The content uses variables its message's context does not hold."""
+
+    def __init__(self, tags):
+        self.tags = tags
+        super().__init__(f"the content uses {', '.join(tags)}, which this message does not provide")
+
+
 @lru_cache(maxsize=2048)
 def _compile(source, autoescape):
     # A batch renders the same few step templates thousands of times: compile once.
     return _engines()[autoescape].from_string(source)
+
+
+@lru_cache(maxsize=2048)
+def uses_of(source, autoescape):
+    """The context lookups of the template ``source`` (``template_variables.Use``)."""
+    return tuple(template_uses(_compile(source, autoescape)))
+
+
+@lru_cache(maxsize=2048)
+def required_uses(source, autoescape):
+    """The lookups of ``source`` that must resolve: neither optional nor ``{% if %}`` tests."""
+    uses = uses_of(source, autoescape)
+    return tuple(dict.fromkeys(u for u in uses if not (u.optional or u.condition)))
+
+
+def resolves(path, context):
+    """Whether the template engine finds ``path`` in ``context`` (a dict key, an attribute,
+    a list index, in that order, as ``django.template.Variable`` looks), without calling
+    anything on the way."""
+    value = context
+    for part in path:
+        if callable(value):
+            return True  # the engine would call it: whatever it returns is its value
+        try:
+            value = value[part]
+            continue
+        except (TypeError, KeyError, IndexError, AttributeError, ValueError):
+            pass
+        if hasattr(value, part):
+            value = getattr(value, part)
+            continue
+        try:
+            value = value[int(part)]
+        except (TypeError, KeyError, IndexError, AttributeError, ValueError):
+            return False
+    return True
+
+
+def missing_uses(source, autoescape, context):
+    """The lookups of ``source`` that would print a hole in ``context``."""
+    return [u for u in required_uses(source, autoescape) if not resolves(u.path, context)]
 
 
 def plain(value):
@@ -104,7 +164,7 @@ def base_context(message):
     contact = message.contact
     context = {
         "contact": contact_context(contact),
-        "shop": plain(get_adapter().get_shop_context()),
+        "shop": {**dict.fromkeys(SHOP_KEYS, ""), **plain(get_adapter().get_shop_context() or {})},
     }
     # Signing the links' token costs more than rendering an SMS: only for content that
     # prints a link (a template cannot name a variable without writing its name).
@@ -127,14 +187,18 @@ def template_sources(content):
 
 def render_content(content, context):
     """Render each string part of ``content``, and those of nested dicts (WhatsApp
-    template variables); other values (numbers, ids) pass through."""
+    template variables); other values (numbers, ids) pass through. Raises
+    ``MissingVariable`` when a part uses a variable ``context`` does not hold."""
     rendered = {}
     for key, value in content.items():
         if isinstance(value, dict):
             rendered[key] = render_content(value, context)
         elif isinstance(value, str) and "{" in value:
-            template = _compile(value, key in HTML_PARTS)
-            rendered[key] = template.render(Context(context, autoescape=key in HTML_PARTS))
+            html = key in HTML_PARTS
+            template = _compile(value, html)
+            if missing := missing_uses(value, html, context):
+                raise MissingVariable(list(dict.fromkeys(use.tag for use in missing)))
+            rendered[key] = template.render(Context(context, autoescape=html))
         else:
             rendered[key] = value
     return rendered

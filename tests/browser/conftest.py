@@ -70,3 +70,19 @@ def open_page(chromium, request):
 def iphone(chromium):
     playwright, _browser = chromium
     return playwright.devices["iPhone 13"]
+
+
+@pytest.fixture
+def staff_page(open_page, live_server):
+    """A page signed in to the admin as a superuser (tests using it need
+    ``django_db(transaction=True)``: the live server reads the user from its own thread)."""
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    get_user_model().objects.create_superuser("staff", "staff@example.com", "pw-123456")
+    page = open_page(viewport={"width": 1280, "height": 1600})
+    page.goto(live_server.url + reverse("admin:login"))
+    page.fill("#id_username", "staff")
+    page.fill("#id_password", "pw-123456")
+    page.click("input[type=submit]")
+    return page

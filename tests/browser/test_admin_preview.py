@@ -1,19 +1,13 @@
 """The popup's live preview in the admin follows the form as staff type."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_preview_follows_the_form(open_page, live_server):
-    get_user_model().objects.create_superuser("staff", "staff@example.com", "pw-123456")
-    page = open_page(viewport={"width": 1280, "height": 1600})
-    page.goto(live_server.url + reverse("admin:login"))
-    page.fill("#id_username", "staff")
-    page.fill("#id_password", "pw-123456")
-    page.click("input[type=submit]")
+def test_preview_follows_the_form(staff_page, live_server):
+    page = staff_page
     page.goto(live_server.url + reverse("admin:omnichannel_popup_add"))
 
     page.fill("#id_variants-0-headline", "Ten percent <off>")

@@ -13,7 +13,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from omnichannel.flows import validation
-from omnichannel.models import Enrollment, Flow, Message, Step, StepContent, StepVariant
+from omnichannel.models import (
+    Contact,
+    Enrollment,
+    Flow,
+    Message,
+    PushSubscription,
+    Step,
+    StepContent,
+    StepVariant,
+)
 from omnichannel.testing.factories import ContactFactory
 
 from .conftest import make_flow
@@ -686,23 +695,20 @@ def test_preview_of_sms_counts_segments(admin_client):
 # --- send test to me ---------------------------------------------------------------------
 
 
-def test_send_test_queues_a_transactional_message_to_the_staff_member(admin_client, hello):
+def test_send_test_emails_the_staff_member_and_writes_nothing(admin_client, hello, mailoutbox):
     content = hello.contents.get()
-    ann = ContactFactory(first_name="Ann")
+    ann = ContactFactory(first_name="Ann", email="ann@example.com")
     url = step_url(hello, "send_test")
     response = admin_client.post(url, {"content": content.pk, "contact": ann.pk})
     assert response.status_code == 302
     assert response.url == step_url(hello, "preview") + f"?contact={ann.pk}"
     [said] = messages_of(admin_client.post(url, {"content": content.pk}, follow=True))[1:]
-    first, second = Message.objects.order_by("pk")
-    assert first.idempotency_key != second.idempotency_key
-    assert (first.contact.email, first.channel, first.purpose, first.source) == (
-        "admin@example.com", "email", "transactional", "test send",
-    )  # fmt: skip
-    assert first.content["subject"] == "Hello {{ contact.first_name }}"
-    assert first.context["step"] == {"name": "Hello", "position": 1}
-    assert "Test Email queued to admin@example.com." in said
-    assert reverse("admin:omnichannel_message_change", args=[second.pk]) in said
+    assert said == "Test Email sent to admin@example.com."
+    first, second = mailoutbox
+    assert first.to == second.to == ["admin@example.com"]
+    assert (first.subject, second.subject) == ("Hello Ann", "Hello Alex")  # as previewed
+    # No contact for the staff member, no outbox row, nothing on Ann's timeline.
+    assert list(Contact.objects.all()) == [ann] and not Message.objects.exists()
 
 
 def test_send_test_without_an_email_address_says_so(admin_client, admin_user, hello):
@@ -733,13 +739,63 @@ def test_send_test_by_sms_needs_a_valid_phone(admin_client, posted, message):
     assert not Message.objects.exists()
 
 
-def test_send_test_by_sms_goes_to_the_phone_typed(admin_client):
+def test_send_test_by_sms_goes_to_the_phone_typed_even_a_customers(admin_client, locmem_channels):
     flow = make_flow(steps=[("Text", timedelta(0), "sms")])
     step = flow.steps.get()
+    step.contents.update(text="Hi {{ contact.first_name }}")
+    customer = ContactFactory(phone="+33612345678", first_name="Zoe")
     data = {"content": step.contents.get().pk, "phone": "+33 6 12 34 56 78"}
-    admin_client.post(step_url(step, "send_test"), data)
-    message = Message.objects.get()
-    assert (message.channel, message.contact.phone) == ("sms", "+33612345678")
+    said = messages_of(admin_client.post(step_url(step, "send_test"), data, follow=True))
+    assert said == ["Test SMS sent to +33612345678."]
+    [(channel, to, rendered, _uuid)] = locmem_channels
+    assert (channel, to, rendered) == ("sms", "+33612345678", {"text": "Hi Alex"})
+    assert not Message.objects.exists() and list(Contact.objects.all()) == [customer]
+
+
+def test_send_test_says_what_the_backend_answered(admin_client):
+    flow = make_flow(steps=[("Text", timedelta(0), "sms")])
+    step = flow.steps.get()
+    data = {"content": step.contents.get().pk, "phone": "+33612345678"}
+    [said] = messages_of(admin_client.post(step_url(step, "send_test"), data, follow=True))
+    assert said.startswith("No test sent: the SMS backend said: No backend for the 'sms'")
+
+
+def test_send_test_by_push_goes_to_the_staff_members_own_subscribed_browsers(
+    admin_client, locmem_channels
+):
+    flow = make_flow(steps=[("Push", timedelta(0), "push")])
+    step = flow.steps.get()
+    data = {"content": step.contents.get().pk}
+    [said] = messages_of(admin_client.post(step_url(step, "send_test"), data, follow=True))
+    assert said.startswith("No test sent: No browser is subscribed to push under admin@")
+    assert not Contact.objects.exists() and locmem_channels == []
+    own = ContactFactory(email="admin@example.com")
+    PushSubscription.objects.create(
+        contact=own, endpoint="https://push.example/1", p256dh="k", auth="a"
+    )
+    [said] = messages_of(admin_client.post(step_url(step, "send_test"), data, follow=True))
+    assert said == "Test Web push sent to admin@example.com."
+    [(channel, to, rendered, _uuid)] = locmem_channels
+    assert (channel, to, rendered["title"]) == ("push", str(own.uuid), "Push")
+    assert not Message.objects.exists()
+
+
+def test_send_test_refuses_a_variable_the_step_cannot_fill(admin_client, hello, mailoutbox):
+    StepContent.objects.update(text="Your code {{ discount.code }}")
+    response = admin_client.post(
+        step_url(hello, "send_test"), {"content": hello.contents.get().pk}, follow=True
+    )
+    [said] = messages_of(response)
+    assert said.startswith("No test sent: the text uses {{ discount.code }}, but this step")
+    assert mailoutbox == []
+
+
+def test_the_inbox_has_no_test_send(admin_client):
+    flow = make_flow(steps=[("Inbox", timedelta(0), "inbox")])
+    step = flow.steps.get()
+    data = {"content": step.contents.get().pk}
+    [said] = messages_of(admin_client.post(step_url(step, "send_test"), data, follow=True))
+    assert "the on-site inbox has no test send" in said and not Message.objects.exists()
 
 
 def test_send_test_refuses_content_that_does_not_render(admin_client, hello):
@@ -773,3 +829,24 @@ def test_dry_run_page_for_new_and_enrolled_contacts(admin_client, locmem_channel
     assert (
         admin_client.get(reverse("admin:omnichannel_flow_dry_run", args=[999])).status_code == 302
     )
+
+
+def test_preview_marks_a_variable_the_step_cannot_fill(admin_client):
+    flow = make_flow(steps=[("Text", timedelta(0), "sms")])
+    step = flow.steps.get()
+    step.contents.update(text="Your code {{ discount.code }} is waiting")
+    html = page(admin_client.get(step_url(step, "preview")))
+    assert (
+        'Your code <mark class="oc-variable oc-unprovided" style="background:#fcc">'
+        "{{ discount.code }}</mark> is waiting"
+    ) in html
+    assert "Uses {{ discount.code }}, but this step has no offer" in html
+
+
+def test_the_step_page_lists_the_variables_the_step_provides(admin_client, hello):
+    html = page(admin_client.get(step_url(hello, "change")))
+    assert 'data-tag="{{ contact.first_name }}"' in html
+    assert "{{ discount.code }}" not in html and "{{ cart.value }}" not in html
+    hello.offer_kind, hello.offer_value = "percent", Decimal("10")
+    hello.save()
+    assert 'data-tag="{{ discount.code }}"' in page(admin_client.get(step_url(hello, "change")))

@@ -21,7 +21,7 @@ NOON = dt.datetime(2026, 3, 4, 12, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def step():
-    flow = make_flow(steps=[("Hello", timedelta(0), "email")])
+    flow = make_flow(steps=[("Hello", timedelta(0), "email")], trigger="cart_abandoned")
     step = flow.steps.get()
     step.offer_kind, step.offer_value, step.offer_prefix = "percent", Decimal("10"), "WELCOME"
     step.save()

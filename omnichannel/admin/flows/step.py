@@ -5,17 +5,18 @@ from functools import partial
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from ...exceptions import SendError
 from ...flows import validation
 from ...flows.preview import preview_step, sample_contact
+from ...flows.variables import grouped_tags
 from ...models import Contact, Step, StepContent, StepVariant
 from ..permissions import may_view_contacts
 from .forms import PHONE_CHANNELS, ContentFormSet, StepForm, TestSendForm, renumber_steps
@@ -99,6 +100,7 @@ class StepAdmin(admin.ModelAdmin):
         extra = {}
         if step is not None:
             extra["step_problems"] = partial(_problems_of, step)
+            extra["merge_tags"] = grouped_tags(step)
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def get_urls(self):
@@ -178,8 +180,9 @@ class StepAdmin(admin.ModelAdmin):
         return variant
 
     def send_test_view(self, request, object_id):
-        """Queue one content of the step to the staff member, as a transactional message
-        (consent and caps do not hold a test back), and say where to follow it."""
+        """Send one content of the step to the staff member, at once and as the preview
+        shows it, and say what the provider answered (``TestSendForm``: nothing is
+        written, so no contact's timeline, figures or caps see the test)."""
         step = self.get_object(request, unquote(object_id))
         if step is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
@@ -195,18 +198,25 @@ class StepAdmin(admin.ModelAdmin):
             errors = "; ".join(message for ms in form.errors.values() for message in ms)
             self.message_user(request, _("No test sent: %s") % errors, messages.ERROR)
             return HttpResponseRedirect(back)
-        message = form.send()
-        self.message_user(
-            request,
-            format_html(
-                '{} <a href="{}">{}</a>',
-                _("Test %(channel)s queued to %(to)s.")
-                % {"channel": message.get_channel_display(), "to": form.address},
-                reverse("admin:omnichannel_message_change", args=[message.pk]),
-                _("Follow it in Messages."),
-            ),
-            messages.SUCCESS,
-        )
+        channel = form.cleaned_data["content"].get_channel_display()
+        try:
+            form.send()
+        except ValidationError as exc:
+            self.message_user(request, _("No test sent: %s") % exc.messages[0], messages.ERROR)
+        except Exception as exc:  # the provider refused, no backend, or a backend's own bug
+            reason = exc.describe() if isinstance(exc, SendError) else str(exc) or repr(exc)
+            self.message_user(
+                request,
+                _("No test sent: the %(channel)s backend said: %(reason)s")
+                % {"channel": channel, "reason": reason},
+                messages.ERROR,
+            )
+        else:
+            self.message_user(
+                request,
+                _("Test %(channel)s sent to %(to)s.") % {"channel": channel, "to": form.address},
+                messages.SUCCESS,
+            )
         return HttpResponseRedirect(back)
 
 
