@@ -1,3 +1,3 @@
 """The admin is the product's UI for shop staff; one module per concept."""
 
-from . import carts, consent, contacts, flows, messages, orders, popups, segments  # noqa: F401  (registers the model admins)
+from . import carts, consent, contacts, flows, messages, orders, popups, recovery, segments  # noqa: F401  (registers the model admins)

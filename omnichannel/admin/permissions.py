@@ -21,8 +21,8 @@ _BUILT = ("flow", "step", "stepcontent", "stepvariant", "popup", "popupvariant",
 # Read by marketing, written by the app (or by the people trusted with customer data).
 _READ = (
     "contact", "consent", "consentevent", "suppression", "message", "deliveryevent",
-    "cartsnapshot", "trackedorder", "popupsignup", "channelcost", "pushsubscription",
-    "inboundmessage",
+    "cartsnapshot", "cartrecovery", "trackedorder", "popupsignup", "channelcost",
+    "pushsubscription", "inboundmessage",
 )  # fmt: skip
 
 MARKETING_PERMISSIONS = tuple(

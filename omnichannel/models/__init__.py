@@ -1,4 +1,4 @@
-from .carts import CartSnapshot
+from .carts import CartRecovery, CartSnapshot
 from .consent import Consent, ConsentEvent, Suppression
 from .contacts import Contact
 from .costs import ChannelCost
@@ -13,6 +13,7 @@ from .segments import Segment
 from .throttles import SenderSlot
 
 __all__ = [
+    "CartRecovery",
     "CartSnapshot",
     "ChannelCost",
     "Consent",
