@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..carts.recovery_report import recovery_report
 from ..models import CartRecovery
+from .readonly import ReadOnlyAdmin
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -113,7 +114,7 @@ def rates(report):
 
 
 @admin.register(CartRecovery)
-class CartRecoveryAdmin(admin.ModelAdmin):
+class CartRecoveryAdmin(ReadOnlyAdmin):
     """The dashboard in place of a change list; nothing to add, change or delete."""
 
     def get_urls(self):
@@ -142,12 +143,3 @@ class CartRecoveryAdmin(admin.ModelAdmin):
             "chart": bar_chart(report.days),
         }
         return TemplateResponse(request, "admin/omnichannel/recovery/dashboard.html", context)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
