@@ -117,6 +117,13 @@ def test_staff_who_may_see_nothing_are_told_so():
     assert "permission to view or edit anything" in html
 
 
+def test_the_home_page_in_french():
+    boss = logged_in("boss", superuser=True)
+    html = boss.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Planificateur (avancé)" in html
+    assert f'<a href="{DASHBOARD}"' in html and "Récupération de paniers" in html
+
+
 def test_the_sidebar_lists_apps_in_the_same_order():
     html = logged_in("boss", superuser=True).get(DASHBOARD).content.decode()
     sidebar = html.split('id="nav-sidebar"', 1)[1].split("</nav>", 1)[0]
