@@ -41,6 +41,8 @@ else:
     ]
 
 INSTALLED_APPS = [
+    # Above django.contrib.admin, so that its admin home (Marketing first) is the one used.
+    "omnichannel",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -49,7 +51,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_celery_beat",
-    "omnichannel",
     "sample_shop.shop",
 ]
 

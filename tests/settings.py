@@ -26,6 +26,8 @@ LANGUAGES = [
 ]
 
 INSTALLED_APPS = [
+    # Above django.contrib.admin, so that its admin home (Marketing first) is the one used.
+    "omnichannel",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -37,7 +39,6 @@ INSTALLED_APPS = [
     # allauth is installed so that the allauth receiver is tested against the real signal.
     "allauth",
     "allauth.account",
-    "omnichannel",
     "sample_shop.shop",
 ]
 

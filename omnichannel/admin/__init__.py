@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (registers the model admins)
     messages,
     orders,
     popups,
+    recovery,
     segments,
     webhooks,
 )

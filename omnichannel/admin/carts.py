@@ -1,16 +1,14 @@
 from django.contrib import admin
-from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from ..models import CartSnapshot
-from . import recovery
 from .display import cart_lines_table
 
 
 @admin.register(CartSnapshot)
 class CartSnapshotAdmin(admin.ModelAdmin):
-    """Tracked carts. Written by the shop bridge only, so staff read them; the cart
-    recovery dashboard hangs off this admin (see ``omnichannel.admin.recovery``)."""
+    """Tracked carts. Written by the shop bridge only, so staff read them; the list links
+    to the cart recovery dashboard (``omnichannel.admin.recovery``) for those who may see it."""
 
     change_list_template = "admin/omnichannel/recovery/cartsnapshot_change_list.html"
 
@@ -35,16 +33,6 @@ class CartSnapshotAdmin(admin.ModelAdmin):
     @admin.display(description=_("lines"))
     def cart_lines(self, obj):
         return cart_lines_table(obj.lines, obj.currency)
-
-    def get_urls(self):
-        dashboard = self.admin_site.admin_view(self.recovery_view)
-        return [
-            path("recovery/", dashboard, name="omnichannel_cartsnapshot_recovery"),
-            *super().get_urls(),
-        ]
-
-    def recovery_view(self, request):
-        return recovery.dashboard(self, request)
 
     def has_add_permission(self, request):
         return False

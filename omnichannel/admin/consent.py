@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from ..models import Consent, ConsentEvent, Suppression
+from .readonly import ReadOnlyAdmin
 
 
 @admin.register(Consent)
@@ -23,7 +24,7 @@ class ConsentAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(admin.ModelAdmin):
+class ConsentEventAdmin(ReadOnlyAdmin):
     """The ledger that proves consent: append-only, so nothing here can be edited."""
 
     list_display = ("created_at", "contact", "channel", "purpose", "status", "source", "ip_address")
@@ -32,15 +33,6 @@ class ConsentEventAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("contact",)
     readonly_fields = [f.name for f in ConsentEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Suppression)

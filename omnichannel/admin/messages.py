@@ -32,7 +32,14 @@ class DeliveryEventInline(admin.TabularInline):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    """The message log: what was sent to whom, when, and what happened to it."""
+    """The message log: what was sent to whom, when, and what happened to it.
+
+    A record, not a form: the dispatcher and the providers write every field, so each
+    message opens as a read-only page without Save buttons, and once it is being sent it
+    cannot be deleted either (it is what the customer received, or may have, and what the
+    timeline, the figures and the send key rest on). Staff act on messages through
+    *Requeue*.
+    """
 
     list_display = (
         "created_at", "contact", "channel", "purpose", "status", "source", "scheduled_at",
@@ -82,6 +89,14 @@ class MessageAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.status != MessageStatus.QUEUED:
+            return False
+        return super().has_delete_permission(request, obj)
 
     @admin.display(description=_("rendered content"))
     def rendered_content(self, obj):

@@ -22,8 +22,8 @@ _BUILT = ("flow", "step", "stepcontent", "stepvariant", "popup", "popupvariant",
 # Read by marketing, written by the app (or by the people trusted with customer data).
 _READ = (
     "contact", "consent", "consentevent", "suppression", "message", "deliveryevent",
-    "cartsnapshot", "trackedorder", "popupsignup", "channelcost", "pushsubscription",
-    "inboundmessage", "webhookendpoint", "webhookdelivery",
+    "cartsnapshot", "cartrecovery", "trackedorder", "popupsignup", "channelcost",
+    "pushsubscription", "inboundmessage", "webhookendpoint", "webhookdelivery",
 )  # fmt: skip
 
 MARKETING_PERMISSIONS = tuple(

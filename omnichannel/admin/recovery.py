@@ -1,19 +1,27 @@
 """The "Cart recovery" dashboard: the figures of ``omnichannel.carts.recovery_report`` over a
-period, for staff who may view carts. It hangs off the cart admin's URLs (no model of its
-own, so no migration) and draws its chart on the server as inline SVG: no script, no
-external asset, readable by a screen reader through its title, description and table.
+period, for staff with the *view cart recovery* permission.
+
+It is a page of its own in the admin (``admin:omnichannel_cartrecovery_changelist``,
+``/admin/omnichannel/cartrecovery/``): the ``CartRecovery`` proxy model gives it a row in the
+admin index, the app index and the Marketing section, and a permission apart from reading
+carts. The chart is drawn on the server as inline SVG: no script, no external asset,
+readable by a screen reader through its title, description and table.
 """
 
 from datetime import timedelta
 
 from django import forms
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..carts.recovery_report import recovery_report
+from ..models import CartRecovery
+from .readonly import ReadOnlyAdmin
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -105,25 +113,33 @@ def rates(report):
     }
 
 
-def dashboard(model_admin, request):
-    """The dashboard page; bad dates are reported on the form and the default period shown."""
-    if not model_admin.has_view_permission(request):
-        raise PermissionDenied
-    form = PeriodForm(request.GET)
-    if form.is_valid():
-        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-        form = PeriodForm(initial={"start": start, "end": end})  # shows the dates used
-    else:
-        start, end = default_period()
-    report = recovery_report(start, end)
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": gettext("Cart recovery"),
-        "opts": model_admin.opts,
-        "form": form,
-        "default_days": DEFAULT_DAYS,
-        "report": report,
-        "rates": rates(report),
-        "chart": bar_chart(report.days),
-    }
-    return TemplateResponse(request, "admin/omnichannel/recovery/dashboard.html", context)
+@admin.register(CartRecovery)
+class CartRecoveryAdmin(ReadOnlyAdmin):
+    """The dashboard in place of a change list; nothing to add, change or delete."""
+
+    def get_urls(self):
+        dashboard = self.admin_site.admin_view(self.dashboard_view)
+        return [path("", dashboard, name="omnichannel_cartrecovery_changelist")]
+
+    def dashboard_view(self, request):
+        """The page; bad dates are reported on the form and the default period shown."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = PeriodForm(request.GET)
+        if form.is_valid():
+            start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+            form = PeriodForm(initial={"start": start, "end": end})  # shows the dates used
+        else:
+            start, end = default_period()
+        report = recovery_report(start, end)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Cart recovery"),
+            "opts": self.opts,
+            "form": form,
+            "default_days": DEFAULT_DAYS,
+            "report": report,
+            "rates": rates(report),
+            "chart": bar_chart(report.days),
+        }
+        return TemplateResponse(request, "admin/omnichannel/recovery/dashboard.html", context)

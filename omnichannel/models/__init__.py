@@ -1,4 +1,4 @@
-from .carts import CartSnapshot
+from .carts import CartRecovery, CartSnapshot
 from .consent import Consent, ConsentEvent, Suppression
 from .contacts import Contact
 from .costs import ChannelCost
@@ -14,6 +14,7 @@ from .throttles import SenderSlot
 from .webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "CartRecovery",
     "CartSnapshot",
     "ChannelCost",
     "Consent",

@@ -66,3 +66,15 @@ class CartSnapshot(models.Model):
 
     def __str__(self):
         return f"cart {self.cart_key} ({self.get_status_display()})"
+
+
+class CartRecovery(CartSnapshot):
+    """The cart recovery dashboard's place in the admin: a proxy with no fields of its own,
+    so the dashboard is a page of the admin index (and of the Marketing section) with a
+    permission of its own, *view cart recovery*, apart from reading the carts themselves."""
+
+    class Meta:
+        proxy = True
+        default_permissions = ("view",)
+        verbose_name = _("cart recovery")
+        verbose_name_plural = _("cart recovery")

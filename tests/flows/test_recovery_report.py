@@ -245,7 +245,7 @@ def test_the_queries_do_not_grow_with_the_data(story, django_assert_max_num_quer
 
 # --- the admin dashboard -----------------------------------------------------------------
 
-DASHBOARD = "admin:omnichannel_cartsnapshot_recovery"
+DASHBOARD = "admin:omnichannel_cartrecovery_changelist"
 
 
 def dashboard(client, **query):
@@ -289,11 +289,13 @@ def test_bad_dates_get_an_error_and_the_default_period(admin_client, query, erro
     assert len(response.context["report"].days) == 30
 
 
-def test_staff_need_the_view_permission(client, django_user_model):
+def test_staff_need_the_dashboards_own_permission(client, django_user_model):
     staff = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
     client.force_login(staff)
     assert dashboard(client).status_code == 403
     staff.user_permissions.add(Permission.objects.get(codename="view_cartsnapshot"))
+    assert dashboard(client).status_code == 403  # reading the carts is not enough
+    staff.user_permissions.add(Permission.objects.get(codename="view_cartrecovery"))
     assert dashboard(client).status_code == 200
 
 
@@ -305,3 +307,17 @@ def test_visitors_are_sent_to_the_admin_login(client):
 def test_the_cart_list_links_to_the_dashboard(admin_client):
     response = admin_client.get(reverse("admin:omnichannel_cartsnapshot_changelist"))
     assert f'href="{reverse(DASHBOARD)}"' in response.content.decode()
+
+
+def test_the_admin_index_and_the_app_index_link_to_the_dashboard(admin_client):
+    for page in (reverse("admin:index"), reverse("admin:app_list", args=["omnichannel"])):
+        html = admin_client.get(page).content.decode()
+        assert f'<a href="{reverse(DASHBOARD)}"' in html and "Cart recovery" in html
+
+
+def test_the_cart_list_offers_the_dashboard_only_to_who_may_open_it(client, django_user_model):
+    staff = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_cartsnapshot"))
+    client.force_login(staff)
+    response = client.get(reverse("admin:omnichannel_cartsnapshot_changelist"))
+    assert response.status_code == 200 and reverse(DASHBOARD) not in response.content.decode()

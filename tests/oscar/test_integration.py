@@ -205,4 +205,4 @@ class TestPages:
         client.force_login(staff)
         page = client.get(reverse("dashboard:index")).content.decode()
         assert reverse("admin:app_list", kwargs={"app_label": "omnichannel"}) in page
-        assert reverse("admin:omnichannel_cartsnapshot_recovery") in page
+        assert reverse("admin:omnichannel_cartrecovery_changelist") in page

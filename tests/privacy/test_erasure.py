@@ -275,7 +275,7 @@ def test_admin_erase_needs_the_delete_permission(client, history):
     )
     # The list again: view-only staff are offered no action at all (not even the export).
     assert response.status_code == 200
-    assert response.templates[0].name == "admin/change_list.html"
+    assert "admin/change_list.html" in [template.name for template in response.templates]
     assert Contact.objects.filter(pk=history.contact.pk).exists()
 
 

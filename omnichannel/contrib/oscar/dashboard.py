@@ -30,7 +30,7 @@ MARKETING_NAVIGATION = {
         },
         {
             "label": _("Cart recovery"),
-            "url_name": "admin:omnichannel_cartsnapshot_recovery",
+            "url_name": "admin:omnichannel_cartrecovery_changelist",
             "access_fn": staff_only,
         },
     ],
