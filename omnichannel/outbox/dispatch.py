@@ -34,6 +34,7 @@ import random
 import socket
 import uuid
 from collections import defaultdict
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -467,31 +468,38 @@ def send_each(messages, backends, rendered, owner, lease, costs):
 
     Each result is written in the transaction that hands over the next message, so the
     record never lags more than one message behind the provider calls: a worker killed at
-    any point leaves at most one message whose outcome is unknown.
+    any point leaves at most one message whose outcome is unknown. The messages of one
+    backend go inside its ``session()``, entered at the first of them and left when the
+    batch ends, so they share one provider connection.
     """
     report = SweepReport()
     results = Outcomes(timezone.now(), owner, costs=costs)
-    for message in messages:
-        lease.renew_if_due()
-        backend = backends[message.pk]
-        with transaction.atomic():
-            results.write()
-            report.add(tally(results))
-            results = Outcomes(timezone.now(), owner, costs=costs)
-            refused = hand_over(message, owner, backend)
-        if refused == LOST:
-            logger.warning(
-                "omnichannel: %s lost its lease on message %s; leaving the rest of the batch "
-                "to its new owner",
-                owner,
-                message.uuid,
-            )
-            break
-        if refused:
-            results.close(message, MessageStatus.CANCELLED, refused)
-            continue
-        send_one(message, backend, rendered[message.pk], results)
-    results.write()
+    with ExitStack() as sessions:  # one provider connection per backend for the batch
+        in_session = set()
+        for message in messages:
+            lease.renew_if_due()
+            backend = backends[message.pk]
+            with transaction.atomic():
+                results.write()
+                report.add(tally(results))
+                results = Outcomes(timezone.now(), owner, costs=costs)
+                refused = hand_over(message, owner, backend)
+            if refused == LOST:
+                logger.warning(
+                    "omnichannel: %s lost its lease on message %s; leaving the rest of the "
+                    "batch to its new owner",
+                    owner,
+                    message.uuid,
+                )
+                break
+            if refused:
+                results.close(message, MessageStatus.CANCELLED, refused)
+                continue
+            if backend not in in_session:
+                sessions.enter_context(backend.session())
+                in_session.add(backend)
+            send_one(message, backend, rendered[message.pk], results)
+        results.write()
     return report.add(tally(results))
 
 
