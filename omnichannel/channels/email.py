@@ -11,7 +11,6 @@ Django's mail API would otherwise open and close one per message.
 """
 
 import smtplib
-
 from functools import cached_property
 
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
