@@ -76,3 +76,13 @@ class SmtpServer(Controller):
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def serve(pipe):
+    """Run a server in a process of its own (a bench's): send its port over ``pipe``, then
+    answer each ``"count"`` with (sessions, messages) so far, until ``"stop"``."""
+    with SmtpServer() as server:
+        pipe.send(server.port)
+        while pipe.recv() != "stop":
+            with server.recorder.lock:
+                pipe.send((server.recorder.sessions, len(server.recorder.messages)))
