@@ -5,6 +5,7 @@ import requests
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from anymail.signals import AnymailTrackingEvent, tracking
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 
 from omnichannel.models import Consent, DeliveryEvent, Message, Suppression
 from omnichannel.outbox import dispatch
@@ -66,11 +67,8 @@ def test_anymail_gets_metadata_and_returns_the_esp_id(ann, settings):
     assert message.provider_message_id == str(email.anymail_status.message_id)
 
 
-class FailingBackend:
+class FailingBackend(BaseEmailBackend):
     error = None
-
-    def __init__(self, *args, **kwargs):
-        pass
 
     def send_messages(self, messages):
         raise self.error

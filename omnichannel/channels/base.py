@@ -10,10 +10,19 @@ behave alike everywhere:
 
 A backend maps the provider's failures to ``TransientSendError`` (retry with backoff)
 or ``PermanentSendError`` (fail, maybe suppress) inside ``call_provider``.
+
+The dispatcher sends a batch's messages of one backend inside ``backend.session()``, so
+a backend whose provider call needs a connection (an SMTP session, an HTTP keep-alive
+pool) opens one per batch rather than one per message (``SharedConnection``).
 """
 
+import logging
+import threading
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,6 +57,15 @@ class BaseChannelBackend:
         """The recipient address for ``message``, or None when the contact has none."""
         raise NotImplementedError
 
+    def session(self):
+        """A context manager around the sends of one batch that go through this backend.
+
+        Inside it ``send()`` may keep one provider connection open from message to
+        message. The default does nothing: a provider whose client already pools its
+        connections, or that needs none, has nothing to keep.
+        """
+        return nullcontext()
+
     def send(self, message, rendered):
         """Send ``message`` with its ``rendered`` parts; return a ``SendResult``."""
         payload = self.build_payload(message, rendered)
@@ -74,3 +92,67 @@ class BaseChannelBackend:
         messages to staff rather than risk sending twice.
         """
         raise NotImplementedError
+
+
+class SharedConnection:
+    """One provider connection for the sends inside a backend's ``session()``.
+
+    ``open_connection()`` makes an open connection, ``close_connection(connection)`` ends
+    it. ``use()`` yields the connection for one provider call:
+
+    * inside ``scope()`` the same one from call to call, opened at the first call, so an
+      error while opening it fails that message like a send error would;
+    * after a call that raised, the connection is closed and forgotten: a server that
+      dropped it mid-batch costs that one message a retry, and the next call reconnects;
+    * outside ``scope()`` a connection for that call alone.
+
+    Backends are shared by the threads of a worker, so each thread has its own scope.
+    """
+
+    def __init__(self, open_connection, close_connection):
+        self._open = open_connection
+        self._close = close_connection
+        self._local = threading.local()
+
+    @contextmanager
+    def scope(self):
+        if getattr(self._local, "active", False):  # nested: the outer scope owns it
+            yield
+            return
+        self._local.active, self._local.connection = True, None
+        try:
+            yield
+        finally:
+            self._local.active = False
+            self.discard()
+
+    @contextmanager
+    def use(self):
+        if not getattr(self._local, "active", False):
+            connection = self._open()
+            try:
+                yield connection
+            finally:
+                self._close_quietly(connection)
+            return
+        try:
+            if self._local.connection is None:
+                self._local.connection = self._open()
+            yield self._local.connection
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self):
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            self._close_quietly(connection)
+
+    def _close_quietly(self, connection):
+        # The message's outcome is already known; a connection that will not close
+        # cleanly (a server that went away) changes nothing about it.
+        try:
+            self._close(connection)
+        except Exception as exc:
+            logger.info("omnichannel: closing a provider connection failed: %s", exc)

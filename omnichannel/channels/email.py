@@ -4,20 +4,25 @@ Marketing mail carries RFC 8058 one-click unsubscribe headers (Gmail and Yahoo r
 them of bulk senders). The message's UUID rides along as anymail metadata and as a header,
 so tracking webhooks find their message. anymail does not retry; the dispatcher does,
 from the errors mapped here.
+
+A batch's emails share one mail connection (``session()``): one SMTP session, or for an
+anymail ESP one ``requests`` session whose keep-alive connection carries every API call.
+Django's mail API would otherwise open and close one per message.
 """
 
 import smtplib
+from functools import cached_property
 
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils.html import escape
 
 from ..conf import omnichannel_settings
 from ..core.links import unsubscribe_url
 from ..exceptions import PermanentSendError, TransientSendError
 from ..models.consent import Purpose, SuppressionReason
-from .base import BaseChannelBackend, SendResult
+from .base import BaseChannelBackend, SendResult, SharedConnection
 
 MESSAGE_HEADER = "X-Omnichannel-Message"
 
@@ -37,6 +42,13 @@ class EmailBackend(BaseChannelBackend):
 
     def address(self, message):
         return message.contact.email
+
+    def session(self):
+        return self.connections.scope()
+
+    @cached_property
+    def connections(self):
+        return SharedConnection(open_connection, lambda connection: connection.close())
 
     def build_payload(self, message, rendered):
         headers = {MESSAGE_HEADER: str(message.uuid)}
@@ -63,7 +75,9 @@ class EmailBackend(BaseChannelBackend):
 
     def call_provider(self, email, message):
         try:
-            email.send(fail_silently=False)
+            with self.connections.use() as connection:
+                email.connection = connection
+                email.send(fail_silently=False)
         except AnymailRecipientsRefused as exc:
             raise PermanentSendError(
                 str(exc), provider=self._esp(exc), suppress=SuppressionReason.INVALID
@@ -92,6 +106,14 @@ class EmailBackend(BaseChannelBackend):
     @staticmethod
     def _esp(exc):
         return exc.esp_name or "email"
+
+
+def open_connection():
+    """An open connection to ``EMAIL_BACKEND``: SMTP connects and says EHLO here, an
+    anymail ESP backend makes its ``requests`` session."""
+    connection = get_connection(fail_silently=False)
+    connection.open()
+    return connection
 
 
 def with_preheader(html, preheader):

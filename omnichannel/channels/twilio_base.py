@@ -71,7 +71,13 @@ class TwilioBackend(BaseChannelBackend):
         )
 
     def http_client(self):
-        """The HTTP layer under Twilio's client; override to add a proxy or retries."""
+        """The HTTP layer under Twilio's client; override to add a proxy or retries.
+
+        ``TwilioHttpClient`` keeps one ``requests.Session`` (``pool_connections``) and the
+        client is made once per backend, so its keep-alive connection to Twilio already
+        carries every message of every batch: this backend needs no ``session()`` of its
+        own.
+        """
         return TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS)
 
     def build_payload(self, message, rendered):

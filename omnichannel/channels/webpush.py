@@ -30,7 +30,7 @@ from ..core.tokens import push_click_token
 from ..exceptions import PermanentSendError, TransientSendError
 from ..models import PushSubscription
 from ..push.vapid import load_vapid
-from .base import BaseChannelBackend, SendResult
+from .base import BaseChannelBackend, SendResult, SharedConnection
 
 try:
     from pywebpush import WebPushException, webpush
@@ -73,6 +73,15 @@ class WebPushBackend(BaseChannelBackend):
     channel = "push"
     provider = "webpush"
     request_timeout = TIMEOUT_SECONDS
+
+    def session(self):
+        # Most browsers subscribe through a handful of push services (FCM, Mozilla,
+        # Apple): one requests.Session keeps one connection open to each for the batch.
+        return self.connections.scope()
+
+    @cached_property
+    def connections(self):
+        return SharedConnection(requests.Session, lambda session: session.close())
 
     def call_timeout(self, message):
         """One request per browser of the contact, one after another."""
@@ -117,7 +126,7 @@ class WebPushBackend(BaseChannelBackend):
         """Push to every subscription of the contact; returns their ``Delivery`` list."""
         vapid = self.vapid
         ttl = ttl_seconds(message, timezone.now())
-        with requests.Session() as session:  # browsers on one push service share a connection
+        with self.connections.use() as session:
             deliveries = [
                 self._push(subscription, data, vapid, ttl, session)
                 for subscription in message.contact.push_subscriptions.all()

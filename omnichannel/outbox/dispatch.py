@@ -561,13 +561,16 @@ def send_each(messages, backends, rendered, owner, lease, costs):
     marks the message before it as sent. The rest of the results (provider details,
     events, costs) are written together, at the end of the batch and whenever the lease
     is renewed; an outcome other than "sent" is written before the next hand-over, so at
-    most one message's outcome is ever unknown.
+    most one message's outcome is ever unknown. The messages of one backend go inside its
+    ``session()``, entered at the first of them and left when the batch ends, so they share
+    one provider connection.
     """
     report = SweepReport()
     results = Outcomes(timezone.now(), owner, costs=costs)
     sent = None  # the message just sent, marked by the next hand-over
     connection = connections[router.db_for_write(Message)]
-    with connection.cursor() as cursor, commit_mode(cursor):
+    with connection.cursor() as cursor, commit_mode(cursor), contextlib.ExitStack() as sessions:
+        in_session = set()
         for message in messages:
             if lease.renew_if_due():
                 report.add(results.write_and_tally())
@@ -586,6 +589,9 @@ def send_each(messages, backends, rendered, owner, lease, costs):
             if refused:
                 results.close(message, MessageStatus.CANCELLED, refused)
                 continue
+            if backend not in in_session:
+                sessions.enter_context(backend.session())
+                in_session.add(backend)
             if send_one(message, backend, rendered[message.pk], results):
                 sent = message
             else:
