@@ -1,0 +1,149 @@
+"""What the popup tag costs a page in the browser: Lighthouse's mobile preset, with / without.
+
+    LIGHTHOUSE=/work/tools/lighthouse/node_modules/.bin/lighthouse \\
+        .venv/bin/python tests/bench/bench_popup_lighthouse.py [--runs 5]
+
+Serves the sample shop's product page from this process (demo data, SQLite in a temporary
+folder) and runs Lighthouse (mobile preset: 4x CPU slowdown, simulated throttling) against
+it alternately with the popup tag and with the tag switched off, so both see the same
+machine. Prints the min and median of each figure, the page without the tag as the
+baseline, and the ratio. Not part of the test suite.
+
+Script time is Lighthouse's main-thread breakdown of script evaluation plus parse and
+compile, over every script: Lighthouse's own "bootup-time" leaves out any URL under 50 ms,
+which would hide a script fetched from its own URL. It is printed too, for reference.
+
+Lighthouse comes from the npm registry, outside the repository:
+    mkdir -p /work/tools/lighthouse && cd /work/tools/lighthouse && npm install lighthouse@12
+It runs against Debian's Chromium (CHROME_PATH, default /usr/bin/chromium).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from unittest import mock
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+DATA = Path(tempfile.mkdtemp(prefix="bench-popup-lighthouse-"))
+os.environ["DATABASE_URL"] = f"sqlite:///{DATA / 'db.sqlite3'}"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.urls import reverse  # noqa: E402
+
+TAG_RENDER = "omnichannel.templatetags.omnichannel.render_popups"
+DEFAULT_LIGHTHOUSE = Path("/work/tools/lighthouse/node_modules/.bin/lighthouse")
+INSTALL_HINT = (
+    "Lighthouse not found. Install it outside the repository and point LIGHTHOUSE at it:\n"
+    "  mkdir -p /work/tools/lighthouse && cd /work/tools/lighthouse && npm install lighthouse@12\n"
+    "  export LIGHTHOUSE=/work/tools/lighthouse/node_modules/.bin/lighthouse"
+)
+
+
+def find_lighthouse():
+    candidate = os.environ.get("LIGHTHOUSE") or shutil.which("lighthouse") or DEFAULT_LIGHTHOUSE
+    if not Path(candidate).is_file():
+        sys.exit(INSTALL_HINT)
+    return str(candidate)
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def serve():
+    """The shop on a free loopback port, in a thread; returns its base URL."""
+    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=False)
+    server.set_app(StaticFilesHandler(get_wsgi_application()))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}"
+
+
+def lighthouse(binary, url):
+    """One Lighthouse run (mobile preset, performance only): the figures we report."""
+    chromium = os.environ.get("CHROME_PATH", "/usr/bin/chromium")
+    out = subprocess.run(
+        [
+            binary, url, "--quiet", "--output=json", "--output-path=stdout",
+            "--only-categories=performance",
+            "--chrome-flags=--headless --no-sandbox --disable-gpu --disable-background-networking",
+        ],
+        env={**os.environ, "CHROME_PATH": chromium},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if out.returncode:
+        sys.exit(f"lighthouse failed ({out.returncode}):\n{out.stderr[-2000:]}")
+    audits = json.loads(out.stdout)["audits"]
+    groups = {
+        item["group"]: item["duration"]
+        for item in audits["mainthread-work-breakdown"]["details"]["items"]
+    }
+    return {
+        "script time (eval + compile), ms": groups.get("scriptEvaluation", 0)
+        + groups.get("scriptParseCompile", 0),
+        "Lighthouse bootup-time, ms": audits["bootup-time"]["numericValue"],
+        "main-thread work, ms": audits["mainthread-work-breakdown"]["numericValue"],
+        "total blocking time, ms": audits["total-blocking-time"]["numericValue"],
+        "long tasks": len((audits.get("long-tasks", {}).get("details") or {}).get("items", [])),
+        "cumulative layout shift": audits["cumulative-layout-shift"]["numericValue"],
+        "bytes transferred": audits["total-byte-weight"]["numericValue"],
+    }
+
+
+def summary(values):
+    return min(values), statistics.median(values)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="Lighthouse runs per variant")
+    args = parser.parse_args()
+    binary = find_lighthouse()
+
+    call_command("migrate", verbosity=0, run_syncdb=True)
+    call_command("load_demo_data", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    from sample_shop.shop.models import Product
+
+    server, base = serve()
+    url = base + reverse("shop:product_detail", args=[Product.objects.order_by("pk")[0].slug])
+    runs = {"with tag": [], "without tag": []}
+    try:
+        for _ in range(args.runs):
+            runs["with tag"].append(lighthouse(binary, url))
+            with mock.patch(TAG_RENDER, return_value=""):
+                runs["without tag"].append(lighthouse(binary, url))
+    finally:
+        server.shutdown()
+        shutil.rmtree(DATA, ignore_errors=True)
+
+    print(f"page: {url} (product page), {args.runs} runs each, interleaved")
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    print(f"{'figure':36} {'with tag min/med':>18} {'without min/med':>18} {'ratio':>6} {'added':>7}")
+    for name in runs["with tag"][0]:
+        with_min, with_med = summary([run[name] for run in runs["with tag"]])
+        without_min, without_med = summary([run[name] for run in runs["without tag"]])
+        ratio = f"{with_med / without_med:.2f}" if without_med else "-"
+        print(
+            f"{name:36} {with_min:>8.1f} /{with_med:>8.1f} {without_min:>8.1f} /{without_med:>8.1f}"
+            f" {ratio:>6} {with_med - without_med:>+7.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
