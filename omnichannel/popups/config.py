@@ -137,6 +137,15 @@ def live_popups():
     return popups
 
 
+def live_variant(variant_id):
+    """The markup of a live popup's variant by its id, or None (unknown, paused, ended)."""
+    for popup in live_popups():
+        for variant in popup.variants:
+            if variant.id == variant_id:
+                return variant.markup
+    return None
+
+
 def clear_cache(**kwargs):
     transaction.on_commit(lambda: cache.delete(CACHE_KEY))
 

@@ -134,7 +134,9 @@ def main():
 
     print(f"page: {url} (product page), {args.runs} runs each, interleaved")
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
-    print(f"{'figure':36} {'with tag min/med':>18} {'without min/med':>18} {'ratio':>6} {'added':>7}")
+    print(
+        f"{'figure':36} {'with tag min/med':>18} {'without min/med':>18} {'ratio':>6} {'added':>7}"
+    )
     for name in runs["with tag"][0]:
         with_min, with_med = summary([run[name] for run in runs["with tag"]])
         without_min, without_med = summary([run[name] for run in runs["without tag"]])

@@ -1,7 +1,7 @@
-// omnichannel popup loader, inlined into pages by {% omnichannel_popup %}.
-// It decides whether and when a popup shows; popup.js, fetched only then, shows it.
-// Budget: 2 KB gzipped (tests/popups/test_budgets.py). Comments must take whole lines:
-// the tag drops those lines and the indentation (omnichannel/popups/loader.py).
+// omnichannel popup loader: the page's inline snippet ({% omnichannel_popup %}) fetches it
+// when the browser is idle. It decides whether and when a popup shows; on the trigger it
+// fetches the variant's markup, popup.js and popup.css, and popup.js shows it.
+// Budget: 2 KB gzipped (tests/popups/test_budgets.py).
 (function (w, d) {
 const el = d.getElementById("omnichannel-popups")
 if (!el || w.omnichannelLoaded) return
@@ -45,8 +45,11 @@ if (fired || capped() || !(force || Date.now() - start >= dwell)) return 0
 fired = S.n = (S.n || 0) + 1
 L.dn++
 save()
-let n = 2
-const go = () => --n || w.omnichannelPopup.open({ popup: p, variant: v.id, cfg: C, remember })
+// The markup answer also carries what popup.js needs: the API's URLs, the push key.
+let n = 3, content
+const go = () => --n || w.omnichannelPopup.open({ popup: p, variant: v.id, cfg: content, markup: content.markup, remember })
+fetch(C.content.replace("VARIANT", v.id), { credentials: "same-origin" })
+.then(r => r.ok && r.json()).then(j => j && (content = j, go()), () => {})
 const css = d.createElement("link")
 css.rel = "stylesheet", css.href = C.css, css.onload = go
 const js = d.createElement("script")
