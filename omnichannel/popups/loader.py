@@ -7,9 +7,14 @@ arms the triggers; only when one fires does it fetch the variant's markup (the
 ``popup-content`` view), the popup's script and its styles.
 """
 
-from django.template.loader import render_to_string
+import json
+from functools import lru_cache
+
+from django.conf import settings
 from django.templatetags.static import static
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.html import escape, json_script
+from django.utils.safestring import mark_safe
 
 from ..conf import omnichannel_settings
 from .config import live_popups
@@ -18,12 +23,35 @@ from .targeting import Visitor, matches, variants_for
 # The loader puts the id of the variant it drew in place of this.
 VARIANT_PLACEHOLDER = "VARIANT"
 
+# Fetches the loader once the browser is idle (Safari has no requestIdleCallback: then
+# setTimeout, right after the current task); at the latest after 2 s of a busy page. It is
+# in every page: keep it one short line.
+SNIPPET = (
+    "<script{nonce}>(window.requestIdleCallback||setTimeout)(function(){{"
+    'var s=document.createElement("script");s.src={src};document.head.append(s)'
+    "}},{{timeout:2000}})</script>"
+)
 
-def page_config(popups, language):
-    return {
+
+@lru_cache(maxsize=16)
+def page_urls(urlconf, script_prefix, static_url):
+    """The URLs every page's configuration carries, and the loader's.
+
+    Reversing and ``static()`` cost more than the rest of the tag together; the arguments
+    are what the answers depend on, so the memo is right for each URLconf, script prefix
+    and static URL.
+    """
+    urls = {
         "content": reverse("omnichannel:popup-content", args=[VARIANT_PLACEHOLDER]),
         "js": static("omnichannel/popup.js"),
         "css": static("omnichannel/popup.css"),
+    }
+    return urls, static("omnichannel/loader.js")
+
+
+def page_config(popups, language, urls):
+    return {
+        **urls,
         "perSession": omnichannel_settings.POPUP_MAX_PER_SESSION,
         "perDay": omnichannel_settings.POPUP_MAX_PER_DAY,
         "popups": [
@@ -46,11 +74,13 @@ def render_popups(request, nonce=None):
     popups = [popup for popup in live_popups() if matches(popup, visitor)]
     if not popups:
         return ""
-    return render_to_string(
-        "omnichannel/popups/loader.html",
-        {
-            "config": page_config(popups, visitor.language),
-            "loader_url": static("omnichannel/loader.js"),
-            "nonce": nonce,
-        },
+    urls, loader_url = page_urls(
+        get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), settings.STATIC_URL
     )
+    config = json_script(page_config(popups, visitor.language, urls), "omnichannel-popups")
+    snippet = SNIPPET.format(
+        nonce=f' nonce="{escape(nonce)}"' if nonce else "",
+        # A JSON string is a JS string; the static URL is ours, escaped all the same.
+        src=json.dumps(loader_url).replace("<", "\\u003C"),
+    )
+    return mark_safe(f"{config}\n{snippet}")

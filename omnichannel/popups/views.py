@@ -8,7 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ..conf import omnichannel_settings
-from .config import live_variant
+from .config import live_markup
 from .confirmation import signup_from_confirmation_token
 from .subscribe import confirm_signup
 
@@ -41,7 +41,7 @@ def content(request, variant):
     The same for every visitor and never personal, so browsers and shared caches may keep
     it as long as the server keeps its own cache of the popups (``POPUP_CACHE_TIMEOUT``).
     """
-    markup = live_variant(variant)
+    markup = live_markup(variant)
     if markup is None:
         return JsonResponse({"detail": "No live popup has this variant."}, status=404)
     response = JsonResponse(

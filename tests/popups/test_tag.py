@@ -11,7 +11,7 @@ from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from omnichannel.popups.config import live_variant
+from omnichannel.popups.config import live_markup
 from omnichannel.testing.factories import PopupFactory
 from sample_shop.shop.models import Product
 
@@ -151,7 +151,7 @@ def test_saving_a_popup_refreshes_the_cache(page, django_capture_on_commit_callb
         popup.variants.update(headline="Changed")  # no signal; the next save clears it
         popup.variants.get().save()
     assert render(page())
-    assert "Changed" in live_variant(str(popup.variants.get().uuid))
+    assert "Changed" in live_markup(str(popup.variants.get().uuid))
 
 
 def test_priority_orders_the_popups(page):
