@@ -24,11 +24,12 @@ from .targeting import Visitor, matches, variants_for
 VARIANT_PLACEHOLDER = "VARIANT"
 
 # Fetches the loader once the browser is idle (Safari has no requestIdleCallback: then
-# setTimeout, right after the current task); at the latest after 2 s of a busy page. It is
-# in every page: keep it one short line.
+# setTimeout, right after the current task); at the latest after 2 s of a busy page. Under
+# a nonce-based CSP the loader (and popup.js after it) carries the page's nonce. It is in
+# every page: keep it one short line.
 SNIPPET = (
     "<script{nonce}>(window.requestIdleCallback||setTimeout)(function(){{"
-    'var s=document.createElement("script");s.src={src};document.head.append(s)'
+    'var s=document.createElement("script");s.src={src};{set_nonce}document.head.append(s)'
     "}},{{timeout:2000}})</script>"
 )
 
@@ -80,6 +81,7 @@ def render_popups(request, nonce=None):
     config = json_script(page_config(popups, visitor.language, urls), "omnichannel-popups")
     snippet = SNIPPET.format(
         nonce=f' nonce="{escape(nonce)}"' if nonce else "",
+        set_nonce=f"s.nonce={json.dumps(escape(nonce))};" if nonce else "",
         # A JSON string is a JS string; the static URL is ours, escaped all the same.
         src=json.dumps(loader_url).replace("<", "\\u003C"),
     )

@@ -75,10 +75,25 @@ def serve():
     return server, f"http://127.0.0.1:{server.server_port}"
 
 
-def lighthouse(binary, url):
-    """One Lighthouse run (mobile preset, performance only): the figures we report."""
+def lighthouse(binary, url, attempts=3):
+    """One Lighthouse run (mobile preset, performance only): the figures we report.
+
+    On a loaded machine Lighthouse sometimes loses the trace (NO_NAVSTART, NO_FCP); such a
+    run is tried again, up to ``attempts`` times, and says so.
+    """
     chromium = os.environ.get("CHROME_PATH", "/usr/bin/chromium")
-    out = subprocess.run(
+    for attempt in range(1, attempts + 1):
+        out = run_lighthouse(binary, url, chromium)
+        if out.returncode == 0 or attempt == attempts:
+            break
+        print(f"lighthouse: attempt {attempt} failed ({out.stderr.strip()[-120:]}), again")
+    if out.returncode:
+        sys.exit(f"lighthouse failed ({out.returncode}):\n{out.stderr[-2000:]}")
+    return figures(json.loads(out.stdout)["audits"])
+
+
+def run_lighthouse(binary, url, chromium):
+    return subprocess.run(
         [
             binary, url, "--quiet", "--output=json", "--output-path=stdout",
             "--only-categories=performance",
@@ -87,9 +102,9 @@ def lighthouse(binary, url):
         env={**os.environ, "CHROME_PATH": chromium},
         capture_output=True, text=True, check=False,
     )  # fmt: skip
-    if out.returncode:
-        sys.exit(f"lighthouse failed ({out.returncode}):\n{out.stderr[-2000:]}")
-    audits = json.loads(out.stdout)["audits"]
+
+
+def figures(audits):
     groups = {
         item["group"]: item["duration"]
         for item in audits["mainthread-work-breakdown"]["details"]["items"]
@@ -103,6 +118,8 @@ def lighthouse(binary, url):
         "long tasks": len((audits.get("long-tasks", {}).get("details") or {}).get("items", [])),
         "cumulative layout shift": audits["cumulative-layout-shift"]["numericValue"],
         "bytes transferred": audits["total-byte-weight"]["numericValue"],
+        # With the tag: the page and loader.js, fetched when idle (inside the trace).
+        "requests": len(audits["network-requests"]["details"]["items"]),
     }
 
 

@@ -86,7 +86,9 @@ def test_the_nonce_goes_on_the_inline_script(page):
     from omnichannel.popups.loader import render_popups
 
     PopupFactory()
-    assert '<script nonce="n0nce">' in render_popups(page(), nonce="n0nce")
+    html = render_popups(page(), nonce="n0nce")
+    assert '<script nonce="n0nce">' in html and 's.nonce="n0nce";' in html
+    assert "nonce" not in render_popups(page())
 
 
 class TestContent:

@@ -6,7 +6,7 @@
 const el = d.getElementById("omnichannel-popups")
 if (!el || w.omnichannelLoaded) return
 w.omnichannelLoaded = 1
-const C = JSON.parse(el.textContent)
+const C = JSON.parse(el.textContent), nonce = d.currentScript && d.currentScript.nonce
 const K = "omnichannel", start = Date.now(), day = new Date().toDateString()
 const read = s => { try { return JSON.parse(w[s].getItem(K)) || {} } catch (e) { return {} } }
 // L (localStorage) outlives the visit: variants given, closes, conversions, today's count.
@@ -53,7 +53,7 @@ fetch(C.content.replace("VARIANT", v.id), { credentials: "same-origin" })
 const css = d.createElement("link")
 css.rel = "stylesheet", css.href = C.css, css.onload = go
 const js = d.createElement("script")
-js.src = C.js, js.onload = go
+js.src = C.js, js.nonce = nonce, js.onload = go
 d.head.append(css, js)
 return 1
 }
