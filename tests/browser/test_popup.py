@@ -275,3 +275,17 @@ def test_on_mobile_a_slide_in_leaves_the_price_and_add_to_cart_uncovered(
         covered = element.bounding_box()
         assert covered["y"] < viewport["height"]  # on the first screen, where it matters
         assert not boxes_overlap(box, covered), (device, box, covered)
+
+
+def test_storage_waits_for_a_trigger_and_leaving_counts_the_page_view(open_page, live_server):
+    exit_popup(min_page_views=2)
+    page = open_page()
+    visit(page, live_server)
+    # Loaded and armed, yet no storage read or written: that waits for a trigger.
+    assert page.evaluate("[localStorage.length, sessionStorage.length]") == [0, 0]
+    # Leaving the page counts its view: the second page is the one the popup may show on.
+    visit(page, live_server, product_page(live_server))
+    assert page.evaluate("JSON.parse(sessionStorage.omnichannel).pv") == 1
+    leave_through_the_top(page)
+    page.locator(DIALOG).wait_for()
+    assert page.evaluate("JSON.parse(sessionStorage.omnichannel).pv") == 2
