@@ -15,6 +15,7 @@ app_name = "omnichannel"
 urlpatterns = [
     path("api/", include("omnichannel.api.urls")),
     path("popups/confirm/<str:token>/", popup_views.confirm, name="popup-confirm"),
+    path("popups/variants/<str:variant>/", popup_views.content, name="popup-content"),
     path("cart/<str:token>/", restore.restore_cart, name="restore_cart"),
     path("c/<str:token>/", clicks.click, name="click"),
     path("unsubscribe/<str:token>/", unsubscribe.unsubscribe, name="unsubscribe"),

@@ -1,10 +1,12 @@
 """The active popups as the template tag needs them, cached so a page reads no table.
 
-The cache holds plain frozen dataclasses with the targeting rules compiled and each
-variant's markup already rendered: a page only filters them and joins strings. Saving or
-deleting a popup or a variant clears the entry after the transaction commits; with a
-cache shared between processes (Redis, Memcached) every process sees the change at once,
-with a per-process cache (locmem) the others within ``POPUP_CACHE_TIMEOUT``.
+The cache holds plain frozen dataclasses with the targeting rules compiled: a page only
+filters them and writes their browser-side rules. Each variant's rendered markup sits in
+a second entry, built from the same query, read only when a popup opens (pages never
+unpickle it). Saving or deleting a popup or a variant clears both entries after the
+transaction commits; with a cache shared between processes (Redis, Memcached) every
+process sees the change at once, with a per-process cache (locmem) the others within
+``POPUP_CACHE_TIMEOUT``.
 """
 
 import re
@@ -23,6 +25,7 @@ from .markup import render_popup
 from .targeting import patterns_regex
 
 CACHE_KEY = "omnichannel:popups:live"
+MARKUP_CACHE_KEY = "omnichannel:popups:markup"
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,6 @@ class LiveVariant:
     id: str
     locale: str
     weight: int
-    markup: str
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,6 @@ class LivePopup:
                     id=str(variant.uuid),
                     locale=variant.locale.lower().replace("_", "-"),
                     weight=variant.weight,
-                    markup=render_popup(popup, variant),
                 )
                 for variant in popup.variants.all()
             ),
@@ -127,18 +128,35 @@ def client_rules(popup):
     }
 
 
+def load_live_popups():
+    """Build and cache the active popups (highest priority first) and their variants'
+    markup ({variant id: HTML}), from one query."""
+    queryset = Popup.objects.filter(status=PopupStatus.ACTIVE).prefetch_related("variants")
+    popups, markup = [], {}
+    for popup in queryset.order_by("-priority", "pk"):
+        popups.append(LivePopup.from_model(popup))
+        markup.update({str(v.uuid): render_popup(popup, v) for v in popup.variants.all()})
+    timeout = omnichannel_settings.POPUP_CACHE_TIMEOUT
+    cache.set_many({CACHE_KEY: popups, MARKUP_CACHE_KEY: markup}, timeout)
+    return popups, markup
+
+
 def live_popups():
-    """Active popups not yet ended, highest priority first; from the cache when warm."""
+    """Active popups, highest priority first; from the cache when warm."""
     popups = cache.get(CACHE_KEY)
-    if popups is None:
-        queryset = Popup.objects.filter(status=PopupStatus.ACTIVE).prefetch_related("variants")
-        popups = [LivePopup.from_model(popup) for popup in queryset.order_by("-priority", "pk")]
-        cache.set(CACHE_KEY, popups, omnichannel_settings.POPUP_CACHE_TIMEOUT)
-    return popups
+    return load_live_popups()[0] if popups is None else popups
+
+
+def live_markup(variant_id):
+    """The markup of a live popup's variant by its id, or None (unknown, paused, gone)."""
+    markup = cache.get(MARKUP_CACHE_KEY)
+    if markup is None:
+        markup = load_live_popups()[1]
+    return markup.get(variant_id)
 
 
 def clear_cache(**kwargs):
-    transaction.on_commit(lambda: cache.delete(CACHE_KEY))
+    transaction.on_commit(lambda: cache.delete_many([CACHE_KEY, MARKUP_CACHE_KEY]))
 
 
 def connect_cache_invalidation():

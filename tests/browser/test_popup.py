@@ -211,3 +211,81 @@ def test_desktop_only_popup_is_not_on_mobile(open_page, live_server, iphone):
     page = open_page(**iphone)
     page.goto(live_server.url + reverse("shop:product_list"))
     assert page.locator("#omnichannel-popups").count() == 0
+
+
+def product_page(live_server):
+    product = Product.objects.order_by("pk").first()
+    return reverse("shop:product_detail", args=[product.slug])
+
+
+def slide_in(**fields):
+    fields.setdefault("on_exit_intent", False)
+    fields.setdefault("delay_seconds", 0)
+    return exit_popup(variants=[{"position": "slide_in"}], **fields)
+
+
+def test_a_slide_in_leaves_the_focus_to_the_page(open_page, live_server):
+    slide_in()
+    page = open_page()
+    visit(page, live_server, product_page(live_server))
+    page.locator(DIALOG).wait_for()
+    assert page.locator(DIALOG).get_attribute("aria-modal") is None
+    assert not focused_in_dialog(page)
+    quantity = page.get_by_label("Quantity")
+    quantity.click()
+    page.keyboard.press("End")
+    page.keyboard.type("4")
+    assert quantity.input_value() == "14"
+    assert page.evaluate("document.activeElement.id") == quantity.get_attribute("id")
+    # Escape in the page's field is the page's; Tab walks on through the page.
+    page.keyboard.press("Escape")
+    assert page.locator(DIALOG).is_visible()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Add to cart"
+    # The slide-in is still reachable and works from the keyboard.
+    page.get_by_label("Email address").click()
+    page.keyboard.press("Escape")
+    page.locator(DIALOG).wait_for(state="detached")
+
+
+def boxes_overlap(a, b):
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+@pytest.mark.parametrize("device", ["iPhone 13", "Pixel 5"])
+def test_on_mobile_a_slide_in_leaves_the_price_and_add_to_cart_uncovered(
+    open_page, live_server, chromium, device
+):
+    playwright, _browser = chromium
+    slide_in(device="all")
+    page = open_page(**playwright.devices[device])
+    visit(page, live_server, product_page(live_server))
+    dialog = page.locator(DIALOG)
+    dialog.wait_for()
+    page.wait_for_timeout(300)  # the slide-in's entrance animation
+    box = dialog.bounding_box()
+    viewport = page.viewport_size
+    assert box["width"] > 0 and box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
+    for element in (page.locator(".price"), page.get_by_role("button", name="Add to cart")):
+        covered = element.bounding_box()
+        assert covered["y"] < viewport["height"]  # on the first screen, where it matters
+        assert not boxes_overlap(box, covered), (device, box, covered)
+
+
+def test_storage_waits_for_a_trigger_and_leaving_counts_the_page_view(open_page, live_server):
+    exit_popup(min_page_views=2)
+    page = open_page()
+    visit(page, live_server)
+    # Loaded and armed, yet no storage read or written: that waits for a trigger.
+    assert page.evaluate("[localStorage.length, sessionStorage.length]") == [0, 0]
+    # Leaving the page counts its view: the second page is the one the popup may show on.
+    visit(page, live_server, product_page(live_server))
+    assert page.evaluate("JSON.parse(sessionStorage.omnichannel).pv") == 1
+    leave_through_the_top(page)
+    page.locator(DIALOG).wait_for()
+    assert page.evaluate("JSON.parse(sessionStorage.omnichannel).pv") == 2

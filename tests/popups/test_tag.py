@@ -11,7 +11,7 @@ from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from omnichannel.popups.loader import loader_script
+from omnichannel.popups.config import live_markup
 from omnichannel.testing.factories import PopupFactory
 from sample_shop.shop.models import Product
 
@@ -66,25 +66,69 @@ def test_never_raises_into_the_page(page, monkeypatch, caplog):
     assert "cache is down" in caplog.text
 
 
-def test_writes_config_markup_and_loader(page):
+def test_writes_the_config_and_a_snippet_that_fetches_the_loader(page):
     popup = PopupFactory(delay_seconds=0)
     variant = popup.variants.get()
     html = render(page())
     data = config(html)
     assert data["popups"][0]["id"] == str(popup.uuid)
     assert data["popups"][0]["on"]["delay"] == 0 and data["popups"][0]["on"]["exit"] is True
-    assert data["api"]["subscribe"] == reverse("omnichannel:popup-subscribe")
-    assert f'<template id="oc-tpl-{variant.uuid}">' in html
-    assert 'role="dialog"' in html and "aria-labelledby" in html
-    assert loader_script() in html
+    assert data["popups"][0]["variants"] == [{"id": str(variant.uuid), "w": 1}]
+    assert data["content"] == reverse("omnichannel:popup-content", args=["VARIANT"])
+    assert '"/static/omnichannel/loader.js"' in html and "requestIdleCallback" in html
+    # The markup is not in the page: it comes with the popup, on the trigger.
+    assert "role=" not in html and "<template" not in html
     # Nothing that blocks rendering: no external script or stylesheet in the page.
     assert "<script src" not in html and "<link" not in html
 
 
-def test_staff_text_is_escaped(page):
-    PopupFactory(variants=[{"headline": "<img src=x onerror=alert(1)>"}])
-    html = render(page())
-    assert "<img src=x" not in html and "&lt;img src=x" in html
+def test_the_nonce_goes_on_the_inline_script(page):
+    from omnichannel.popups.loader import render_popups
+
+    PopupFactory()
+    html = render_popups(page(), nonce="n0nce")
+    assert '<script nonce="n0nce">' in html and 's.nonce="n0nce";' in html
+    assert "nonce" not in render_popups(page())
+
+
+class TestContent:
+    """The variant's markup, fetched by the loader when the popup opens."""
+
+    def test_gives_the_markup_and_the_api(self, client):
+        popup = PopupFactory()
+        variant = popup.variants.get()
+        response = client.get(reverse("omnichannel:popup-content", args=[variant.uuid]))
+        assert response.status_code == 200
+        answer = response.json()
+        assert 'role="dialog"' in answer["markup"] and "aria-labelledby" in answer["markup"]
+        assert "Get 10 % off your first order" in answer["markup"]
+        assert answer["api"]["subscribe"] == reverse("omnichannel:popup-subscribe")
+        assert answer["sw"] == reverse("omnichannel:service_worker")
+        assert "public" in response["Cache-Control"] and "max-age=300" in response["Cache-Control"]
+        assert "Cookie" not in response.get("Vary", "")
+
+    def test_staff_text_is_escaped(self, client):
+        popup = PopupFactory(variants=[{"headline": "<img src=x onerror=alert(1)>"}])
+        url = reverse("omnichannel:popup-content", args=[popup.variants.get().uuid])
+        markup = client.get(url).json()["markup"]
+        assert "<img src=x" not in markup and "&lt;img src=x" in markup
+
+    @pytest.mark.parametrize("variant", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])
+    def test_unknown_variants_are_404(self, client, variant):
+        PopupFactory()
+        response = client.get(reverse("omnichannel:popup-content", args=[variant]))
+        assert response.status_code == 404
+        assert response.json() == {"detail": "No live popup has this variant."}
+
+    def test_a_paused_popup_gives_nothing(self, client):
+        popup = PopupFactory(status="paused")
+        url = reverse("omnichannel:popup-content", args=[popup.variants.get().uuid])
+        assert client.get(url).status_code == 404
+
+    def test_only_get(self, client):
+        popup = PopupFactory()
+        url = reverse("omnichannel:popup-content", args=[popup.variants.get().uuid])
+        assert client.post(url).status_code == 405
 
 
 def test_zero_queries_on_a_warm_cache(page):
@@ -108,7 +152,8 @@ def test_saving_a_popup_refreshes_the_cache(page, django_capture_on_commit_callb
         popup.save()
         popup.variants.update(headline="Changed")  # no signal; the next save clears it
         popup.variants.get().save()
-    assert "Changed" in render(page())
+    assert render(page())
+    assert "Changed" in live_markup(str(popup.variants.get().uuid))
 
 
 def test_priority_orders_the_popups(page):
@@ -226,4 +271,6 @@ def test_demo_data_creates_one_live_popup_idempotently(client, settings):
 
     popup = Popup.objects.get()
     assert popup.is_live() and popup.gives_code and popup.collect_phone
-    assert b"Before you go" in client.get(reverse("shop:product_list")).content
+    variant = config(client.get(reverse("shop:product_list")).content.decode())["popups"][0]
+    url = reverse("omnichannel:popup-content", args=[variant["variants"][0]["id"]])
+    assert "Before you go" in client.get(url).json()["markup"]

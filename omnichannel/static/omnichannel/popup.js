@@ -1,5 +1,7 @@
 // omnichannel popup: fetched by the loader when a trigger fires (budget: 10 KB gzipped).
-// It opens the variant's <template> as an accessible dialog and talks to the popup API.
+// It opens the variant's markup as an accessible dialog and talks to the popup API.
+// A modal popup holds the focus until it closes; a slide-in or a bar sits beside the
+// page and leaves the focus where the visitor puts it.
 // The admin preview opens it with `preview: true`: then it never calls the API.
 (function (w, d) {
   "use strict";
@@ -19,9 +21,11 @@
     const cfg = ctx.cfg || {};
     const preview = !!ctx.preview;
     const ids = { popup: ctx.popup.id, variant: ctx.variant };
-    const template = d.getElementById("oc-tpl-" + ctx.variant);
-    const root = template.content.firstElementChild.cloneNode(true);
+    const template = d.createElement("template");
+    template.innerHTML = ctx.markup;
+    const root = template.content.firstElementChild;
     const dialog = root.querySelector("[data-oc-dialog]");
+    const modal = dialog.getAttribute("aria-modal") === "true";
     const form = root.querySelector("[data-oc-form]");
     const returnFocus = d.activeElement;
     let converted = false;
@@ -39,6 +43,9 @@
     const focusables = () => Array.from(dialog.querySelectorAll(FOCUSABLE)).filter(visible);
 
     function close() {
+      // Focus goes back only when the popup held it: a slide-in closed by a click leaves
+      // the focus wherever the visitor has moved it since.
+      const hadFocus = modal || root.contains(d.activeElement);
       root.remove();
       d.removeEventListener("keydown", onKey, true);
       d.removeEventListener("focusin", onFocusIn, true);
@@ -46,14 +53,16 @@
         ctx.remember && ctx.remember("c");
         if (!preview) post(cfg.api.event, Object.assign({ kind: "close" }, ids), true).catch(() => {});
       }
-      if (returnFocus && returnFocus.focus) returnFocus.focus();
+      if (hadFocus && returnFocus && returnFocus.focus) returnFocus.focus();
     }
 
+    // Escape closes a modal from anywhere, a slide-in only from inside it (in a page's
+    // field, Escape belongs to the page). Tab stays inside a modal only.
     function onKey(event) {
-      if (event.key === "Escape") {
+      if (event.key === "Escape" && (modal || root.contains(d.activeElement))) {
         event.preventDefault();
         close();
-      } else if (event.key === "Tab") {
+      } else if (event.key === "Tab" && modal) {
         const items = focusables();
         if (!items.length) return;
         const first = items[0];
@@ -69,9 +78,9 @@
       }
     }
 
-    // Focus that escapes the dialog (a click on the page behind) is brought back.
+    // Focus that escapes a modal (a click on the page behind) is brought back.
     function onFocusIn(event) {
-      if (!root.contains(event.target)) (focusables()[0] || dialog).focus();
+      if (modal && !root.contains(event.target)) (focusables()[0] || dialog).focus();
     }
 
     function step(name) {
@@ -193,8 +202,9 @@
     d.addEventListener("keydown", onKey, true);
     d.addEventListener("focusin", onFocusIn, true);
     d.body.appendChild(root);
-    // The admin's live preview must not take the focus from the field being typed in.
-    if (!preview) (form ? form.querySelector(FOCUSABLE) : focusables()[0] || dialog).focus();
+    // A modal takes the focus; a slide-in waits for the visitor. The admin's live preview
+    // must not take the focus from the field being typed in.
+    if (modal && !preview) (form ? form.querySelector(FOCUSABLE) : focusables()[0] || dialog).focus();
   }
 
   w.omnichannelPopup = { open: open };
