@@ -356,9 +356,11 @@ def advance_due(now=None, owner=None):
     report.claimed = len(ids)
     if not ids:
         return report
-    enrollments = list(
-        Enrollment.objects.filter(pk__in=ids).select_related("flow", "contact", "cart")
-    )
+    enrollments = list(Enrollment.objects.filter(pk__in=ids).select_related("contact", "cart"))
+    # A batch holds a few flows: read once each, not joined to every row.
+    flows = Flow.objects.in_bulk({e.flow_id for e in enrollments})
+    for enrollment in enrollments:
+        enrollment.flow = flows[enrollment.flow_id]
     batch = Batch(enrollments)
     # Offers and recommendations ask the shop's adapter, which may be slow: keep the lease.
     lease = claims.Lease(
