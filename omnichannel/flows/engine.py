@@ -340,6 +340,7 @@ class Planned:
     channel: str
     content: StepContent
     purpose: str
+    recommendations: list | None = None  # for content that shows them, as JSON
 
 
 def advance_due(now=None, owner=None):
@@ -493,13 +494,10 @@ def messages_for(planned, now):
     )
     # Asking the shop for recommendations costs queries: only for content that shows them.
     showing = [p for p in planned if shows_recommendations(p.content)]
-    recommended = dict(
-        zip(
-            (id(p) for p in showing),
-            recommendations_for([p.enrollment for p in showing]),
-            strict=True,
-        )
-    )
+    for plan, products in zip(
+        showing, recommended_products([p.enrollment for p in showing]), strict=True
+    ):
+        plan.recommendations = products
     expires_at = now + timedelta(seconds=omnichannel_settings.FLOW_MESSAGE_TTL_SECONDS)
     messages = []
     for plan in planned:
@@ -518,7 +516,7 @@ def messages_for(planned, now):
             expires_at=expires_at,
             priority=enrollment.flow.priority,
         )
-        message.context = message_context(plan, recommended.get(id(plan)))
+        message.context = message_context(plan)
         if enrollment.cart is not None:
             message.context["cart"]["restore_url"] = restore_url(enrollment.cart, message)
         messages.append(message)
@@ -529,7 +527,7 @@ def shows_recommendations(content):
     return "recommendations" in content.html + content.text + content.body
 
 
-def recommendations_for(enrollments):
+def recommended_products(enrollments):
     """The shop's recommendations for each enrollment's contact and cart, as JSON."""
     if not enrollments:
         return []
@@ -567,7 +565,7 @@ def transactional_recovery(enrollment):
     )
 
 
-def message_context(plan, recommendations):
+def message_context(plan):
     """What the step's templates may use, as JSON (it is stored with the message)."""
     enrollment, step, variant = plan.enrollment, plan.step, plan.variant
     cart = enrollment.cart
@@ -593,8 +591,8 @@ def message_context(plan, recommendations):
             ),
             "expires_at": enrollment.offer_expires_at.isoformat(),
         }
-    if recommendations is not None:
-        context["recommendations"] = recommendations
+    if plan.recommendations is not None:
+        context["recommendations"] = plan.recommendations
     return context
 
 
