@@ -6,7 +6,7 @@ import pytest
 
 from omnichannel.contacts.consent import grant_consent, suppress
 from omnichannel.models import PushSubscription
-from omnichannel.outbox.policy import choose_channel, preferred_channels
+from omnichannel.outbox.policy import Reach, choose_channel, preferred_channels
 from omnichannel.outbox.rendering import render_content
 from omnichannel.testing.factories import ContactFactory
 
@@ -52,6 +52,15 @@ def test_channels_without_consent_or_address_are_skipped(reachable):
 def test_suppressed_channel_is_skipped(reachable):
     suppress("email", reachable.email, "bounce")
     assert choose_channel(reachable) == "push"
+
+
+def test_a_batch_reach_answers_as_one_contact_at_a_time(reachable):
+    """Read for several contacts at once, each contact sees only its own suppressions."""
+    other = ContactFactory(phone="+33698765432", consents=["email", "sms"])
+    suppress("email", reachable.email, "bounce")
+    reach = Reach([reachable, other])
+    assert choose_channel(reachable, reach=reach) == choose_channel(reachable) == "push"
+    assert choose_channel(other, reach=reach) == choose_channel(other) == "email"
 
 
 def test_candidates_limit_the_choice(reachable):

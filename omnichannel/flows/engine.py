@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 
 from ..carts.carts import FINAL_STATUSES as FINAL_CART_STATUSES
@@ -20,7 +20,7 @@ from ..carts.carts import idle_time
 from ..conf import omnichannel_settings
 from ..core import claims
 from ..core.batches import Report, run_batches
-from ..core.db import update_rows
+from ..core.db import insert_rows, update_rows
 from ..core.links import restore_url
 from ..integrations.adapter import get_adapter
 from ..models import Consent, Enrollment, Flow, Message, StepContent, TrackedOrder
@@ -282,6 +282,7 @@ class Batch:
     def __init__(self, enrollments):
         from ..models import Step, StepVariant
 
+        self.enrollments = enrollments
         flow_ids = {e.flow_id for e in enrollments}
         self.steps = defaultdict(list)
         self.variants = defaultdict(list)
@@ -295,6 +296,7 @@ class Batch:
             key = (content.variant_id, content.channel, content.locale)
             self.contents[content.step_id][key] = content
         self.known = ContactFacts({e.contact_id for e in enrollments})
+        self._reach = None
 
     def facts(self, enrollment):
         return self.known.for_condition(enrollment.contact_id, enrollment.cart)
@@ -317,9 +319,37 @@ class Batch:
         variant_id = variant.pk if variant else None
         return sorted({ch for (v, ch, _locale) in self.contents[step.pk] if v == variant_id})
 
+    def reach(self):
+        """Consents, suppressions and push subscriptions of the batch's contacts, read on
+        the first best-channel step (in three queries, whatever the batch's size)."""
+        if self._reach is None:
+            contacts = [e.contact for e in self.enrollments]
+            prefetch_related_objects(contacts, "push_subscriptions")
+            self._reach = policy.Reach(contacts)
+        return self._reach
+
+
+@dataclass
+class Planned:
+    """A message a step will queue, decided before the batch asks the shop for codes and
+    recommendations."""
+
+    enrollment: Enrollment
+    step: object
+    variant: object
+    channel: str
+    content: StepContent
+    purpose: str
+    recommendations: list | None = None  # for content that shows them, as JSON
+
 
 def advance_due(now=None, owner=None):
-    """Advance one batch of due enrollments; returns an ``AdvanceReport``."""
+    """Advance one batch of due enrollments; returns an ``AdvanceReport``.
+
+    The number of statements does not depend on the batch's size: the facts are read for
+    the whole batch, the shop is asked once for all the codes and once for all the
+    recommendations, and the messages and enrollments are written with one statement each.
+    """
     now = now or timezone.now()
     owner = owner or worker_id()
     report = AdvanceReport()
@@ -327,30 +357,34 @@ def advance_due(now=None, owner=None):
     report.claimed = len(ids)
     if not ids:
         return report
-    enrollments = list(
-        Enrollment.objects.filter(pk__in=ids).select_related("flow", "contact", "cart")
-    )
+    enrollments = list(Enrollment.objects.filter(pk__in=ids).select_related("contact", "cart"))
+    # A batch holds a few flows: read once each, not joined to every row.
+    flows = Flow.objects.in_bulk({e.flow_id for e in enrollments})
+    for enrollment in enrollments:
+        enrollment.flow = flows[enrollment.flow_id]
     batch = Batch(enrollments)
     # Offers and recommendations ask the shop's adapter, which may be slow: keep the lease.
     lease = claims.Lease(
         Enrollment.objects.filter(state=EnrollmentState.ACTIVE), owner, lease_seconds()
     )
-    messages, exits = [], defaultdict(list)
+    planned, exits = [], defaultdict(list)
     for enrollment in enrollments:
-        lease.renew_if_due()
         goal = batch.goal(enrollment)
         if goal:
             exits[ExitGoal(goal).label].append(enrollment)
             continue
-        message = advance(enrollment, batch, now, report)
-        if message is not None:
-            messages.append(message)
+        plan = advance(enrollment, batch, now, report)
+        if plan is not None:
+            planned.append(plan)
+    lease.renew_if_due()
+    messages = messages_for(planned, now)
+    lease.renew_if_due()
     for reason, leaving in exits.items():
         report.exited += exit_enrollments(leaving, reason)
     exited = {e.pk for leaving in exits.values() for e in leaving}
     stayed = [e for e in enrollments if e.pk not in exited]
     with transaction.atomic():
-        Message.objects.bulk_create(messages, ignore_conflicts=True, batch_size=500)
+        insert_rows(messages)
         for enrollment in stayed:
             enrollment.locked_until, enrollment.locked_by = None, ""
         update_rows(
@@ -379,9 +413,9 @@ def advance_all(time_budget=None):
 
 
 def advance(enrollment, batch, now, report):
-    """Take ``enrollment`` one step on; returns the message to queue, if any."""
+    """Take ``enrollment`` one step on; returns the ``Planned`` message, if any."""
     steps = batch.steps[enrollment.flow_id]
-    message = None
+    plan = None
     if enrollment.next_position < len(steps):
         step = steps[enrollment.next_position]
         variant = variants.assign(enrollment, step, batch.variants[step.pk])
@@ -392,8 +426,8 @@ def advance(enrollment, batch, now, report):
             return None
         enrollment.next_position += 1
         # A skipped step still takes its place in time: the next one keeps its delay.
-        message = message_for(enrollment, step, variant, batch, now)
-        if message is None:
+        plan = plan_for(enrollment, step, variant, batch)
+        if plan is None:
             report.skipped += 1
     if enrollment.next_position < len(steps):
         following = steps[enrollment.next_position]
@@ -406,7 +440,7 @@ def advance(enrollment, batch, now, report):
             None,
         )
         report.completed += 1
-    return message
+    return plan
 
 
 def cart_ready_at(enrollment, step, variant):
@@ -424,8 +458,8 @@ def cart_ready_at(enrollment, step, variant):
     return idle_again + step_delay(step, variant)
 
 
-def message_for(enrollment, step, variant, batch, now):
-    """The outbox message for this step, or None when the step does not apply."""
+def plan_for(enrollment, step, variant, batch):
+    """The message this step queues, or None when the step does not apply."""
     contact, cart = enrollment.contact, enrollment.cart
     if not conditions.met(step.conditions, contact, batch.facts(enrollment)):
         return None
@@ -435,6 +469,7 @@ def message_for(enrollment, step, variant, batch, now):
     if channel == BEST_CHANNEL:
         choice = {"candidates": batch.channels_with_content(step, variant)}
         choice["cart_value"] = cart.value if cart else None
+        choice["reach"] = batch.reach()
         channel = policy.choose_channel(contact, **choice)
         if channel is None and not step.has_offer and transactional_recovery(enrollment):
             # Without marketing consent, a reminder may still go as the purchase's follow-up.
@@ -448,24 +483,68 @@ def message_for(enrollment, step, variant, batch, now):
     purpose = purpose_for(enrollment, channel, batch)
     if purpose == Purpose.TRANSACTIONAL and step.has_offer:
         return None  # a discount is marketing: never sent without consent
-    message = Message(
-        idempotency_key=f"flow:{enrollment.pk}:{step.pk}",
-        contact=contact,
-        channel=channel,
-        purpose=purpose,
-        source=f"flow:{enrollment.flow.slug}:{step.position + 1}",
-        enrollment=enrollment,
-        step=step,
-        variant=variant,
-        content=content.as_message_content(),
-        scheduled_at=now,
-        expires_at=now + timedelta(seconds=omnichannel_settings.FLOW_MESSAGE_TTL_SECONDS),
-        priority=enrollment.flow.priority,
+    return Planned(enrollment, step, variant, channel, content, purpose)
+
+
+def messages_for(planned, now):
+    """The outbox messages of ``planned``, after one call to the shop for the codes of the
+    steps with an offer and one for the recommendations of the contents showing them."""
+    offers.ensure_offers(
+        [(p.enrollment, p.step, p.variant) for p in planned if p.step.has_offer], now
     )
-    message.context = message_context(enrollment, step, variant, content, now)
-    if cart is not None:
-        message.context["cart"]["restore_url"] = restore_url(cart, message)
-    return message
+    # Asking the shop for recommendations costs queries: only for content that shows them.
+    showing = [p for p in planned if shows_recommendations(p.content)]
+    for plan, products in zip(
+        showing, recommended_products([p.enrollment for p in showing]), strict=True
+    ):
+        plan.recommendations = products
+    expires_at = now + timedelta(seconds=omnichannel_settings.FLOW_MESSAGE_TTL_SECONDS)
+    messages = []
+    for plan in planned:
+        enrollment, step = plan.enrollment, plan.step
+        message = Message(
+            idempotency_key=f"flow:{enrollment.pk}:{step.pk}",
+            contact=enrollment.contact,
+            channel=plan.channel,
+            purpose=plan.purpose,
+            source=f"flow:{enrollment.flow.slug}:{step.position + 1}",
+            enrollment=enrollment,
+            step=step,
+            variant=plan.variant,
+            content=plan.content.as_message_content(),
+            scheduled_at=now,
+            expires_at=expires_at,
+            priority=enrollment.flow.priority,
+        )
+        message.context = message_context(plan)
+        if enrollment.cart is not None:
+            message.context["cart"]["restore_url"] = restore_url(enrollment.cart, message)
+        messages.append(message)
+    return messages
+
+
+def shows_recommendations(content):
+    return "recommendations" in content.html + content.text + content.body
+
+
+def recommended_products(enrollments):
+    """The shop's recommendations for each enrollment's contact and cart, as JSON."""
+    if not enrollments:
+        return []
+    carts = [(e.contact, cart_lines_from_json(e.cart.lines if e.cart else [])) for e in enrollments]
+    answers = get_adapter().recommendations_for(carts, limit=3)
+    if len(answers) != len(carts):
+        raise ValueError(
+            f"ShopAdapter.recommendations_for() returned {len(answers)} lists for "
+            f"{len(carts)} carts: it must return one list per cart, in order."
+        )
+    return [
+        [
+            {"name": p.name, "url": p.url, "price": str(p.price or ""), "image_url": p.image_url}
+            for p in products
+        ]
+        for products in answers
+    ]
 
 
 def purpose_for(enrollment, channel, batch):
@@ -486,10 +565,10 @@ def transactional_recovery(enrollment):
     )
 
 
-def message_context(enrollment, step, variant, content, now):
+def message_context(plan):
     """What the step's templates may use, as JSON (it is stored with the message)."""
+    enrollment, step, variant = plan.enrollment, plan.step, plan.variant
     cart = enrollment.cart
-    lines = list(cart.lines) if cart else []
     context = {
         "flow": {"name": enrollment.flow.name, "slug": enrollment.flow.slug},
         "step": {"name": step.name, "position": step.position + 1},
@@ -498,30 +577,22 @@ def message_context(enrollment, step, variant, content, now):
     }
     if cart is not None:
         context["cart"] = {
-            "lines": lines,
+            "lines": list(cart.lines),
             "item_count": cart.item_count,
             "value": str(cart.value),
             "currency": cart.currency,
         }
     if step.has_offer:
-        code = offers.ensure_offer(enrollment, step, variant, now)
         context["discount"] = {
-            "code": code,
+            "code": enrollment.offer_code,
             "kind": step.offer_kind,
             "value": str(
                 variant.offer_value if variant and variant.offer_value else step.offer_value or ""
             ),
             "expires_at": enrollment.offer_expires_at.isoformat(),
         }
-    # Asking the shop for recommendations costs queries: only for content that shows them.
-    if "recommendations" in content.html + content.text + content.body:
-        recommended = get_adapter().get_recommendations(
-            enrollment.contact, cart_lines_from_json(lines), limit=3
-        )
-        context["recommendations"] = [
-            {"name": p.name, "url": p.url, "price": str(p.price or ""), "image_url": p.image_url}
-            for p in recommended
-        ]
+    if plan.recommendations is not None:
+        context["recommendations"] = plan.recommendations
     return context
 
 

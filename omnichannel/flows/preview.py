@@ -441,7 +441,7 @@ def _unmet(entries, contact, facts):
 
 def _decide(planned, enrollment, variant, batch, facts, reach):
     """Fill ``planned`` with its channel, or the reason nothing goes (mirrors
-    ``engine.message_for`` and the dispatcher's policy)."""
+    ``engine.plan_for`` and the dispatcher's policy)."""
     step, contact, cart = planned.step, enrollment.contact, enrollment.cart
     if unmet := _unmet(step.conditions, contact, facts):
         planned.skipped = _("condition not met: %(conditions)s") % {"conditions": ", ".join(unmet)}

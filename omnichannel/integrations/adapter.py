@@ -8,7 +8,8 @@ imports a shop model.
 Methods that raise ``NotImplementedError`` are required for the feature that calls them:
 cart tracking needs ``get_cart_key`` / ``get_cart_lines``, order tracking needs
 ``get_order_data``, cart recovery needs ``restore_cart``, offers need
-``create_discount_code``.
+``create_discount_code``. Flows call the batch hooks ``create_discount_codes`` and
+``recommendations_for``, whose defaults call the per-item methods.
 
 Without ``SHOP_ADAPTER``, an installed ready integration (``omnichannel.contrib.oscar``)
 provides the adapter: its app config names it in ``omnichannel_shop_adapter``.
@@ -174,6 +175,19 @@ class ShopAdapter:
         raise NotImplementedError(
             "ShopAdapter.create_discount_code() is required for offers in flows."
         )
+
+    # Flows ask these two once per batch of enrollments. The defaults call the per-item
+    # methods above for each entry; override them to answer a whole batch in a few
+    # queries (one bulk insert of codes, one read of products).
+
+    def create_discount_codes(self, entries):
+        """One code per ``(contact, spec)`` pair of ``entries``: the code strings, in order."""
+        return [self.create_discount_code(contact, spec) for contact, spec in entries]
+
+    def recommendations_for(self, carts, limit=3):
+        """Products for each ``(contact, cart_lines)`` pair of ``carts``: one list each, in
+        order (``cart_lines`` is empty outside a cart flow)."""
+        return [self.get_recommendations(contact, lines, limit=limit) for contact, lines in carts]
 
     # --- the shop itself ---------------------------------------------------------------
 

@@ -320,26 +320,52 @@ def preferred_channels(contact):
     return list(dict.fromkeys(ordered))
 
 
-def choose_channel(contact, candidates=None, *, purpose=Purpose.MARKETING, cart_value=None):
+class Reach:
+    """Consents and suppressions of many contacts, read in two queries for
+    ``choose_channel``; a batch reads them once instead of twice per contact."""
+
+    def __init__(self, contacts):
+        contact_ids = {contact.pk for contact in contacts}
+        addresses = {a for contact in contacts for a in (contact.email, contact.phone) if a}
+        self.consents = defaultdict(dict)  # (contact_id, purpose) -> {channel: status}
+        for contact_id, channel, purpose, status in Consent.objects.filter(
+            contact_id__in=contact_ids
+        ).values_list("contact_id", "channel", "purpose", "status"):
+            self.consents[contact_id, purpose][channel] = status
+        self.by_contact, self.by_address = defaultdict(set), defaultdict(set)
+        for contact_id, channel, address in Suppression.objects.filter(
+            Q(contact_id__in=contact_ids) | Q(address__in=addresses)
+        ).values_list("contact_id", "channel", "address"):
+            self.by_contact[contact_id].add((channel, address))
+            self.by_address[address].add((channel, address))
+
+    def suppressed(self, contact):
+        """(channel, address) pairs suppressed for the contact or one of its addresses."""
+        found = set(self.by_contact.get(contact.pk, ()))
+        for address in (contact.email, contact.phone):
+            if address:
+                found |= self.by_address.get(address, set())
+        return found
+
+
+def choose_channel(
+    contact, candidates=None, *, purpose=Purpose.MARKETING, cart_value=None, reach=None
+):
     """The first channel that can reach ``contact`` now, or None.
 
     ``candidates`` limits the choice (the channels a flow step has content for). A channel
     is skipped when it has no backend, the contact has no address on it, refused it for
     ``purpose`` (or, for marketing, never agreed to it), the address is suppressed, or the
-    cart is worth less than ``CHANNEL_MIN_CART_VALUE``.
+    cart is worth less than ``CHANNEL_MIN_CART_VALUE``. ``reach`` is a ``Reach`` read for
+    a batch of contacts including this one; without it, it is read for this one.
     """
     from ..channels import get_backend
 
     enabled = set(enabled_channels())
     minimums = omnichannel_settings.CHANNEL_MIN_CART_VALUE
-    consents = dict(
-        Consent.objects.filter(contact=contact, purpose=purpose).values_list("channel", "status")
-    )
-    suppressed = set(
-        Suppression.objects.filter(
-            Q(contact=contact) | Q(address__in=[a for a in (contact.email, contact.phone) if a])
-        ).values_list("channel", "address")
-    )
+    reach = reach or Reach([contact])
+    consents = reach.consents.get((contact.pk, purpose), {})
+    suppressed = reach.suppressed(contact)
     for channel in preferred_channels(contact):
         if channel not in enabled or (candidates is not None and channel not in candidates):
             continue

@@ -6,6 +6,7 @@ the shop's own objects (a ``Cart``, an ``Order``) and never imports the shop's m
 
 import secrets
 import string
+from collections import Counter
 
 from django.conf import settings
 from django.urls import reverse
@@ -27,6 +28,14 @@ FINAL_CART_STATUSES = {CartStatus.CONVERTED, CartStatus.RECOVERED}
 def _random_code(prefix):
     random_part = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_RANDOM_LENGTH))
     return prefix.upper()[:CODE_PREFIX_LENGTH] + random_part
+
+
+def _clashing(codes):
+    """The codes that already exist, or appear twice in ``codes``."""
+    twice = {code for code, count in Counter(codes).items() if count > 1}
+    return twice | set(
+        models.DiscountCode.objects.filter(code__in=codes).values_list("code", flat=True)
+    )
 
 
 class SampleShopAdapter(ShopAdapter):
@@ -101,13 +110,18 @@ class SampleShopAdapter(ShopAdapter):
     # --- merchandising ---------------------------------------------------------------------
 
     def get_recommendations(self, contact, cart_lines, limit=3):
-        in_cart = [line.product_id for line in cart_lines if str(line.product_id).isdigit()]
-        products = (
-            models.Product.objects.filter(is_active=True)
-            .exclude(pk__in=in_cart)
-            .order_by("-pk")[:limit]
+        return self.recommendations_for([(contact, cart_lines)], limit=limit)[0]
+
+    def recommendations_for(self, carts, limit=3):
+        """The newest active products not in each cart, read once for the whole batch."""
+        in_carts = [{str(line.product_id) for line in lines} for _contact, lines in carts]
+        # Enough of the newest products that every cart keeps ``limit`` after its own.
+        newest = list(
+            models.Product.objects.filter(is_active=True).order_by("-pk")[
+                : limit + max(map(len, in_carts), default=0)
+            ]
         )
-        return [
+        shown = [
             Product(
                 product_id=str(product.pk),
                 name=product.name,
@@ -115,23 +129,36 @@ class SampleShopAdapter(ShopAdapter):
                 price=product.price,
                 image_url=product.image_url,
             )
-            for product in products
+            for product in newest
+        ]
+        return [
+            [product for product in shown if product.product_id not in in_cart][:limit]
+            for in_cart in in_carts
         ]
 
     def create_discount_code(self, contact, spec):
         """A single-use code bound to the contact's email; returns the code string."""
-        while True:
-            code = _random_code(spec.prefix or "")
-            if not models.DiscountCode.objects.filter(code=code).exists():
-                break
-        models.DiscountCode.objects.create(
-            code=code,
-            kind=spec.kind,
-            value=spec.value,
-            expires_at=spec.expires_at,
-            email=contact.email or "",
+        return self.create_discount_codes([(contact, spec)])[0]
+
+    def create_discount_codes(self, entries):
+        """Single-use codes bound to each contact's email, inserted together."""
+        codes = [_random_code(spec.prefix or "") for _contact, spec in entries]
+        while clashes := _clashing(codes):
+            codes = [
+                _random_code(spec.prefix or "") if code in clashes else code
+                for code, (_contact, spec) in zip(codes, entries, strict=True)
+            ]
+        models.DiscountCode.objects.bulk_create(
+            models.DiscountCode(
+                code=code,
+                kind=spec.kind,
+                value=spec.value,
+                expires_at=spec.expires_at,
+                email=contact.email or "",
+            )
+            for code, (contact, spec) in zip(codes, entries, strict=True)
         )
-        return code
+        return codes
 
     # --- the shop itself -------------------------------------------------------------------
 

@@ -1,25 +1,33 @@
 """Advancing flow enrollments: throughput and queries per batch, on PostgreSQL.
 
     .venv/bin/python tests/bench/bench_flows.py   # DATABASE_URL defaults to local PostgreSQL
+    .venv/bin/python tests/bench/bench_flows.py --total 20000 --rounds 5 --profile
 
-Creates a throwaway test database of its own, makes 100,000 due enrollments in a
-three-step email flow (contacts and enrollments with ``bulk_create``) and prints:
+Creates a throwaway test database of its own, makes ``--total`` (default 30,000) due
+enrollments in a two-step email flow (contacts and enrollments with ``bulk_create``) and
+prints, as min / median over ``--rounds`` (default 3) rounds, and with the load average:
 
 * enrollments per second through ``advance_due`` (claim, read the batch's steps and
   facts, exit checks, build each message and its context, queue, move the enrollments
-  on) in one process, against a baseline in the same run: inserting the same number of
-  similar outbox rows with a plain ``Message.objects.bulk_create``;
+  on) in one process, against a baseline in the same round: the same writes in raw SQL,
+  no ORM, batch by batch (insert one outbox row per enrollment with ``unnest`` of
+  column arrays, move the enrollments on with one ``UPDATE``), and the ratio;
 * SQL queries per batch at three batch sizes, for a plain email step and for the steps
   that ask more of the shop or the policy (an offer code, the best channel,
   recommendations): constant means the count does not grow with the batch.
+
+``--profile`` adds a pyinstrument profile of one round's ``advance_due`` calls.
 
 Its throwaway database is ``test_omnichannel_bench_flows``: never the services tier's
 ``test_omnichannel`` nor another bench's, so a bench and a test run can share a server.
 """
 
+import argparse
 import os
+import statistics
 import sys
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -34,10 +42,11 @@ from datetime import timedelta  # noqa: E402
 from decimal import Decimal  # noqa: E402
 
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from omnichannel.conf import omnichannel_settings  # noqa: E402
 from omnichannel.flows.engine import advance_due  # noqa: E402
 from omnichannel.models import (  # noqa: E402
     Consent,
@@ -100,28 +109,60 @@ def timed(work):
     return time.perf_counter() - started
 
 
-def baseline(total):
-    """The floor: the same number of outbox rows, inserted with nothing else to do."""
-    contact = Contact.objects.create(email="floor@example.com")
+def raw_writes(enrollment_ids):
+    """What advancing must write, in raw SQL: one outbox row per enrollment, and the
+    enrollments moved on, one statement each per batch."""
     now = timezone.now()
-    rows = [
-        Message(
-            contact=contact,
-            channel="email",
-            idempotency_key=f"floor:{i}",
-            content={"subject": "Hello {{ contact.first_name }}", "text": "Hello text"},
-            context={"flow": {"name": "Welcome", "slug": "welcome"}, "step": {"position": 1}},
-            scheduled_at=now,
-            expires_at=now + timedelta(days=2),
-        )
-        for i in range(total)
-    ]
-    elapsed = timed(lambda: Message.objects.bulk_create(rows, batch_size=500))
+    template = Message(
+        channel="email",
+        source="flow:welcome:1",
+        content={"subject": "Hello {{ contact.first_name }}", "text": "Hello text"},
+        context={"flow": {"name": "Welcome", "slug": "welcome"}, "step": {"position": 1}},
+        scheduled_at=now,
+        expires_at=now + timedelta(days=2),
+    )
+    columns = [f for f in Message._meta.concrete_fields if not f.primary_key]
+    prepared = {
+        f.column: f.get_db_prep_save(f.pre_save(template, True), connection) for f in columns
+    }
+    pairs = list(Enrollment.objects.filter(pk__in=enrollment_ids).values_list("pk", "contact_id"))
+    size = omnichannel_settings.FLOW_BATCH_SIZE
+    names = ", ".join(f'"{f.column}"' for f in columns)
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in columns)
+    insert = (
+        f"INSERT INTO omnichannel_message ({names}) SELECT * FROM unnest({arrays}) "
+        "ON CONFLICT DO NOTHING"
+    )
+    move_on = (
+        "UPDATE omnichannel_enrollment SET next_position = 1, next_step_at = _v.at, "
+        "locked_until = NULL, locked_by = '' FROM unnest(%s::bigint[], %s::timestamptz[]) "
+        "AS _v(id, at) WHERE omnichannel_enrollment.id = _v.id"
+    )
+    for start in range(0, len(pairs), size):
+        chunk = pairs[start : start + size]
+        varying = {
+            "uuid": [uuid.uuid4() for _ in chunk],
+            "idempotency_key": [f"flow:{pk}:1" for pk, _ in chunk],
+            "contact_id": [contact_id for _, contact_id in chunk],
+            "enrollment_id": [pk for pk, _ in chunk],
+        }
+        params = [varying.get(f.column) or [prepared[f.column]] * len(chunk) for f in columns]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(insert, params)
+            cursor.execute(move_on, [[pk for pk, _ in chunk], [now + STEPS[1][1]] * len(chunk)])
+
+
+def baseline(total):
+    """The floor: the same rows written in raw SQL with nothing else to do."""
+    make_due(make_flow(steps=STEPS), total)
+    ids = list(Enrollment.objects.values_list("pk", flat=True))
+    elapsed = timed(lambda: raw_writes(ids))
+    assert Message.objects.count() == total
     reset()
     return total / elapsed
 
 
-def throughput(total):
+def throughput(total, profiler=None):
     make_due(make_flow(steps=STEPS), total)
     owner, queued = worker_id(), 0
 
@@ -132,7 +173,11 @@ def throughput(total):
             report = advance_due(owner=owner)
             claimed, queued = report.claimed, queued + report.queued
 
+    if profiler:
+        profiler.start()
     elapsed = timed(advance_everything)
+    if profiler:
+        profiler.stop()
     assert queued == total == Message.objects.count(), (queued, total)
     reset()
     return total / elapsed
@@ -151,7 +196,20 @@ def queries_per_batch(batch_size, step_fields, content_fields):
     return len(sql)
 
 
+def load():
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def spread(rates):
+    return f"min {min(rates):8.0f}  median {statistics.median(rates):8.0f}"
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--total", type=int, default=30_000, help="due enrollments per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="profile the last round")
+    options = parser.parse_args()
     # A database of its own: a test run or another bench may be using test_<name>.
     connection.settings_dict["TEST"]["NAME"] = "test_omnichannel_bench_flows"
     original_name = connection.settings_dict["NAME"]
@@ -159,18 +217,32 @@ def main():
     try:
         for i in range(3):
             Product.objects.create(name=f"Product {i}", slug=f"p{i}", price=Decimal("9.90"))
-        floor = baseline(TOTAL)
-        rate = throughput(TOTAL)
-        print(f"advancing {TOTAL:,} due enrollments, 1 process, PostgreSQL:")
-        print(f"  advance_due     {rate:8.0f} enrollments/s")
-        print(f"  baseline        {floor:8.0f} rows/s (Message.objects.bulk_create only)")
-        print(f"  ratio           {rate / floor:8.2f} of the baseline")
+        total, floors, rates, profiler = options.total, [], [], None
+        print(f"advancing {total:,} due enrollments, 1 process, PostgreSQL ({load()}):")
+        for round_ in range(options.rounds):
+            if options.profile and round_ == options.rounds - 1:
+                from pyinstrument import Profiler
+
+                profiler = Profiler()
+            floors.append(baseline(total))
+            rates.append(throughput(total, profiler))
+            rate, floor = rates[-1], floors[-1]
+            ratio = rate / floor
+            print(
+                f"  round {round_ + 1}: {rate:6.0f} /s, baseline {floor:6.0f} /s, ratio {ratio:.2f}"
+            )
+        print(f"  advance_due     {spread(rates)} enrollments/s")
+        print(f"  baseline        {spread(floors)} rows/s (the same writes in raw SQL)")
+        ratio = statistics.median(rates) / statistics.median(floors)
+        print(f"  ratio           {ratio:8.2f} of the baseline (medians); {load()}")
         print("queries per batch (claim .. move on):")
         sizes = (100, 200, 500)
         print(f"  {'step':24s}" + "".join(f"{f'batch {size}':>12s}" for size in sizes))
         for label, (step_fields, content_fields) in VARIANTS.items():
             counts = [queries_per_batch(size, step_fields, content_fields) for size in sizes]
             print(f"  {label:24s}" + "".join(f"{count:12d}" for count in counts))
+        if profiler:
+            print(profiler.output_text(unicode=False, color=False)[:6000])
     finally:
         connection.creation.destroy_test_db(original_name, verbosity=0)
 
