@@ -187,7 +187,7 @@ def test_push_sends_a_batch_over_one_connection_per_push_service(settings):
 
 
 def test_twilio_keeps_one_connection_across_batches(settings, monkeypatch):
-    """Twilio's own client pools its connection, so the backend needs no session()."""
+    """Twilio's own client pools its connection, so the backend needs no batch_session()."""
     settings.OMNICHANNEL = {**settings.OMNICHANNEL, **TWILIO_SETTINGS, "DISPATCH_BATCH_SIZE": 2}
     real_send = HTTPAdapter.send
     with KeepAliveServer(lambda path, body: (201, message_resource())) as twilio:

@@ -11,7 +11,7 @@ behave alike everywhere:
 A backend maps the provider's failures to ``TransientSendError`` (retry with backoff)
 or ``PermanentSendError`` (fail, maybe suppress) inside ``call_provider``.
 
-The dispatcher sends a batch's messages of one backend inside ``backend.session()``, so
+The dispatcher sends a batch's messages of one backend inside ``backend.batch_session()``, so
 a backend whose provider call needs a connection (an SMTP session, an HTTP keep-alive
 pool) opens one per batch rather than one per message (``SharedConnection``).
 """
@@ -57,7 +57,7 @@ class BaseChannelBackend:
         """The recipient address for ``message``, or None when the contact has none."""
         raise NotImplementedError
 
-    def session(self):
+    def batch_session(self):
         """A context manager around the sends of one batch that go through this backend.
 
         Inside it ``send()`` may keep one provider connection open from message to
@@ -95,7 +95,7 @@ class BaseChannelBackend:
 
 
 class SharedConnection:
-    """One provider connection for the sends inside a backend's ``session()``.
+    """One provider connection for the sends inside a backend's ``batch_session()``.
 
     ``open_connection()`` makes an open connection, ``close_connection(connection)`` ends
     it. ``use()`` yields the connection for one provider call:

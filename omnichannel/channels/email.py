@@ -5,7 +5,7 @@ them of bulk senders). The message's UUID rides along as anymail metadata and as
 so tracking webhooks find their message. anymail does not retry; the dispatcher does,
 from the errors mapped here.
 
-A batch's emails share one mail connection (``session()``): one SMTP session, or for an
+A batch's emails share one mail connection (``batch_session()``): one SMTP session, or for an
 anymail ESP one ``requests`` session whose keep-alive connection carries every API call.
 Django's mail API would otherwise open and close one per message.
 """
@@ -43,7 +43,7 @@ class EmailBackend(BaseChannelBackend):
     def address(self, message):
         return message.contact.email
 
-    def session(self):
+    def batch_session(self):
         return self.connections.scope()
 
     @cached_property

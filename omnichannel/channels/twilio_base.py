@@ -75,7 +75,7 @@ class TwilioBackend(BaseChannelBackend):
 
         ``TwilioHttpClient`` keeps one ``requests.Session`` (``pool_connections``) and the
         client is made once per backend, so its keep-alive connection to Twilio already
-        carries every message of every batch: this backend needs no ``session()`` of its
+        carries every message of every batch: this backend needs no ``batch_session()`` of its
         own.
         """
         return TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS)

@@ -74,7 +74,7 @@ class WebPushBackend(BaseChannelBackend):
     provider = "webpush"
     request_timeout = TIMEOUT_SECONDS
 
-    def session(self):
+    def batch_session(self):
         # Most browsers subscribe through a handful of push services (FCM, Mozilla,
         # Apple): one requests.Session keeps one connection open to each for the batch.
         return self.connections.scope()

@@ -562,7 +562,7 @@ def send_each(messages, backends, rendered, owner, lease, costs):
     events, costs) are written together, at the end of the batch and whenever the lease
     is renewed; an outcome other than "sent" is written before the next hand-over, so at
     most one message's outcome is ever unknown. The messages of one backend go inside its
-    ``session()``, entered at the first of them and left when the batch ends, so they share
+    ``batch_session()``, entered at the first of them and left when the batch ends, so they share
     one provider connection.
     """
     report = SweepReport()
@@ -590,7 +590,7 @@ def send_each(messages, backends, rendered, owner, lease, costs):
                 results.close(message, MessageStatus.CANCELLED, refused)
                 continue
             if backend not in in_session:
-                sessions.enter_context(backend.session())
+                sessions.enter_context(backend.batch_session())
                 in_session.add(backend)
             if send_one(message, backend, rendered[message.pk], results):
                 sent = message

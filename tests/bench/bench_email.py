@@ -164,7 +164,7 @@ def send_without_database():
     from omnichannel.outbox.rendering import render_message
 
     backend = get_backend("email")
-    with backend.session():
+    with backend.batch_session():
         for message in Message.objects.select_related("contact"):
             message.to = message.contact.email
             backend.send(message, render_message(message))
