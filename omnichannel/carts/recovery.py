@@ -46,9 +46,9 @@ def claim_idle(limit, now):
     abandoned carts: the claim marks them expired instead (a later change opens them
     again), so they neither count as abandoned nor come back to every sweep.
 
-    Everything is decided in SQL over the claimed rows (four statements whatever the
-    batch's size); only the reachable carts come back, and only the columns an enrollment
-    needs.
+    Everything is decided by the claim's one UPDATE over the claimed rows, so a batch
+    costs the same statements whatever its size; only the abandoned carts come back, and
+    only the columns an enrollment needs.
     """
     empty = Q(item_count=0)
     ids = claims.claim(
@@ -60,17 +60,20 @@ def claim_idle(limit, now):
                 When(empty, then=Value(CartStatus.EXPIRED)), default=Value(CartStatus.ABANDONED)
             ),
             "abandoned_at": Case(When(empty, then=None), default=Value(now)),
+            "reachable": Case(When(empty, then=None), default=reachability()),
         },
     )
-    abandoned = CartSnapshot.objects.filter(pk__in=ids, status=CartStatus.ABANDONED)
-    count = abandoned.update(reachable=reachability())
-    reachable = list(abandoned.filter(reachable=True).only(*ENTRY_FIELDS))
-    return len(ids), count, reachable
+    abandoned = list(
+        CartSnapshot.objects.filter(pk__in=ids, status=CartStatus.ABANDONED).only(*ENTRY_FIELDS)
+    )
+    return len(ids), len(abandoned), [cart for cart in abandoned if cart.reachable]
 
 
 # What enrolling a cart reads of it: its contact, the trigger's key and time, and what
-# entry conditions and exit goals look at.
-ENTRY_FIELDS = ("uuid", "contact_id", "item_count", "value", "status", "last_activity_at")
+# entry conditions and exit goals look at, and whether a reminder can reach it.
+ENTRY_FIELDS = (
+    "uuid", "contact_id", "item_count", "value", "status", "last_activity_at", "reachable",
+)  # fmt: skip
 
 
 def reachability():

@@ -83,11 +83,13 @@ def _update_each(cursor, connection, meta, columns, rows, where, where_params, t
 def insert_rows(model, fields, rows, *, common=None, returning):
     """``INSERT`` ``rows`` (tuples of ``fields`` values), skipping rows that conflict.
 
-    Returns the ``returning`` field's value of each row actually inserted, so the caller
-    learns which were new without reading them back. ``common`` holds values every row
-    shares (prepared once); any other column gets its field's default. One multi-row
-    ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` per ``bulk_batch_size`` rows: on
-    PostgreSQL all of them, on SQLite as many as its parameter limit allows.
+    Returns the ``returning`` field's value of each row actually inserted (in no given
+    order), so the caller learns which were new without reading them back. ``common``
+    holds values every row shares (prepared once); any other column gets its field's
+    default. On PostgreSQL one ``INSERT ... SELECT FROM unnest(arrays)``: a column's
+    values travel as one array, so neither side parses a placeholder per value.
+    Elsewhere a multi-row ``INSERT ... VALUES`` per ``bulk_batch_size`` rows.
+    Conflicts are skipped with ``ON CONFLICT DO NOTHING RETURNING`` either way.
     """
     if not rows:
         return []
@@ -111,27 +113,53 @@ def insert_rows(model, fields, rows, *, common=None, returning):
         for field in shared
     ]
     prepare = [field.get_db_prep_save for field in varying]
-    quote = connection.ops.quote_name
+    prepared = [
+        [prep(value, connection) for prep, value in zip(prepare, row, strict=True)] for row in rows
+    ]
     key = meta.get_field(returning)
+    write = _insert_from_arrays if connection.vendor == "postgresql" else _insert_values
+    with connection.cursor() as cursor:
+        returned = write(cursor, connection, meta, varying, shared, prepared, shared_values, key)
+    return [key.to_python(value) for value in returned]
+
+
+def _insert_start(connection, meta, varying, shared):
+    quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in varying + shared)
+    insert = connection.ops.insert_statement(on_conflict=OnConflict.IGNORE)
+    return f"{insert} {quote(meta.db_table)} ({columns})"
+
+
+def _insert_end(connection, varying, key):
+    ignore = connection.ops.on_conflict_suffix_sql(varying, OnConflict.IGNORE, None, None)
+    return f"{ignore} RETURNING {connection.ops.quote_name(key.column)}"
+
+
+def _insert_from_arrays(cursor, connection, meta, varying, shared, rows, shared_values, key):
+    """PostgreSQL: one statement, one typed array per varying column."""
+    names = [f"_c{position}" for position in range(len(varying))]
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in varying)
+    constants = [f"%s::{field.db_type(connection)}" for field in shared]
+    cursor.execute(
+        f"{_insert_start(connection, meta, varying, shared)} "
+        f"SELECT {', '.join(names + constants)} FROM unnest({arrays}) AS _r({', '.join(names)}) "
+        f"{_insert_end(connection, varying, key)}",
+        shared_values + [list(column) for column in zip(*rows, strict=True)],
+    )
+    return [value for (value,) in cursor.fetchall()]
+
+
+def _insert_values(cursor, connection, meta, varying, shared, rows, shared_values, key):
+    """Other databases: a multi-row ``VALUES`` per batch their parameter limit allows."""
     row_sql = "(" + ", ".join(["%s"] * (len(varying) + len(shared))) + ")"
     size = max(connection.ops.bulk_batch_size(varying + shared, rows), 1)
-    inserted = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), size):
-            chunk = rows[start : start + size]
-            params = []
-            for row in chunk:
-                params += [
-                    prep(value, connection) for prep, value in zip(prepare, row, strict=True)
-                ]
-                params += shared_values
-            cursor.execute(
-                f"{connection.ops.insert_statement(on_conflict=OnConflict.IGNORE)} "
-                f"{quote(meta.db_table)} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} "
-                f"{connection.ops.on_conflict_suffix_sql(varying, OnConflict.IGNORE, None, None)} "
-                f"RETURNING {quote(key.column)}",
-                params,
-            )
-            inserted += [key.to_python(value) for (value,) in cursor.fetchall()]
-    return inserted
+    returned = []
+    for start in range(0, len(rows), size):
+        chunk = rows[start : start + size]
+        cursor.execute(
+            f"{_insert_start(connection, meta, varying, shared)} "
+            f"VALUES {', '.join([row_sql] * len(chunk))} {_insert_end(connection, varying, key)}",
+            [value for row in chunk for value in row + shared_values],
+        )
+        returned += [value for (value,) in cursor.fetchall()]
+    return returned
