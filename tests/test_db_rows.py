@@ -68,4 +68,3 @@ def test_a_unique_column_without_a_value_per_row_is_refused(flow):
             common={"flow": flow.pk, "enrolled_at": timezone.now()}, returning="pk",
         )  # fmt: skip
     assert not Enrollment.objects.exists()
-
