@@ -1,18 +1,22 @@
-"""Writing many rows in one call: ``update_rows`` and ``insert_rows`` (omnichannel.core.db).
+"""Writing many rows in one call: ``update_rows``, ``insert_rows`` and ``insert_objects``
+(omnichannel.core.db).
 
 The fast tier runs these on SQLite (``executemany``), the services tier on PostgreSQL
 (``unnest`` of column arrays).
 """
 
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from omnichannel.core.db import insert_rows, update_rows
-from omnichannel.models import Message
+from omnichannel.core.db import insert_objects, insert_rows, update_rows
+from omnichannel.models import Enrollment, Message
 from omnichannel.testing.factories import ContactFactory
+
+from .flows.conftest import make_flow
 
 pytestmark = pytest.mark.django_db
 
@@ -43,10 +47,10 @@ class Statements:
         return execute(sql, params, many, context)
 
 
-def test_insert_rows_fills_defaults_and_skips_conflicts():
+def test_insert_objects_fills_defaults_and_skips_conflicts():
     contact = ContactFactory()
-    insert_rows(new_messages(contact, ["a", "b"]))
-    insert_rows(new_messages(contact, ["b", "c"]))  # "b" exists: skipped, "c" inserted
+    insert_objects(new_messages(contact, ["a", "b"]))
+    insert_objects(new_messages(contact, ["b", "c"]))  # "b" exists: skipped, "c" inserted
     rows = {m.idempotency_key: m for m in Message.objects.all()}
     assert sorted(rows) == ["a", "b", "c"]
     assert rows["c"].status == "queued" and rows["c"].created_at is not None
@@ -56,7 +60,7 @@ def test_insert_rows_fills_defaults_and_skips_conflicts():
 
 def test_update_rows_writes_each_rows_own_values_under_the_guard():
     contact = ContactFactory()
-    insert_rows(new_messages(contact, ["a", "b", "c"]))
+    insert_objects(new_messages(contact, ["a", "b", "c"]))
     a, b, c = Message.objects.order_by("idempotency_key")
     Message.objects.filter(pk=c.pk).update(locked_by="someone else")
     until = timezone.now() + timedelta(minutes=5)
@@ -77,7 +81,7 @@ def test_update_rows_writes_each_rows_own_values_under_the_guard():
 
 def test_update_rows_templates_keep_a_value_already_written():
     contact = ContactFactory()
-    insert_rows(new_messages(contact, ["a", "b"]))
+    insert_objects(new_messages(contact, ["a", "b"]))
     a, b = Message.objects.order_by("idempotency_key")
     Message.objects.filter(pk=a.pk).update(last_error="kept")
     a.last_error = b.last_error = "new"
@@ -88,14 +92,17 @@ def test_update_rows_templates_keep_a_value_already_written():
     }
 
 
+@pytest.mark.services
 def test_the_statement_text_does_not_grow_with_the_rows():
     """A statement of one shape is parsed once by psycopg and planned alike by the server,
     whatever the batch; a text growing with the rows is parsed again every time."""
+    if connection.vendor != "postgresql":
+        pytest.skip("psycopg's statement cache is PostgreSQL's: run the services tier")
     contact = ContactFactory()
     statements = Statements()
     with connection.execute_wrapper(statements):
-        insert_rows(new_messages(contact, ["a", "b"]))
-        insert_rows(new_messages(contact, [f"k{i}" for i in range(40)]))
+        insert_objects(new_messages(contact, ["a", "b"]))
+        insert_objects(new_messages(contact, [f"k{i}" for i in range(40)]))
         messages = list(Message.objects.all())
         update_rows(messages[:2], ["last_error"])
         update_rows(messages, ["last_error"])
@@ -104,3 +111,59 @@ def test_the_statement_text_does_not_grow_with_the_rows():
     assert len(inserts) == len(updates) == 2
     assert inserts[0] == inserts[1] and updates[0] == updates[1]
     assert len(inserts[0]) < 4096 and len(updates[0]) < 4096
+
+
+FIELDS = ("uuid", "contact", "trigger_key", "triggered_at")
+
+
+@pytest.fixture
+def flow():
+    return make_flow(name="Welcome", slug="welcome", steps=[])
+
+
+def rows_for(contacts, prefix="k"):
+    now = timezone.now()
+    return [(uuid.uuid4(), c.pk, f"{prefix}{c.pk}", now) for c in contacts]
+
+
+def test_rows_are_inserted_with_shared_values_and_defaults(flow):
+    contacts = [ContactFactory() for _ in range(3)]
+    rows = rows_for(contacts)
+    when = timezone.now()
+    inserted = insert_rows(
+        Enrollment, FIELDS, rows, common={"flow": flow.pk, "enrolled_at": when}, returning="uuid"
+    )
+    assert set(inserted) == {row[0] for row in rows}
+    enrollment = Enrollment.objects.get(uuid=rows[0][0])
+    assert (enrollment.flow, enrollment.contact, enrollment.enrolled_at) == (
+        flow, contacts[0], when
+    )  # fmt: skip
+    # Columns nobody gave take the field's default.
+    assert (enrollment.state, enrollment.variants, enrollment.next_position) == ("active", {}, 0)
+
+
+def test_a_conflicting_row_is_skipped_and_not_returned(flow):
+    contacts = [ContactFactory() for _ in range(3)]
+    common = {"flow": flow.pk, "enrolled_at": timezone.now()}
+    insert_rows(Enrollment, FIELDS, rows_for(contacts[:1]), common=common, returning="uuid")
+    again = rows_for(contacts)  # the first trigger key exists already
+    inserted = insert_rows(Enrollment, FIELDS, again, common=common, returning="uuid")
+    assert set(inserted) == {row[0] for row in again[1:]}
+    assert Enrollment.objects.count() == 3
+
+
+def test_rows_past_the_backends_batch_size_go_in_several_statements(flow, monkeypatch):
+    monkeypatch.setattr(connection.ops, "bulk_batch_size", lambda fields, objs: 2)
+    rows = rows_for([ContactFactory() for _ in range(5)])
+    common = {"flow": flow.pk, "enrolled_at": timezone.now()}
+    assert len(insert_rows(Enrollment, FIELDS, rows, common=common, returning="uuid")) == 5
+
+
+def test_a_unique_column_without_a_value_per_row_is_refused(flow):
+    rows = [(c.pk, f"k{c.pk}", timezone.now()) for c in [ContactFactory(), ContactFactory()]]
+    with pytest.raises(ValueError, match="uuid"):
+        insert_rows(
+            Enrollment, ("contact", "trigger_key", "triggered_at"), rows,
+            common={"flow": flow.pk, "enrolled_at": timezone.now()}, returning="pk",
+        )  # fmt: skip
+    assert not Enrollment.objects.exists()

@@ -39,28 +39,6 @@ def update_rows(objects, fields, *, where="", where_params=(), templates=None):
         write(cursor, connection, meta, columns, rows, where, list(where_params), templates or {})
 
 
-def insert_rows(objects):
-    """``INSERT`` new model instances in one statement, skipping rows that conflict.
-
-    Like ``bulk_create(objects, ignore_conflicts=True)``: field defaults and
-    ``auto_now(_add)`` are applied, primary keys are left unset (a conflicting row is not
-    inserted, so which pk would be whose is not known).
-    """
-    if not objects:
-        return
-    model = type(objects[0])
-    connection = connections[router.db_for_write(model)]
-    meta = model._meta
-    columns = [f for f in meta.concrete_fields if not f.generated and f is not meta.auto_field]
-    rows = [
-        [column.get_db_prep_save(column.pre_save(obj, add=True), connection) for column in columns]
-        for obj in objects
-    ]
-    write = _insert_from_arrays if connection.vendor == "postgresql" else _insert_each
-    with connection.cursor() as cursor:
-        write(cursor, connection, meta, columns, rows)
-
-
 def _prepared(column, value, connection):
     # Django's fields write None as NULL; skipping their preparation for it saves a third
     # of a batch's Python time (most of a message's timestamps are still empty).
@@ -115,27 +93,107 @@ def _update_each(cursor, connection, meta, columns, rows, where, where_params, t
     cursor.executemany(sql, [row[1:] + row[:1] + where_params for row in rows])
 
 
-def _insert_from_arrays(cursor, connection, meta, columns, rows):
-    """PostgreSQL: one ``INSERT ... SELECT * FROM unnest(...) ON CONFLICT DO NOTHING``."""
-    quote = connection.ops.quote_name
-    source, params = _arrays(connection, columns, rows)
-    names = ", ".join(quote(column.column) for column in columns)
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT * FROM {source} "
-        "ON CONFLICT DO NOTHING"
+def insert_rows(model, fields, rows, *, common=None, returning=None):
+    """``INSERT`` ``rows`` (tuples of ``fields`` values), skipping rows that conflict.
+
+    Returns the ``returning`` field's value of each row actually inserted (in no given
+    order), so the caller learns which were new without reading them back; nothing when
+    ``returning`` is None. ``common``
+    holds values every row shares (prepared once); any other column gets its field's
+    default. On PostgreSQL one ``INSERT ... SELECT FROM unnest(arrays)``: a column's
+    values travel as one array, so neither side parses a placeholder per value.
+    Elsewhere a multi-row ``INSERT ... VALUES`` per ``bulk_batch_size`` rows.
+    Conflicts are skipped with ``ON CONFLICT DO NOTHING RETURNING`` either way.
+    """
+    if not rows:
+        return []
+    connection = connections[router.db_for_write(model)]
+    meta = model._meta
+    common = common or {}
+    varying = [meta.get_field(name) for name in fields]
+    given = {field.name for field in varying} | set(common)
+    shared = [meta.get_field(name) for name in common] + [
+        field
+        for field in meta.concrete_fields
+        if field.name not in given and field is not meta.auto_field
+    ]
+    if unrowed := [field.name for field in shared if field.unique and field.name not in common]:
+        # One default (a uuid4, say) for every row: all but the first would conflict away.
+        raise ValueError(f"insert_rows needs a value per row for {', '.join(unrowed)}")
+    shared_values = [
+        field.get_db_prep_save(
+            common[field.name] if field.name in common else field.get_default(), connection
+        )
+        for field in shared
+    ]
+    prepared = [
+        [_prepared(field, value, connection) for field, value in zip(varying, row, strict=True)]
+        for row in rows
+    ]
+    key = meta.get_field(returning) if returning else None
+    write = _insert_from_arrays if connection.vendor == "postgresql" else _insert_values
+    with connection.cursor() as cursor:
+        returned = write(cursor, connection, meta, varying, shared, prepared, shared_values, key)
+    return [key.to_python(value) for value in returned] if key else []
+
+
+def insert_objects(objects):
+    """``insert_rows`` for unsaved model instances: like ``bulk_create(objects,
+    ignore_conflicts=True)``, field defaults and ``auto_now(_add)`` applied, primary keys
+    left unset (a conflicting row is not inserted, so which pk would be whose is unknown).
+    """
+    if not objects:
+        return
+    meta = type(objects[0])._meta
+    fields = [f for f in meta.concrete_fields if not f.generated and f is not meta.auto_field]
+    insert_rows(
+        type(objects[0]),
+        [field.name for field in fields],
+        [tuple(field.pre_save(obj, add=True) for field in fields) for obj in objects],
     )
-    cursor.execute(sql, params)
 
 
-def _insert_each(cursor, connection, meta, columns, rows):
-    """Other databases: one parameterised ``INSERT`` per row, conflicts ignored."""
+def _insert_start(connection, meta, varying, shared):
     quote = connection.ops.quote_name
-    names = ", ".join(quote(column.column) for column in columns)
-    placeholders = ", ".join(["%s"] * len(columns))
+    columns = ", ".join(quote(field.column) for field in varying + shared)
     insert = connection.ops.insert_statement(on_conflict=OnConflict.IGNORE)
-    suffix = connection.ops.on_conflict_suffix_sql(columns, OnConflict.IGNORE, None, None)
-    sql = f"{insert} {quote(meta.db_table)} ({names}) VALUES ({placeholders}) {suffix}"
-    cursor.executemany(sql, rows)
+    return f"{insert} {quote(meta.db_table)} ({columns})"
+
+
+def _insert_end(connection, varying, key):
+    ignore = connection.ops.on_conflict_suffix_sql(varying, OnConflict.IGNORE, None, None)
+    return f"{ignore} RETURNING {connection.ops.quote_name(key.column)}" if key else ignore
+
+
+def _insert_from_arrays(cursor, connection, meta, varying, shared, rows, shared_values, key):
+    """PostgreSQL: one statement, one typed array per varying column."""
+    names = [f"_c{position}" for position in range(len(varying))]
+    source, arrays = _arrays(connection, varying, rows)
+    constants = [f"%s::{field.db_type(connection)}" for field in shared]
+    cursor.execute(
+        f"{_insert_start(connection, meta, varying, shared)} "
+        f"SELECT {', '.join(names + constants)} FROM {source} AS _r({', '.join(names)}) "
+        f"{_insert_end(connection, varying, key)}",
+        shared_values + arrays,
+    )
+    return [value for (value,) in cursor.fetchall()] if key else []
+
+
+def _insert_values(cursor, connection, meta, varying, shared, rows, shared_values, key):
+    """Other databases: a multi-row ``VALUES`` per batch their parameter limit allows."""
+    row_sql = "(" + ", ".join(["%s"] * (len(varying) + len(shared))) + ")"
+    size = max(connection.ops.bulk_batch_size(varying + shared, rows), 1)
+    returned = []
+    for start in range(0, len(rows), size):
+        chunk = rows[start : start + size]
+        cursor.execute(
+            f"{_insert_start(connection, meta, varying, shared)} "
+            f"VALUES {', '.join([row_sql] * len(chunk))} {_insert_end(connection, varying, key)}",
+            [value for row in chunk for value in row + shared_values],
+        )
+        if key:
+            returned += [value for (value,) in cursor.fetchall()]
+    return returned
 
 
 def execute_prepared(connection, sql, params):

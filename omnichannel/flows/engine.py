@@ -7,6 +7,7 @@ dispatcher then applies consent, windows and caps, and re-checks the goals at se
 """
 
 import logging
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,10 +21,10 @@ from ..carts.carts import idle_time
 from ..conf import omnichannel_settings
 from ..core import claims
 from ..core.batches import Report, run_batches
-from ..core.db import insert_rows, update_rows
+from ..core.db import insert_objects, insert_rows, update_rows
 from ..core.links import restore_url
 from ..integrations.adapter import get_adapter
-from ..models import Consent, Enrollment, Flow, Message, StepContent, TrackedOrder
+from ..models import Consent, Contact, Enrollment, Flow, Message, StepContent, TrackedOrder
 from ..models.consent import ConsentStatus, Purpose
 from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, FlowKind, FlowStatus
 from ..outbox import policy
@@ -80,13 +81,22 @@ class ContactFacts:
 
 @dataclass
 class Entry:
-    """Someone a trigger wants in a flow."""
+    """Someone a trigger wants in a flow.
+
+    A sweep that knows only the contact's pk gives ``contact_id`` and no ``contact``:
+    ``enroll_many`` loads contacts only for a flow whose entry conditions read them.
+    """
 
     contact: object
     trigger_key: str
     triggered_at: object
     cart: object = None
     context: dict = field(default_factory=dict)
+    contact_id: int = None
+
+    def __post_init__(self):
+        if self.contact_id is None:
+            self.contact_id = self.contact.pk
 
 
 def enroll(flow, contact, *, trigger_key, triggered_at=None, cart=None, context=None):
@@ -108,54 +118,73 @@ def enroll_many(flow, entries):
     Refused: a flow not active, a trigger older than the flow's activation (switching a
     flow on never messages the past), a contact inside the re-entry cooldown, unmet entry
     conditions, or an exit goal already reached. The same ``trigger_key`` enrols once.
+    The rows are written as plain values (``insert_rows``): a sweep enrols thousands.
     """
     if flow.status != FlowStatus.ACTIVE or not flow.activated_at:
         return []
+    now = timezone.now()
     entries = [e for e in entries if e.triggered_at >= flow.activated_at]
-    contact_ids = {e.contact.pk for e in entries}
-    blocked = reentry_blocked(flow, contact_ids, timezone.now())
+    contact_ids = {e.contact_id for e in entries}
+    blocked = reentry_blocked(flow, contact_ids, now)
     facts = ContactFacts(contact_ids)
+    contacts = entry_contacts(flow, entries)
     steps = list(flow.steps.all())
     first_variants = list(steps[0].variants.all()) if steps else []
-    enrollments, seen = [], set()
+    rows, seen = [], set()
     for entry in entries:
-        contact_id = entry.contact.pk
+        contact_id = entry.contact_id
         if contact_id in blocked or contact_id in seen:
             continue
-        if not conditions.met(
-            flow.conditions, entry.contact, facts.for_condition(contact_id, entry.cart)
+        if flow.conditions and not conditions.met(
+            flow.conditions, contacts[contact_id], facts.for_condition(contact_id, entry.cart)
         ):
             continue
         if facts.goal(flow, contact_id, entry.cart, since=entry.triggered_at):
             continue
         seen.add(contact_id)
-        enrollments.append(new_enrollment(flow, entry, steps, first_variants))
-    Enrollment.objects.bulk_create(enrollments, ignore_conflicts=True)
-    # ignore_conflicts leaves no pks: which rows were new is read back by their uuid.
-    return list(
-        Enrollment.objects.filter(uuid__in=[e.uuid for e in enrollments]).values_list(
-            "uuid", flat=True
-        )
+        rows.append(enrollment_row(flow, entry, steps, first_variants))
+    return insert_rows(
+        Enrollment,
+        ENROLLMENT_ROW,
+        rows,
+        common={"flow": flow.pk, "enrolled_at": now},
+        returning="uuid",
     )
 
 
-def new_enrollment(flow, entry, steps, first_variants):
-    held_out = variants.in_holdout(flow)
-    enrollment = Enrollment(
-        flow=flow,
-        contact=entry.contact,
-        cart=entry.cart,
-        trigger_key=entry.trigger_key[:200],
-        triggered_at=entry.triggered_at,
-        context=entry.context,
-        state=EnrollmentState.HELD_OUT if held_out else EnrollmentState.ACTIVE,
-    )
-    if held_out:
-        enrollment.ended_at = entry.triggered_at
+def entry_contacts(flow, entries):
+    """pk -> contact for the entries, when the flow's entry conditions need them."""
+    if not flow.conditions:
+        return {}
+    given = {e.contact_id: e.contact for e in entries if e.contact is not None}
+    missing = {e.contact_id for e in entries} - given.keys()
+    return {**Contact.objects.in_bulk(missing), **given} if missing else given
+
+
+# The columns of a new enrollment that differ from one entry to the next.
+ENROLLMENT_ROW = (
+    "uuid", "contact", "cart", "trigger_key", "triggered_at", "context", "state", "ended_at",
+    "next_step_at", "variants",
+)  # fmt: skip
+
+
+def enrollment_row(flow, entry, steps, first_variants):
+    """The ``ENROLLMENT_ROW`` values of a new enrollment: held out, or due at step one."""
+    state, ended_at, next_step_at, chosen = EnrollmentState.ACTIVE, None, None, {}
+    if variants.in_holdout(flow):
+        state, ended_at = EnrollmentState.HELD_OUT, entry.triggered_at
     elif steps:
-        first_variant = variants.assign(enrollment, steps[0], first_variants)
-        enrollment.next_step_at = entry.triggered_at + step_delay(steps[0], first_variant)
-    return enrollment
+        variant = None
+        if first_variants:
+            sticky = Enrollment(variants={})  # where ``assign`` records the choice
+            variant = variants.assign(sticky, steps[0], first_variants)
+            chosen = sticky.variants
+        next_step_at = entry.triggered_at + step_delay(steps[0], variant)
+    cart_id = entry.cart.pk if entry.cart is not None else None
+    return (
+        uuid.uuid4(), entry.contact_id, cart_id, entry.trigger_key[:200], entry.triggered_at,
+        entry.context, state, ended_at, next_step_at, chosen,
+    )  # fmt: skip
 
 
 def reentry_blocked(flow, contact_ids, now):
@@ -384,7 +413,7 @@ def advance_due(now=None, owner=None):
     exited = {e.pk for leaving in exits.values() for e in leaving}
     stayed = [e for e in enrollments if e.pk not in exited]
     with transaction.atomic():
-        insert_rows(messages)
+        insert_objects(messages)
         for enrollment in stayed:
             enrollment.locked_until, enrollment.locked_by = None, ""
         update_rows(

@@ -4,7 +4,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from omnichannel.carts.orders import record_order
@@ -84,6 +86,42 @@ class TestDetection:
         # The empty cart is no abandoned cart; the three others are, and none is reachable.
         assert (report.abandoned, report.unreachable, report.enrolled) == (3, 3, 0)
         assert CartSnapshot.objects.filter(item_count=0).get().status == "expired"
+
+    @pytest.mark.parametrize("transactional", [False, True])
+    def test_a_batch_costs_the_same_statements_whatever_its_size(
+        self, recovery, settings, transactional
+    ):
+        def batch_of(size):
+            """(statements, report) of one detection batch of ``size`` idle carts of each kind."""
+            Enrollment.objects.all().delete()
+            CartSnapshot.objects.all().delete()
+            for _ in range(size):
+                idle_cart(ContactFactory(consents=["email"]))  # reachable
+                idle_cart(ContactFactory())  # no consent
+                idle_cart(None)  # guest
+                idle_cart(ContactFactory(consents=["email"]), lines=[], item_count=0, value=0)
+                ordered = idle_cart(ContactFactory(consents=["email"]))
+                TrackedOrder.objects.create(
+                    order_key=f"o{ordered.pk}", cart=ordered, contact=ordered.contact,
+                    total=10, currency="EUR", placed_at=timezone.now(),
+                )  # fmt: skip
+            settings.OMNICHANNEL = {
+                **settings.OMNICHANNEL,
+                "CART_DETECTION_BATCH_SIZE": 5 * size,
+                "CART_RECOVERY_TRANSACTIONAL": transactional,
+            }
+            with CaptureQueriesContext(connection) as statements:
+                report = detect_abandoned()
+            return len(statements), report
+
+        small, small_report = batch_of(3)
+        large, large_report = batch_of(30)
+        assert small == large
+        for size, report in ((3, small_report), (30, large_report)):
+            assert (report.claimed, report.abandoned, report.unreachable, report.enrolled) == (
+                5 * size, 4 * size, 3 * size, size
+            )  # fmt: skip
+        assert Enrollment.objects.count() == 30
 
     def test_a_cart_is_enrolled_once(self, recovery, ann):
         cart = idle_cart(ann)
