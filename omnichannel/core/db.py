@@ -199,7 +199,8 @@ def _insert_values(cursor, connection, meta, varying, shared, rows, shared_value
 def execute_prepared(connection, sql, params):
     """Run ``sql`` (``%(name)s`` parameters) and return its rows; on PostgreSQL as a
     prepared statement of the connection, so a statement run for every row of a batch is
-    parsed and planned once, not each time.
+    parsed once, not each time (the server then plans it per execution or once, as its
+    ``plan_cache_mode`` decides).
 
     Django's psycopg cursors bind parameters on the client (the SQL text changes with every
     value); this goes to psycopg directly with server-side binding. Poolers in transaction

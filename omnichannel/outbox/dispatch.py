@@ -9,7 +9,7 @@ succeeds while the row is still ours and still sending, no order has been placed
 enrollment began, consent is still given and the address is not suppressed. An order, a
 STOP or an erasure that lands while the batch is out therefore stops every message not yet
 handed over; at most the one message already with the provider goes. The hand-over's
-statement never changes its text (on PostgreSQL it is a prepared statement), and it also
+statement never changes its text (on PostgreSQL a prepared statement), and it also
 marks the message sent just before as sent, so a worker that dies leaves at most one
 message whose outcome is unknown. The rest of the results (provider details, events,
 costs) are written in bulk at the end of the batch and at every lease renewal.
@@ -185,9 +185,10 @@ OURS = (
 
 @functools.cache
 def hand_over_sql(vendor):
-    """The hand-over UPDATE: its text never changes, so the database parses and plans it
-    once per connection. It touches two rows: ``%(id)s``, handed over if every last check
-    holds, and ``%(sent)s``, the previous message, marked as sent while still ours."""
+    """The hand-over UPDATE: its text never changes, so psycopg prepares it once per
+    connection (PostgreSQL still plans it for each message's values). It touches two
+    rows: ``%(id)s``, handed over if every last check holds, and ``%(sent)s``, the previous
+    message, marked as sent while still ours."""
     pk = _column("id")
     # PostgreSQL cannot tell the type of a parameter that may be NULL inside a CASE.
     sent_at = "%(sent_at)s::timestamptz" if vendor == "postgresql" else "%(sent_at)s"

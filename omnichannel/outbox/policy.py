@@ -130,7 +130,7 @@ def last_checks():
 
     Each condition is plain SQL over the message row ``m``, so the hand-over UPDATE that
     precedes every provider call re-checks them all in one statement of one fixed text
-    (parsed and planned once per connection, whatever the message), per message: an
+    (prepared once per connection, whatever the message), per message: an
     order, a STOP, a withdrawn consent or a suppression that lands while the batch is out
     stops every message not yet handed over, even when the event's own cancellation has
     not run yet. The parameters are those of ``last_check_params``.
