@@ -451,6 +451,28 @@ def test_hand_overs_skip_the_disk_flush_only_when_told(settings, during_send, sy
 
 
 @pytest.mark.services
+def test_the_hand_over_is_a_prepared_statement_and_the_shop_s_cache_setting_stays(ann):
+    # Django turns psycopg's statement cache off; a statement that is parsed and planned
+    # for every message costs more than the message's own work on the server.
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's: run the services tier")
+    for person in [ann, *(ContactFactory(consents=["email"]) for _ in range(7))]:
+        queue(person)
+    assert dispatch.sweep().sent == 8
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans + custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'WITH sent AS (UPDATE omnichannel_message%%'"
+        )
+        executions = sorted(count for (count,) in cursor.fetchall())
+    # One statement for the first message (no previous one to mark), one for the rest.
+    assert executions == [1, 7]
+    assert connection.connection.prepare_threshold is None
+
+
+@pytest.mark.services
 @pytest.mark.parametrize(
     "shape",
     [

@@ -2,7 +2,7 @@
 
     pip install -e ".[all,test,bench]"
     .venv/bin/python tests/bench/bench_dispatch.py                # throughput + statements
-    .venv/bin/python tests/bench/bench_dispatch.py --scale        # + 10k / 100k / 1M queued, and consents
+    .venv/bin/python tests/bench/bench_dispatch.py --scale        # + 10k-1M queued, 100k consents
     .venv/bin/python tests/bench/bench_dispatch.py --workers      # + 1, 2 and 4 processes
     .venv/bin/python tests/bench/bench_dispatch.py --latency      # + 100,000 due at once
     .venv/bin/python tests/bench/bench_dispatch.py --profile      # + where the time goes
