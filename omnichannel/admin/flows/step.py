@@ -13,6 +13,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from ...core.durations import describe_delay
 from ...exceptions import SendError
 from ...flows import validation
 from ...flows.preview import preview_step, sample_contact
@@ -20,11 +21,13 @@ from ...flows.variables import grouped_tags
 from ...models import Contact, Step, StepContent, StepVariant
 from ..permissions import may_view_contacts
 from .forms import PHONE_CHANNELS, ContentFormSet, StepForm, TestSendForm, renumber_steps
+from .widgets import DURATIONS_IN_WORDS
 
 
 class StepVariantInline(admin.TabularInline):
     model = StepVariant
     extra = 0
+    formfield_overrides = DURATIONS_IN_WORDS
     fields = ("name", "weight", "channel", "delay", "offer_value")
     verbose_name_plural = _(
         "A/B variants (each needs its own content below; empty fields follow the step)"
@@ -56,7 +59,8 @@ class StepAdmin(admin.ModelAdmin):
     Reached from its flow's page, so it is not listed on the admin index."""
 
     form = StepForm
-    list_display = ("__str__", "flow", "channel", "delay", "offer_kind")
+    formfield_overrides = DURATIONS_IN_WORDS
+    list_display = ("__str__", "flow", "channel", "delay_in_words", "offer_kind")
     list_filter = ("flow", "channel")
     list_select_related = ("flow",)
     search_fields = ("name", "flow__name")
@@ -72,6 +76,10 @@ class StepAdmin(admin.ModelAdmin):
 
     def get_model_perms(self, request):
         return {}
+
+    @admin.display(description=_("delay"), ordering="delay")
+    def delay_in_words(self, obj):
+        return describe_delay(obj.delay)
 
     def get_readonly_fields(self, request, obj=None):
         return ("flow",) if obj else ()
