@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from ..models import Popup, PopupSignup, PopupVariant
 from ..models.popups import PopupEventKind, PopupStatus, colour_validator
-from ..popups.contrast import AA_RATIO, PAIRS, low_contrast, shown
+from ..popups.contrast import AA_RATIO, PAIRS, contrasts, low_contrast, shown
 from ..popups.duplicate import duplicate_variant
 from ..popups.markup import render_preview
 from ..popups.stats import variant_figures
@@ -139,22 +139,48 @@ class PopupVariantInline(admin.StackedInline):
             ),
         )
 
+    def get_fieldsets(self, request, obj=None):
+        # Staff who may only look get no Duplicate button: it saves the popup.
+        if self.has_change_permission(request, obj):
+            return self.fieldsets
+        head, *rest = self.fieldsets
+        return ((head[0], {"fields": head[1]["fields"][:-1]}), *rest)
+
     @admin.display(description=_("contrast"))
     def contrast(self, obj):
-        """Where popup_contrast.js shows each text's contrast while staff pick colours
-        (the same figures as the form's check)."""
-        items = format_html_join(
-            "",
-            '<li data-fg="{}" data-bg="{}" data-what="{}"></li>',
-            ((foreground, background, what) for what, foreground, background in PAIRS),
+        """Each text's contrast as the form holds it; popup_contrast.js recomputes it while
+        staff pick colours, with the same formula as the form's check."""
+        colours = {name: getattr(obj, name) for name in COLOUR_FIELDS}
+        valid = all(colour_validator.regex.match(colour or "") for colour in colours.values())
+        ok, low = (
+            _("readable"),
+            _("too low: WCAG AA asks for at least %(aa)s") % {"aa": shown(AA_RATIO)},
         )
+        # Invalid colours (a form refused for them) leave the figures to the script.
+        found = contrasts(colours) if valid else [(pair, None) for pair in PAIRS]
+        items = [
+            (
+                foreground,
+                background,
+                what,
+                " oc-contrast-low" if ratio is not None and ratio < AA_RATIO else "",
+                ""
+                if ratio is None
+                else f"{what}: {shown(ratio)}, {low if ratio < AA_RATIO else ok}",
+            )
+            for (what, foreground, background), ratio in found
+        ]
         return format_html(
             '<ul class="oc-contrast" aria-live="polite" data-aa="{}" data-ok="{}" data-low="{}">'
             "{}</ul>",
             AA_RATIO,
-            _("readable"),
-            _("too low: WCAG AA asks for at least %(aa)s") % {"aa": shown(AA_RATIO)},
-            items,
+            ok,
+            low,
+            format_html_join(
+                "",
+                '<li data-fg="{}" data-bg="{}" data-what="{}" class="oc-contrast-pair{}">{}</li>',
+                items,
+            ),
         )
 
 

@@ -42,12 +42,18 @@ PAIRS = (
 )
 
 
+def contrasts(colours):
+    """``(pair, ratio)`` for each of ``PAIRS``, given ``colours`` (colour field ->
+    #rrggbb)."""
+    return [
+        (
+            (what, foreground, background),
+            contrast_ratio(colours.get(foreground, foreground), colours[background]),
+        )
+        for what, foreground, background in PAIRS
+    ]
+
+
 def low_contrast(colours):
-    """(what, ratio) of the pairs below AA, given ``colours`` (colour field -> #rrggbb);
-    empty when every text can be read."""
-    found = []
-    for what, foreground, background in PAIRS:
-        ratio = contrast_ratio(colours.get(foreground, foreground), colours[background])
-        if ratio < AA_RATIO:
-            found.append((what, ratio))
-    return found
+    """(what, ratio) of the pairs below AA; empty when every text can be read."""
+    return [(pair[0], ratio) for pair, ratio in contrasts(colours) if ratio < AA_RATIO]

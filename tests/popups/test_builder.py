@@ -2,6 +2,7 @@
 the preview beside the fields."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from omnichannel.models import Popup, PopupVariant
@@ -146,3 +147,29 @@ def test_the_preview_sits_beside_the_fields(admin_client):
     fields, preview = html.index('class="oc-builder-fields"'), html.index('id="oc-preview"')
     assert fields < html.index('id="variants-group"') < preview
     assert 'data-device="mobile"' in html
+
+
+def test_the_contrast_is_written_beside_the_pickers_before_any_script_runs(admin_client):
+    popup = PopupFactory(variants=[{"text_colour": "#aaaaaa"}])
+    url = reverse("admin:omnichannel_popup_change", args=[popup.pk])
+    html = admin_client.get(url).content.decode()
+    assert (
+        'class="oc-contrast-pair oc-contrast-low">Text on the background: 2.3:1, too low: '
+        "WCAG AA asks for at least 4.5:1</li>"
+    ) in html
+    assert (
+        'class="oc-contrast-pair">Button label (white) on the button colour: 6.0:1, readable</li>'
+    ) in html
+
+
+def test_staff_who_may_only_look_get_no_duplicate_button(client, django_user_model):
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_popup", "view_popupvariant"])
+    )
+    client.force_login(viewer)
+    popup = PopupFactory()
+    response = client.get(reverse("admin:omnichannel_popup_change", args=[popup.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "_duplicate_variant" not in html and "Text on the background: 15.7:1" in html
