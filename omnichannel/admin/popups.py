@@ -139,9 +139,12 @@ class PopupVariantInline(admin.StackedInline):
             ),
         )
 
+    def may_duplicate(self, request, obj):
+        """Duplicate saves the popup and adds a variant: both permissions."""
+        return self.has_change_permission(request, obj) and self.has_add_permission(request, obj)
+
     def get_fieldsets(self, request, obj=None):
-        # Staff who may only look get no Duplicate button: it saves the popup.
-        if self.has_change_permission(request, obj):
+        if self.may_duplicate(request, obj):
             return self.fieldsets
         head, *rest = self.fieldsets
         return ((head[0], {"fields": head[1]["fields"][:-1]}), *rest)
@@ -346,7 +349,13 @@ class PopupAdmin(admin.ModelAdmin):
         if not wanted:
             return super().response_change(request, obj)
         variant = obj.variants.filter(pk=wanted).first() if wanted.isdigit() else None
-        if variant is None:
+        if not PopupVariantInline(self.model, self.admin_site).may_duplicate(request, obj):
+            self.message_user(
+                request,
+                _("The popup is saved; duplicating a variant needs the permission to add one."),
+                messages.WARNING,
+            )
+        elif variant is None:
             self.message_user(
                 request,
                 _("The popup is saved, but that variant is no longer one of its own."),

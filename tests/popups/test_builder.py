@@ -173,3 +173,26 @@ def test_staff_who_may_only_look_get_no_duplicate_button(client, django_user_mod
     assert response.status_code == 200
     html = response.content.decode()
     assert "_duplicate_variant" not in html and "Text on the background: 15.7:1" in html
+
+
+def test_duplicating_needs_the_permission_to_add_variants(client, django_user_model):
+    editor = django_user_model.objects.create_user("editor", password="pw", is_staff=True)
+    editor.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_popup", "change_popup", "view_popupvariant", "change_popupvariant"]
+        )
+    )
+    client.force_login(editor)
+    popup = PopupFactory()
+    variant = popup.variants.get()
+    url = reverse("admin:omnichannel_popup_change", args=[popup.pk])
+    assert "_duplicate_variant" not in client.get(url).content.decode()
+    data = form_data(
+        {"name": popup.name, "slug": popup.slug, "variants-INITIAL_FORMS": "1",
+         "variants-0-id": str(variant.pk)},
+        [{**VARIANT, "popup": str(popup.pk)}],
+    )  # fmt: skip
+    data["_duplicate_variant"] = str(variant.pk)
+    response = client.post(url, data, follow=True)
+    assert "needs the permission to add one" in response.content.decode()
+    assert popup.variants.count() == 1
