@@ -146,8 +146,10 @@ class PopupVariantInline(admin.StackedInline):
     def get_fieldsets(self, request, obj=None):
         if self.may_duplicate(request, obj):
             return self.fieldsets
-        head, *rest = self.fieldsets
-        return ((head[0], {"fields": head[1]["fields"][:-1]}), *rest)
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "duplicate"]})
+            for name, options in self.fieldsets
+        ]
 
     @admin.display(description=_("contrast"))
     def contrast(self, obj):
