@@ -407,9 +407,17 @@ def test_demo_a_guest_who_leaves_an_email_is_reminded_until_they_order(client, m
     enrollment.refresh_from_db()
     assert (enrollment.state, enrollment.exit_reason) == ("exited", ExitGoal.ORDERED.label)
     later = due + timedelta(days=30)
-    assert advance_due(now=later).queued == 0
-    assert dispatch_batch("demo", now=later).sent == 0
-    assert Message.objects.count() == 1 and len(mail.outbox) == 1
+    advance_due(now=later)
+    dispatch_batch("demo", now=later)
+    # No more reminders: what goes now is the order's own thank-you (post-purchase).
+    assert Message.objects.filter(enrollment=enrollment).count() == 1
+    [thanks] = Message.objects.exclude(enrollment=enrollment)
+    assert (thanks.source, thanks.purpose, thanks.status) == (
+        "flow:post-purchase:1",
+        "transactional",
+        "sent",
+    )
+    assert len(mail.outbox) == 2 and mail.outbox[1].subject.startswith("Thank you for your order")
 
 
 def test_the_details_step_orders_nothing_and_the_payment_step_needs_it(client, mug):
