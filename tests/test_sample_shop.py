@@ -420,6 +420,59 @@ def test_demo_a_guest_who_leaves_an_email_is_reminded_until_they_order(client, m
     assert len(mail.outbox) == 2 and mail.outbox[1].subject.startswith("Thank you for your order")
 
 
+def test_demo_after_the_order_thanks_a_review_request_a_cross_sell_and_a_win_back(
+    client, mug, settings
+):
+    """The flows after a purchase in the shop, with the real pieces: the order's lines come
+    from the shop, shipping it asks for a review linking the product, a week later the
+    shop's recommendations go with it, and months later the buyer is won back."""
+    from datetime import timedelta
+
+    from django.core import mail
+    from django.utils import timezone
+
+    from omnichannel.carts.winback import detect_lapsed
+    from omnichannel.flows.defaults import install_defaults
+    from omnichannel.flows.engine import advance_due
+    from omnichannel.integrations import track_order
+    from omnichannel.models import Flow
+    from omnichannel.outbox.dispatch import dispatch_batch
+    from sample_shop.shop.models import OrderStatus
+
+    settings.OMNICHANNEL = {**settings.OMNICHANNEL, "REVIEW_ORDER_STATUSES": ["shipped"]}
+    Product.objects.create(name="Teapot", slug="teapot", price=Decimal("30"), sku="TEA")
+    install_defaults(activate=True)
+    Flow.objects.update(activated_at=timezone.now() - timedelta(days=1))
+    add(client, mug, 2)
+    assert check_out(client, email_offers="on").status_code == 302
+    shop_order, start = Order.objects.get(), timezone.now()
+
+    def emails_at(at):
+        advance_due(now=at)
+        dispatch_batch("demo", now=at)
+        return [(message.subject, message.body) for message in mail.outbox[-1:]]
+
+    [(subject, body)] = emails_at(start)
+    assert subject == f"Thank you for your order {shop_order.uuid}"
+    assert "- Mug x 2" in body
+
+    shop_order.status = OrderStatus.SHIPPED  # as staff do in the shop's admin
+    shop_order.save()
+    track_order(shop_order)
+    [(subject, body)] = emails_at(start + timedelta(days=3, seconds=1))
+    assert subject == "How do you like your order?"
+    assert "- Mug: https://shop.example.com/products/mug/" in body
+
+    [(subject, body)] = emails_at(start + timedelta(days=7, seconds=1))
+    assert subject == "Something to go with your order" and "- Teapot (30.00)" in body
+
+    lapsed = start + timedelta(days=91)
+    assert detect_lapsed(now=lapsed).enrolled == 1
+    [(subject, body)] = emails_at(lapsed)
+    assert subject == "It has been a while: here is what is new at Sample Shop"
+    assert len(mail.outbox) == 4
+
+
 def test_the_details_step_orders_nothing_and_the_payment_step_needs_it(client, mug):
     payment = reverse("shop:checkout_payment")
     # An empty cart goes back to the cart page, at either step.
