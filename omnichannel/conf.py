@@ -141,6 +141,9 @@ DEFAULTS = {
         "whatsapp": {"*": {"start": "09:00", "end": "20:00"}},
         "push": {"*": {"start": "08:00", "end": "21:00"}},
     },
+    # A flow's marketing waits while a flow of higher priority messaged the contact this
+    # many hours before, or will within as many hours after (omnichannel.outbox.policy).
+    "FLOW_PRIORITY_WINDOW_HOURS": 24,
     # Marketing messages per contact: "all" across channels, or per channel.
     # action "defer" waits until the cap allows, "skip" cancels the message.
     "FREQUENCY_CAPS": {
@@ -320,6 +323,7 @@ PARSERS = {
         types.mapping(types.country_key, types.send_window, '{"*": ' + types.WINDOW_EXAMPLE + "}"),
         '{"sms": {"*": ' + types.WINDOW_EXAMPLE + "}}",
     ),
+    "FLOW_PRIORITY_WINDOW_HOURS": types.number(unit="hours"),
     "FREQUENCY_CAPS": types.mapping(
         types.known_key(("all", *CHANNELS), '"all" or channel names'),
         types.frequency_cap,

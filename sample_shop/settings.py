@@ -184,8 +184,10 @@ OMNICHANNEL = {
 if DEMO_FAST_FLOWS:
     # A cart counts as abandoned after 2 minutes instead of 30.
     OMNICHANNEL["CART_IDLE_MINUTES"] = 2
-    # A buyer lapses (win-back) 5 minutes after their last order instead of 90 days.
-    OMNICHANNEL["WINBACK_AFTER_DAYS"] = 5 / (24 * 60)
+    # A buyer lapses (win-back) 10 minutes after their last order instead of 90 days, and
+    # a flow holds lower-priority ones back a minute instead of a day.
+    OMNICHANNEL["WINBACK_AFTER_DAYS"] = 10 / (24 * 60)
+    OMNICHANNEL["FLOW_PRIORITY_WINDOW_HOURS"] = 1 / 60
     # The default caps (email 1 per 16 h, others 1 per 24 h) on the demo's minute-long days.
     OMNICHANNEL["FREQUENCY_CAPS"] = {
         channel: {"count": 1, "hours": hours / 24 / 60, "action": "defer"}

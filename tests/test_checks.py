@@ -217,6 +217,7 @@ BAD_VALUES = [
     ("POPUP_RATE_LIMITS", {"subscribe_per_ip": "lots"}, "E015", "'lots'", '"20/hour"'),
     ("REVIEW_ORDER_STATUSES", "delivered", "E008", "'delivered'", '["delivered", "complete"]'),
     ("WINBACK_AFTER_DAYS", 0, "E009", "greater than 0", "The default is 90."),
+    ("FLOW_PRIORITY_WINDOW_HOURS", -1, "E009", "greater than 0", "The default is 24."),
     ("WINBACK_MIN_ORDERS", 1, "E009", "at least 2", "The default is 3."),
     ("WINBACK_INTERVAL_MULTIPLE", 0.5, "E009", "at least 1", "The default is 2."),
     ("PUBLIC_BASE_URL", "shop.example.com", "E016", "not an absolute", '"https://shop.'),

@@ -291,11 +291,15 @@ def test_load_demo_data_installs_the_fast_default_flows_and_the_periodic_tasks(s
     assert welcome.status == recovery.status == "active"
     assert welcome.steps.get(position=1).delay == timedelta(minutes=4)
     assert recovery.steps.get(position=0).delay == timedelta(seconds=2.5)  # an hour, fast
+    winback = Flow.objects.get(slug="win-back")
+    assert winback.status == "active"
+    assert winback.steps.get(position=1).delay == timedelta(minutes=7)
     tasks = set(PeriodicTask.objects.values_list("task", flat=True))
     assert {
         "omnichannel.advance_flows",
         "omnichannel.dispatch_due",
         "omnichannel.detect_abandoned_carts",
+        "omnichannel.detect_lapsed_buyers",
     } <= tasks
 
 

@@ -6,9 +6,10 @@ same few queries. Checks run in order of finality: expired, no address, suppress
 consent, outside the send window (wait), over a frequency cap (wait or skip).
 
 Flow priority: a marketing message of a flow waits while a flow of higher priority has
-messaged the contact in the last day, or will within the next (a message queued, a step
-due), so one contact never gets a cart reminder, a browse reminder and a win-back on the
-same day: the highest goes, the others wait (and expire when their wait outlasts them).
+messaged the contact within the last ``FLOW_PRIORITY_WINDOW_HOURS`` (a day), or will
+within the next (a message queued, a step due), so one contact never gets a cart
+reminder, a browse reminder and a win-back on the same day: the highest goes, the others
+wait (and expire when their wait outlasts them).
 """
 
 import datetime as dt
@@ -49,7 +50,7 @@ class BatchFacts:
     sent: dict = field(default_factory=lambda: defaultdict(list))  # (contact_id, channel)
     purchases: dict = field(default_factory=lambda: defaultdict(list))  # contact_id -> [at]
     recovering: set = field(default_factory=set)  # contacts in an active cart recovery
-    # contact_id -> [(flow priority, flow name, until)]: flows messaging them within a day
+    # contact_id -> [(flow priority, flow name, until)]: flows messaging them about now
     ahead: dict = field(default_factory=lambda: defaultdict(list))
 
     @classmethod
@@ -96,14 +97,15 @@ class BatchFacts:
         return facts
 
     def load_ahead(self, contact_ids, now):
-        """The flows that messaged ``contact_ids`` in the last day or will in the next, and
+        """The flows that messaged ``contact_ids`` within the priority window or will, and
         until when each holds lower-priority flows back (two queries)."""
         if not contact_ids:
             return
+        window = priority_window()
         near = Q(
             status__in=(MessageStatus.SENT, MessageStatus.DELIVERED),
-            sent_at__gte=now - PRIORITY_DAY,
-        ) | Q(status__in=STOPPABLE, handed_at__isnull=True, scheduled_at__lte=now + PRIORITY_DAY)
+            sent_at__gte=now - window,
+        ) | Q(status__in=STOPPABLE, handed_at__isnull=True, scheduled_at__lte=now + window)
         for contact_id, priority, name, sent_at, scheduled_at in (
             Message.objects.filter(near, contact_id__in=contact_ids, purpose=Purpose.MARKETING)
             .exclude(enrollment=None)
@@ -112,15 +114,15 @@ class BatchFacts:
                 "sent_at", "scheduled_at",
             )
         ):  # fmt: skip
-            until = (sent_at or scheduled_at) + PRIORITY_DAY
+            until = (sent_at or scheduled_at) + window
             self.ahead[contact_id].append((priority, name, until))
         for contact_id, priority, name, due_at in Enrollment.objects.filter(
             contact_id__in=contact_ids,
             state=EnrollmentState.ACTIVE,
             flow__status=FlowStatus.ACTIVE,
-            next_step_at__lte=now + PRIORITY_DAY,
+            next_step_at__lte=now + window,
         ).values_list("contact_id", "flow__priority", "flow__name", "next_step_at"):
-            self.ahead[contact_id].append((priority, name, due_at + PRIORITY_DAY))
+            self.ahead[contact_id].append((priority, name, due_at + window))
 
     def record_send(self, message, now):
         """Count a message decided in this batch against the caps of the rest."""
@@ -164,8 +166,9 @@ def decide(message, address, facts, now):
     return check_caps(message, facts, now)
 
 
-# How long a flow's message holds back the marketing of lower-priority flows, either side.
-PRIORITY_DAY = dt.timedelta(days=1)
+def priority_window():
+    """How long a flow's message holds back lower-priority flows' marketing, either side."""
+    return dt.timedelta(hours=omnichannel_settings.FLOW_PRIORITY_WINDOW_HOURS)
 
 
 def is_flow_marketing(message):
@@ -173,9 +176,10 @@ def is_flow_marketing(message):
 
 
 def outranked_by(message, facts, now):
-    """A deferral when a higher-priority flow messages the contact within a day, else None.
+    """A deferral when a higher-priority flow messages the contact within the priority
+    window, else None.
 
-    The message waits until the last such message is a day old; by then it may have
+    The message waits until the last such message is a window old; by then it may have
     expired (``FLOW_MESSAGE_TTL_SECONDS``), which is the point: it does not pile on.
     """
     if message.enrollment is None:
@@ -189,7 +193,7 @@ def outranked_by(message, facts, now):
     if not higher:
         return None
     name, until = max(higher, key=lambda pair: pair[1])
-    return Decision(DEFER, f"flow priority: {name!r} messages the contact today", until)
+    return Decision(DEFER, f"flow priority: {name!r} goes first", until)
 
 
 def last_checks():

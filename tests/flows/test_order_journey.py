@@ -226,7 +226,7 @@ class TestFlowPriority:
 
         assert self.statuses() == {"browse": "sent", "win-back": "queued"}
         held = Message.objects.get(enrollment__flow__slug="win-back")
-        assert held.last_error == "flow priority: 'Browse' messages the contact today"
+        assert held.last_error == "flow priority: 'Browse' goes first"
         assert held.scheduled_at == now + DAY
         # A day later the win-back may go (it has not expired yet).
         dispatch_batch("test", now=now + DAY + timedelta(seconds=1))
@@ -257,8 +257,17 @@ class TestFlowPriority:
         advance_due(now=now)
         dispatch_batch("test", now=now)
         held = Message.objects.get()
-        assert held.status == "queued" and held.last_error.startswith("flow priority: 'Browse'")
+        assert held.status == "queued" and held.last_error == "flow priority: 'Browse' goes first"
         assert held.scheduled_at == now + timedelta(hours=3) + DAY
+
+    def test_the_window_is_a_setting(self, locmem_channels, ann, settings):
+        settings.OMNICHANNEL = {**settings.OMNICHANNEL, "FLOW_PRIORITY_WINDOW_HOURS": 2}
+        now = timezone.now()
+        self.enrol(self.flow("browse", 20, "email", delay=timedelta(hours=3)), ann, now)
+        self.enrol(self.flow("win-back", 10, "inbox"), ann, now)
+        advance_due(now=now)
+        dispatch_batch("test", now=now)
+        assert self.statuses() == {"win-back": "sent"}  # browse is 3 h away: outside 2 h
 
     def test_only_marketing_is_held_back(self, locmem_channels, ann, buy, shipped):
         now = timezone.now()
