@@ -11,7 +11,7 @@ from omnichannel.channels import locmem
 from omnichannel.contacts.consent import grant_consent, suppress
 from omnichannel.exceptions import PermanentSendError, TransientSendError
 from omnichannel.models import DeliveryEvent, Message, SenderSlot, Suppression
-from omnichannel.outbox import dispatch
+from omnichannel.outbox import dispatch, policy
 from omnichannel.outbox import queueing as outbox
 from omnichannel.testing.factories import ContactFactory
 
@@ -406,21 +406,24 @@ def statements_for(batch_size, settings, monkeypatch):
         assert dispatch.dispatch_batch("test-worker").sent == batch_size
     monkeypatch.undo()
     Message.objects.all().delete()
-    through_django = [
-        q for q in queries if not q["sql"].startswith("UPDATE omnichannel_message AS")
-    ]
+    hand_over_starts = ("UPDATE omnichannel_message AS", 'UPDATE omnichannel_message SET "sent_at"')
+    through_django = [q for q in queries if not q["sql"].startswith(hand_over_starts)]
     return len(through_django), len(hand_overs)
 
 
 def test_a_batch_costs_the_same_statements_whatever_its_size_plus_one_per_message(
     settings, monkeypatch
 ):
-    # Each message's hand-over (its last check) is its one statement; all else is per batch.
+    # Each message's hand-over (its last check) is its one round trip on PostgreSQL (two
+    # statements on SQLite); all else is per batch.
+    from django.db import connection
+
+    per_message = 1 if connection.vendor == "postgresql" else 2
     small, large = (
         statements_for(5, settings, monkeypatch),
         statements_for(20, settings, monkeypatch),
     )
-    assert (small[1], large[1]) == (5, 20)
+    assert (small[1], large[1]) == (5 * per_message, 20 * per_message)
     assert small[0] == large[0] <= 16
 
 
@@ -445,6 +448,69 @@ def test_hand_overs_skip_the_disk_flush_only_when_told(settings, during_send, sy
     assert dispatch.sweep().sent == 2
     assert seen == ["on", "on"] if synchronous else ["off", "off"]
     assert show() == "on"  # the worker's connection is left as it was
+
+
+@pytest.mark.services
+def test_the_hand_over_is_a_prepared_statement_and_the_shop_s_cache_setting_stays(ann):
+    # Django turns psycopg's statement cache off; a statement that is parsed and planned
+    # for every message costs more than the message's own work on the server.
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's: run the services tier")
+    for person in [ann, *(ContactFactory(consents=["email"]) for _ in range(7))]:
+        queue(person)
+    assert dispatch.sweep().sent == 8
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans + custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'WITH sent AS (UPDATE omnichannel_message%%'"
+        )
+        executions = sorted(count for (count,) in cursor.fetchall())
+    # One statement for the first message (no previous one to mark), one for the rest.
+    assert executions == [1, 7]
+    assert connection.connection.prepare_threshold is None
+
+
+@pytest.mark.services
+@pytest.mark.parametrize(
+    "shape",
+    [
+        policy.CheckShape(marketing, enrolled, orders_exit)
+        for marketing in (False, True)
+        for enrolled, orders_exit in ((False, False), (True, False), (True, True))
+    ],
+    ids=str,
+)
+def test_every_last_check_is_an_index_probe_not_a_scan_per_message(ann, shape):
+    # An EXISTS under an OR is planned as a hashed subplan: PostgreSQL reads every matching
+    # consent (or suppression, or order) of the shop to hash them, once per message. Each
+    # shape's statement holds only ANDed conditions, which become joins on indexes.
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan is PostgreSQL's: run the services tier")
+    message = queue(ann)
+    (statement,) = dispatch.hand_over_sql(connection.vendor, shape)
+    params = {
+        "now": timezone.now(),
+        "until": timezone.now(),
+        "to": ann.email,
+        "id": message.pk,
+        "owner": "test-worker",
+        "sending": "sending",
+        "sent": None,
+        "sent_at": None,
+        "provider_message_id": "",
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        try:
+            cursor.execute(f"EXPLAIN {statement}", params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("RESET plan_cache_mode")
+    assert "SubPlan" not in plan, plan
 
 
 def test_a_batch_announces_its_sent_messages_once_after_commit(

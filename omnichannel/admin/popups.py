@@ -4,20 +4,24 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import HttpResponse
-from django.urls import path, reverse
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import path
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from ..models import Popup, PopupSignup, PopupVariant
-from ..models.popups import PopupEventKind, PopupStatus
+from ..models.popups import PopupEventKind, PopupStatus, colour_validator
+from ..popups.contrast import AA_RATIO, PAIRS, contrasts, low_contrast, shown
+from ..popups.duplicate import duplicate_variant
 from ..popups.markup import render_preview
 from ..popups.stats import variant_figures
 
+COLOUR_FIELDS = ("background_colour", "text_colour", "accent_colour")
+
 VARIANT_FIELDSETS = (
-    (None, {"fields": (("name", "locale", "weight"),)}),
+    (None, {"fields": (("name", "locale", "weight"), "duplicate")}),
     (
         _("Content"),
         {
@@ -33,8 +37,53 @@ VARIANT_FIELDSETS = (
         },
     ),
     (_("After subscribing"), {"fields": ("success_headline", "success_text", "confirm_text")}),
-    (_("Look"), {"fields": ("position", ("background_colour", "text_colour", "accent_colour"))}),
+    (_("Look"), {"fields": ("position", COLOUR_FIELDS, "contrast", "low_contrast_ok")}),
 )
+
+
+class ColourInput(forms.TextInput):
+    """The browser's colour picker; it always answers #rrggbb, as the model stores."""
+
+    input_type = "color"
+
+
+class VariantForm(forms.ModelForm):
+    """A variant, with colours picked and checked for contrast before they are saved."""
+
+    low_contrast_ok = forms.BooleanField(
+        label=_("Save with this contrast anyway"),
+        required=False,
+        # Shown only with the contrast error (clean()): a choice made once it is explained.
+        widget=forms.HiddenInput,
+    )
+
+    class Meta:
+        widgets = dict.fromkeys(COLOUR_FIELDS, ColourInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        colours = {name: cleaned.get(name) or "" for name in COLOUR_FIELDS}
+        # A malformed colour gets the model's own error (after clean()).
+        valid = all(colour_validator.regex.match(colour) for colour in colours.values())
+        # Warned when the colours are picked, not on every later save of the popup.
+        picked = self.instance.pk is None or set(COLOUR_FIELDS) & set(self.changed_data)
+        if not valid or not picked or cleaned.get("low_contrast_ok"):
+            return cleaned
+        if low := low_contrast(colours):
+            self.fields["low_contrast_ok"].widget = forms.CheckboxInput()
+            self.add_error(
+                "low_contrast_ok",
+                _(
+                    "%(pairs)s: WCAG AA asks for at least %(aa)s so that everyone can read "
+                    "it (on a phone in the sun, with weaker eyesight). Pick colours further "
+                    "apart, or tick “Save with this contrast anyway”."
+                )
+                % {
+                    "pairs": "; ".join(f"{what} {shown(ratio)}" for what, ratio in low),
+                    "aa": shown(AA_RATIO),
+                },
+            )
+        return cleaned
 
 
 class VariantFormSet(forms.BaseInlineFormSet):
@@ -68,10 +117,76 @@ class VariantFormSet(forms.BaseInlineFormSet):
 
 class PopupVariantInline(admin.StackedInline):
     model = PopupVariant
+    form = VariantForm
     formset = VariantFormSet
     fieldsets = VARIANT_FIELDSETS
+    readonly_fields = ("duplicate", "contrast")
     extra = 0
     min_num = 1
+
+    @admin.display(description=_("copy"))
+    def duplicate(self, obj):
+        if obj.pk is None:
+            return _("Save the popup first to duplicate this variant.")
+        return format_html(
+            '<button type="submit" class="button" name="_duplicate_variant" value="{}">{}'
+            '</button> <span class="help">{}</span>',
+            obj.pk,
+            _("Duplicate"),
+            _(
+                "Saves your changes, then adds a copy of this variant with weight 0: it gets "
+                "no traffic until you give it a weight."
+            ),
+        )
+
+    def may_duplicate(self, request, obj):
+        """Duplicate saves the popup and adds a variant: both permissions."""
+        return self.has_change_permission(request, obj) and self.has_add_permission(request, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        if self.may_duplicate(request, obj):
+            return self.fieldsets
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "duplicate"]})
+            for name, options in self.fieldsets
+        ]
+
+    @admin.display(description=_("contrast"))
+    def contrast(self, obj):
+        """Each text's contrast as the form holds it; popup_contrast.js recomputes it while
+        staff pick colours, with the same formula as the form's check."""
+        colours = {name: getattr(obj, name) for name in COLOUR_FIELDS}
+        valid = all(colour_validator.regex.match(colour or "") for colour in colours.values())
+        ok, low = (
+            _("readable"),
+            _("too low: WCAG AA asks for at least %(aa)s") % {"aa": shown(AA_RATIO)},
+        )
+        # Invalid colours (a form refused for them) leave the figures to the script.
+        found = contrasts(colours) if valid else [(pair, None) for pair in PAIRS]
+        items = [
+            (
+                foreground,
+                background,
+                what,
+                " oc-contrast-low" if ratio is not None and ratio < AA_RATIO else "",
+                ""
+                if ratio is None
+                else f"{what}: {shown(ratio)}, {low if ratio < AA_RATIO else ok}",
+            )
+            for (what, foreground, background), ratio in found
+        ]
+        return format_html(
+            '<ul class="oc-contrast" aria-live="polite" data-aa="{}" data-ok="{}" data-low="{}">'
+            "{}</ul>",
+            AA_RATIO,
+            ok,
+            low,
+            format_html_join(
+                "",
+                '<li data-fg="{}" data-bg="{}" data-what="{}" class="oc-contrast-pair{}">{}</li>',
+                items,
+            ),
+        )
 
 
 @admin.register(Popup)
@@ -90,12 +205,11 @@ class PopupAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [PopupVariantInline]
-    readonly_fields = ("live_preview", "figures")
+    readonly_fields = ("figures",)
     actions = ["activate", "pause"]
     save_on_top = True
     fieldsets = (
         (None, {"fields": ("name", "slug", "status", "priority", ("starts_at", "ends_at"))}),
-        (_("Preview"), {"fields": ("live_preview",)}),
         (_("Figures"), {"fields": ("figures",)}),
         (
             _("What it asks for"),
@@ -140,7 +254,7 @@ class PopupAdmin(admin.ModelAdmin):
     )
 
     class Media:
-        js = ("omnichannel/admin/popup_preview.js",)
+        js = ("omnichannel/admin/popup_preview.js", "omnichannel/admin/popup_contrast.js")
 
     def get_queryset(self, request):
         return (
@@ -165,18 +279,6 @@ class PopupAdmin(admin.ModelAdmin):
         if not obj.impression_count:
             return "–"
         return f"{obj.submission_count / obj.impression_count:.1%}"
-
-    @admin.display(description=_("live preview"))
-    def live_preview(self, obj):
-        return format_html(
-            '<label for="oc-preview-variant">{}</label> <select id="oc-preview-variant"></select>'
-            '<iframe id="oc-preview" title="{}" data-url="{}" sandbox="allow-scripts" '
-            'style="display:block;width:100%;max-width:960px;height:560px;margin-top:.5rem;'
-            'border:1px solid var(--hairline-color, #ccc);border-radius:4px"></iframe>',
-            _("Variant"),
-            _("Popup preview"),
-            reverse("admin:omnichannel_popup_preview"),
-        )
 
     @admin.display(description=_("per variant"))
     def figures(self, obj):
@@ -241,6 +343,38 @@ class PopupAdmin(admin.ModelAdmin):
             % {"n": changed, "s": label},
             messages.SUCCESS,
         )
+
+    def response_change(self, request, obj):
+        """After "Duplicate" on a variant: the popup is saved, the copy added, and staff
+        stay on the page to edit it."""
+        wanted = request.POST.get("_duplicate_variant", "")
+        if not wanted:
+            return super().response_change(request, obj)
+        variant = obj.variants.filter(pk=wanted).first() if wanted.isdigit() else None
+        if not PopupVariantInline(self.model, self.admin_site).may_duplicate(request, obj):
+            self.message_user(
+                request,
+                _("The popup is saved; duplicating a variant needs the permission to add one."),
+                messages.WARNING,
+            )
+        elif variant is None:
+            self.message_user(
+                request,
+                _("The popup is saved, but that variant is no longer one of its own."),
+                messages.WARNING,
+            )
+        else:
+            copy = duplicate_variant(variant)
+            self.message_user(
+                request,
+                gettext(
+                    "The popup is saved and “%(name)s” duplicated as “%(copy)s”, with weight "
+                    "0: give it a weight to send it traffic."
+                )
+                % {"name": variant.name, "copy": copy.name},
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(request.path)
 
     def get_urls(self):
         preview = self.admin_site.admin_view(require_POST(self.preview_view))

@@ -203,8 +203,12 @@ def execute_prepared(connection, sql, params):
     ``plan_cache_mode`` decides).
 
     Django's psycopg cursors bind parameters on the client (the SQL text changes with every
-    value); this goes to psycopg directly with server-side binding. Poolers in transaction
-    mode need protocol-level prepared statements (PgBouncer 1.21 and later).
+    value); this goes to psycopg directly with server-side binding. Django also turns
+    psycopg's statement cache off (``prepare_threshold`` None, unless the shop's
+    ``OPTIONS`` set it), which makes psycopg ignore ``prepare=True``: the cache is switched
+    on for this one call and left as the shop had it, so only these statements are
+    prepared. Poolers in transaction mode need protocol-level prepared statements
+    (PgBouncer 1.21 and later).
     """
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
@@ -213,6 +217,13 @@ def execute_prepared(connection, sql, params):
     import psycopg
 
     connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        return cursor.fetchall() if cursor.description else []
+    raw = connection.connection
+    threshold = raw.prepare_threshold
+    if threshold is None:
+        raw.prepare_threshold = 0
+    try:
+        with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+            cursor.execute(sql, params, prepare=True)
+            return cursor.fetchall() if cursor.description else []
+    finally:
+        raw.prepare_threshold = threshold

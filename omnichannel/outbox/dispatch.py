@@ -136,34 +136,36 @@ LOST = "lost"
 def hand_over(cursor, message, owner, backend, sent=None):
     """Mark ``message`` as going to the provider now; the last check before the call.
 
-    One conditional UPDATE of one fixed text (``hand_over_sql``), in its own transaction:
-    it succeeds only while the row is still ours and sending and nothing that must stop it
-    has happened since the batch was decided (``policy.last_checks``). The attempt is
-    counted and the in-flight window opened before the call, so a crash leaves an accurate
-    record to reconcile from. The same statement marks ``sent``, the message sent just
-    before, as sent (its send time and provider id; the rest of its result is written with
-    the batch's), so a worker killed at any point leaves at most one message whose outcome
-    is unknown. Returns None when ``message`` may go, ``LOST`` when it is not ours any more,
+    One conditional UPDATE (``hand_over_sql``), in its own transaction: it succeeds only
+    while the row is still ours and sending and nothing that must stop it has happened
+    since the batch was decided (``policy.last_checks``). The attempt is counted and the
+    in-flight window opened before the call, so a crash leaves an accurate record to
+    reconcile from. The same round trip marks ``sent``, the message sent just before, as
+    sent (its send time and provider id; the rest of its result is written with the
+    batch's), so a worker killed at any point leaves at most one message whose outcome is
+    unknown. Returns None when ``message`` may go, ``LOST`` when it is not ours any more,
     else the reason it must not go.
     """
     connection = cursor.db
     now = timezone.now()
-    params = policy.last_check_params(message, now)
-    params.update(
-        id=message.pk,
-        owner=owner,
-        sending=MessageStatus.SENDING,
+    params = {
+        "now": now,
+        "to": message.to,
+        "id": message.pk,
+        "owner": owner,
+        "sending": MessageStatus.SENDING,
         # A send that may take longer than one request keeps its lease until its own
         # in-flight window closes (recovery only looks at the backend's request timeout).
-        until=now + in_flight_window(backend, message),
-        sent=sent.pk if sent else None,
-        sent_at=sent.sent_at if sent else None,
-        provider_message_id=sent.provider_message_id if sent else "",
-    )
+        "until": now + in_flight_window(backend, message),
+        "sent": sent.pk if sent else None,
+        "sent_at": sent.sent_at if sent else None,
+        "provider_message_id": sent.provider_message_id if sent else "",
+    }
     for name in ("now", "until", "sent_at"):
         params[name] = connection.ops.adapt_datetimefield_value(params[name])
-    handed = execute_prepared(connection, hand_over_sql(connection.vendor), params)
-    if message.pk in {row[0] for row in handed}:
+    for sql in hand_over_sql(connection.vendor, policy.CheckShape.of(message)):
+        handed = execute_prepared(connection, sql, params)
+    if handed:
         message.attempts += 1
         message.handed_at = now
         return None
@@ -184,45 +186,36 @@ OURS = (
 
 
 @functools.cache
-def hand_over_sql(vendor):
-    """The hand-over UPDATE: its text never changes, so psycopg prepares it once per
-    connection (PostgreSQL still plans it for each message's values). It touches two
-    rows: ``%(id)s``, handed over if every last check holds, and ``%(sent)s``, the previous
-    message, marked as sent while still ours."""
-    pk = _column("id")
-    # PostgreSQL cannot tell the type of a parameter that may be NULL inside a CASE.
-    sent_at = "%(sent_at)s::timestamptz" if vendor == "postgresql" else "%(sent_at)s"
-
-    def either(column, handed, sent):
-        return f"{_column(column)} = CASE WHEN m.{pk} = %(id)s THEN {handed} ELSE {sent} END"
-
-    attempts, locked_until = _column("attempts"), _column("locked_until")
-    checks = " AND ".join(f"({condition})" for condition, _reason in policy.last_checks())
-    assignments = ", ".join(
-        [
-            either("attempts", f"m.{attempts} + 1", f"m.{attempts}"),
-            either("handed_at", "%(now)s", f"m.{_column('handed_at')}"),
-            either("to", "%(to)s", f"m.{_column('to')}"),
-            # The lease only ever grows, and rarely: the column stays as it is.
-            either(
-                "locked_until",
-                f"CASE WHEN m.{locked_until} < %(until)s THEN %(until)s ELSE m.{locked_until} END",
-                f"m.{locked_until}",
-            ),
-            either("sent_at", "NULL", sent_at),
-            either(
-                "provider_message_id",
-                f"m.{_column('provider_message_id')}",
-                "%(provider_message_id)s",
-            ),
-        ]
+def hand_over_sql(vendor, shape):
+    """The hand-over's statements for messages of ``shape`` (``policy.CheckShape``): their
+    text is fixed per shape, so psycopg prepares each once per connection and PostgreSQL
+    settles on one plan of index probes. The first marks ``%(sent)s``, the previous
+    message, as sent while still ours; the second hands ``%(id)s`` over if every last
+    check holds and returns its id. On PostgreSQL the two are one statement (the marking
+    as a data-modifying WITH), one round trip; SQLite runs them one after the other (a
+    crash between them leaves the previous message marked and this one not handed over,
+    which is what a crash before the hand-over leaves anyway).
+    """
+    table = Message._meta.db_table
+    mark_sent = (
+        f"UPDATE {table} SET {_column('sent_at')} = %(sent_at)s, "
+        f"{_column('provider_message_id')} = %(provider_message_id)s "
+        f"WHERE {_column('id')} = %(sent)s AND {_column('status')} = %(sending)s "
+        f"AND {_column('locked_by')} = %(owner)s"
     )
-    return (
-        f"UPDATE {Message._meta.db_table} AS m SET {assignments} "
-        f"WHERE ({OURS} AND {checks}) OR (m.{pk} = %(sent)s "
-        f"AND m.{_column('status')} = %(sending)s AND m.{_column('locked_by')} = %(owner)s) "
-        f"RETURNING {pk}"
+    checks = " AND ".join(f"({condition})" for condition, _reason in policy.last_checks(shape))
+    locked_until = _column("locked_until")
+    hand = (
+        f"UPDATE {table} AS m SET {_column('attempts')} = m.{_column('attempts')} + 1, "
+        f"{_column('handed_at')} = %(now)s, {_column('to')} = %(to)s, "
+        # The lease only ever grows, and rarely: the indexed column mostly stays as it is.
+        f"{locked_until} = CASE WHEN m.{locked_until} < %(until)s THEN %(until)s "
+        f"ELSE m.{locked_until} END "
+        f"WHERE {OURS} AND {checks} RETURNING {_column('id')}"
     )
+    if vendor == "postgresql":
+        return (f"WITH sent AS ({mark_sent}) {hand}",)
+    return (mark_sent, hand)
 
 
 def recover_expired_leases(owner, now):

@@ -196,21 +196,42 @@ def outranked_by(message, facts, now):
     return Decision(DEFER, f"flow priority: {name!r} goes first", until)
 
 
-def last_checks():
+@dataclass(frozen=True)
+class CheckShape:
+    """Which last checks apply to a message: they differ by purpose and flow, so each shape
+    gets a statement of its own with nothing but ANDed conditions, which PostgreSQL turns
+    into joins probing an index per fact (an EXISTS under an OR would instead be a hashed
+    subplan: a scan of the whole consent table for every message)."""
+
+    marketing: bool
+    enrolled: bool
+    orders_exit: bool
+
+    @classmethod
+    def of(cls, message):
+        enrollment = message.enrollment
+        return cls(
+            marketing=message.purpose == Purpose.MARKETING,
+            enrolled=enrollment is not None,
+            orders_exit=bool(enrollment and ExitGoal.ORDERED in enrollment.flow.exit_goals),
+        )
+
+
+def last_checks(shape):
     """What may have changed since the batch was decided, as (SQL condition, reason) pairs.
 
     Each condition is plain SQL over the message row ``m``, so the hand-over UPDATE that
-    precedes every provider call re-checks them all in one statement of one fixed text
-    (prepared once per connection, whatever the message), per message: an
-    order, a STOP, a withdrawn consent or a suppression that lands while the batch is out
-    stops every message not yet handed over, even when the event's own cancellation has
-    not run yet. The parameters are those of ``last_check_params``.
+    precedes every provider call re-checks them all in one statement of one fixed text per
+    ``shape`` (prepared once per connection), per message: an order, a STOP, a withdrawn
+    consent or a suppression that lands while the batch is out stops every message not yet
+    handed over, even when the event's own cancellation has not run yet. The parameters
+    are ``now`` and ``to`` (the address the message is about to go to).
     """
-    return _last_checks_sql()
+    return _last_checks_sql(shape)
 
 
 @functools.cache
-def _last_checks_sql():
+def _last_checks_sql(shape):
     # Quoted as both PostgreSQL and SQLite want identifiers quoted.
     def table(model):
         return f'"{model._meta.db_table}"'
@@ -226,25 +247,24 @@ def _last_checks_sql():
 
     m_contact, m_channel, m_purpose = (col(Message, f) for f in ("contact", "channel", "purpose"))
     m_enrollment, m_expires = col(Message, "enrollment"), col(Message, "expires_at")
-    consent = (
-        f"SELECT 1 FROM {table(Consent)} c WHERE c.{col(Consent, 'contact')} = m.{m_contact} "
-        f"AND c.{col(Consent, 'channel')} = m.{m_channel} "
-        f"AND c.{col(Consent, 'purpose')} = m.{m_purpose} AND c.{col(Consent, 'status')} = "
-    )
-    enrollment = f"SELECT 1 FROM {table(Enrollment)} e WHERE e.{pk(Enrollment)} = m.{m_enrollment}"
-    flow = Enrollment._meta.get_field("flow").related_model
-    orders = (
-        f"{enrollment} AND EXISTS (SELECT 1 FROM {table(TrackedOrder)} o "
-        f"WHERE o.{col(TrackedOrder, 'contact')} = m.{m_contact} "
-        f"AND o.{col(TrackedOrder, 'is_purchase')} "
-        f"AND o.{col(TrackedOrder, 'placed_at')} >= e.{col(Enrollment, 'triggered_at')})"
-    )
-    converted = (
-        f"{enrollment} AND EXISTS (SELECT 1 FROM {table(CartSnapshot)} k "
-        f"WHERE k.{pk(CartSnapshot)} = e.{col(Enrollment, 'cart')} "
-        f"AND k.{col(CartSnapshot, 'status')} IN ({quoted(FINAL_CART_STATUSES)}))"
-    )
-    return [
+
+    def consent(status):
+        return (
+            f"SELECT 1 FROM {table(Consent)} c WHERE c.{col(Consent, 'contact')} = m.{m_contact} "
+            f"AND c.{col(Consent, 'channel')} = m.{m_channel} "
+            f"AND c.{col(Consent, 'purpose')} = m.{m_purpose} "
+            f"AND c.{col(Consent, 'status')} = '{status}'"
+        )
+
+    # The message row is referred to in WHERE only: PostgreSQL turns an EXISTS into a join
+    # only when its FROM and ON clauses stand on their own.
+    def enrollment_with(joined, on, condition):
+        return (
+            f"SELECT 1 FROM {table(Enrollment)} e JOIN {table(joined)} x ON {on} "
+            f"WHERE e.{pk(Enrollment)} = m.{m_enrollment} AND {condition}"
+        )
+
+    checks = [
         (f"m.{m_expires} IS NULL OR m.{m_expires} > %(now)s", "expired before it could be sent"),
         (
             f"NOT EXISTS (SELECT 1 FROM {table(Suppression)} s "
@@ -252,45 +272,53 @@ def _last_checks_sql():
             f"AND s.{col(Suppression, 'address')} = %(to)s)",
             "address is suppressed",
         ),
-        (
-            f"m.{m_purpose} <> '{Purpose.MARKETING}' "
-            f"OR EXISTS ({consent}'{ConsentStatus.GRANTED}')",
-            "no marketing consent for this channel",
-        ),
-        (
-            f"NOT EXISTS ({consent}'{ConsentStatus.WITHDRAWN}')",
-            "the contact refused these messages",
-        ),
-        (
-            f"m.{m_enrollment} IS NULL OR EXISTS ({enrollment} "
-            f"AND e.{col(Enrollment, 'state')} <> '{EnrollmentState.EXITED}' "
-            f"AND EXISTS (SELECT 1 FROM {table(flow)} f WHERE f.{pk(flow)} = "
-            f"e.{col(Enrollment, 'flow')} AND f.{col(flow, 'status')} <> '{FlowStatus.ARCHIVED}'))",
-            "left the flow",
-        ),
-        (
-            f"NOT %(orders_exit)s OR NOT EXISTS ({orders}) AND NOT EXISTS ({converted})",
-            "left the flow: placed an order",
-        ),
     ]
-
-
-def last_check_params(message, now):
-    """The parameters of ``last_checks`` for ``message`` about to go to ``message.to``.
-
-    Whether an order stops the message is the flow's own setting, read with the batch.
-    """
-    enrollment = message.enrollment
-    return {
-        "now": now,
-        "to": message.to,
-        "orders_exit": bool(enrollment and ExitGoal.ORDERED in enrollment.flow.exit_goals),
-    }
+    if shape.marketing:
+        checks.append(
+            (f"EXISTS ({consent(ConsentStatus.GRANTED)})", "no marketing consent for this channel")
+        )
+    checks.append(
+        (f"NOT EXISTS ({consent(ConsentStatus.WITHDRAWN)})", "the contact refused these messages")
+    )
+    if shape.enrolled:
+        flow = Enrollment._meta.get_field("flow").related_model
+        checks.append(
+            (
+                "EXISTS ("
+                + enrollment_with(
+                    flow,
+                    f"x.{pk(flow)} = e.{col(Enrollment, 'flow')}",
+                    f"e.{col(Enrollment, 'state')} <> '{EnrollmentState.EXITED}' "
+                    f"AND x.{col(flow, 'status')} <> '{FlowStatus.ARCHIVED}'",
+                )
+                + ")",
+                "left the flow",
+            )
+        )
+    if shape.orders_exit:
+        ordered = enrollment_with(
+            TrackedOrder,
+            f"x.{col(TrackedOrder, 'placed_at')} >= e.{col(Enrollment, 'triggered_at')}",
+            f"x.{col(TrackedOrder, 'contact')} = m.{m_contact} "
+            f"AND x.{col(TrackedOrder, 'is_purchase')}",
+        )
+        converted = enrollment_with(
+            CartSnapshot,
+            f"x.{pk(CartSnapshot)} = e.{col(Enrollment, 'cart')}",
+            f"x.{col(CartSnapshot, 'status')} IN ({quoted(FINAL_CART_STATUSES)})",
+        )
+        checks.append(
+            (
+                f"NOT EXISTS ({ordered}) AND NOT EXISTS ({converted})",
+                "left the flow: placed an order",
+            )
+        )
+    return checks
 
 
 def why_not_sendable(cursor, message, params):
     """The reason the hand-over of ``message`` was refused (the rare path: a few queries)."""
-    for condition, reason in last_checks():
+    for condition, reason in last_checks(CheckShape.of(message)):
         cursor.execute(
             f"SELECT 1 FROM {Message._meta.db_table} m WHERE m.id = %(id)s AND ({condition})",
             {**params, "id": message.pk},

@@ -2,7 +2,7 @@
 
     pip install -e ".[all,test,bench]"
     .venv/bin/python tests/bench/bench_dispatch.py                # throughput + statements
-    .venv/bin/python tests/bench/bench_dispatch.py --scale        # + 10k / 100k / 1M queued
+    .venv/bin/python tests/bench/bench_dispatch.py --scale        # + 10k-1M queued, 100k consents
     .venv/bin/python tests/bench/bench_dispatch.py --workers      # + 1, 2 and 4 processes
     .venv/bin/python tests/bench/bench_dispatch.py --latency      # + 100,000 due at once
     .venv/bin/python tests/bench/bench_dispatch.py --profile      # + where the time goes
@@ -61,7 +61,7 @@ from post_office.models import STATUS as POST_OFFICE_STATUS  # noqa: E402
 from post_office.models import Email  # noqa: E402
 
 from omnichannel.channels import locmem  # noqa: E402
-from omnichannel.models import Contact, Message  # noqa: E402
+from omnichannel.models import Consent, Contact, Message  # noqa: E402
 from omnichannel.outbox import dispatch  # noqa: E402
 
 DATABASE = "test_omnichannel_bench_dispatch"
@@ -97,14 +97,19 @@ def settings_for(channel_backend, email_backend=DJANGO_LOCMEM, **extra):
 
 
 def contacts():
-    existing = list(Contact.objects.all()[:1000])
+    existing = list(Contact.objects.filter(email__startswith="bench-")[:1000])
     return existing or Contact.objects.bulk_create(
         Contact(email=f"bench-{i}@example.com", first_name="Ann") for i in range(1000)
     )
 
 
-def queue(total, due_in=None):
-    people = contacts()
+def queue(total, due_in=None, purpose="transactional"):
+    # Marketing goes once to each contact (the frequency cap): one consenting contact each.
+    people = (
+        list(Contact.objects.filter(consents__status="granted").order_by("pk")[:total])
+        if purpose == "marketing"
+        else contacts()
+    )
     now = timezone.now()
     stamp = time.monotonic_ns()
     Message.objects.bulk_create(
@@ -112,7 +117,7 @@ def queue(total, due_in=None):
             Message(
                 contact=people[i % len(people)],
                 channel="email",
-                purpose="transactional",
+                purpose=purpose,
                 idempotency_key=f"bench:{stamp}:{i}",
                 content=CONTENT,
                 context={"n": i},
@@ -142,6 +147,31 @@ def queue_sql(total):
         cursor.execute("ANALYZE omnichannel_message")
 
 
+def give_consent(count):
+    """``count`` contacts (the bench's own 1,000 among them) with email marketing consent."""
+    people = contacts()
+    more = count - len(people)
+    Contact.objects.bulk_create(
+        (Contact(email=f"shop-{i}@example.com") for i in range(more)), batch_size=5000
+    )
+    Consent.objects.bulk_create(
+        (
+            Consent(contact_id=pk, channel="email", purpose="marketing", status="granted")
+            for pk in Contact.objects.values_list("pk", flat=True).iterator()
+        ),
+        batch_size=5000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE omnichannel_contact")
+        cursor.execute("ANALYZE omnichannel_consent")
+
+
+def forget_consent():
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE omnichannel_consent")
+        cursor.execute("DELETE FROM omnichannel_contact WHERE email LIKE 'shop-%%'")
+
+
 def reset():
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE omnichannel_deliveryevent, omnichannel_message CASCADE")
@@ -163,9 +193,9 @@ def drain(owner=None, stop_after=None):
 # --- what is measured --------------------------------------------------------------------
 
 
-def ours(total, channel_backend, email_backend=DJANGO_LOCMEM):
+def ours(total, channel_backend, email_backend=DJANGO_LOCMEM, purpose="transactional"):
     with settings_for(channel_backend, email_backend):
-        queue(total)
+        queue(total, purpose=purpose)
         started = time.perf_counter()
         sent = drain()
         elapsed = time.perf_counter() - started
@@ -390,6 +420,14 @@ def main():
             print(f"10,000 drained while N are due ({load()})")
             for queued in (10_000, 100_000, 1_000_000):
                 line(f"{queued:>9,} queued", rounds(lambda q=queued: at_scale(q, 10_000), count))
+            print(f"{total:,} marketing messages while N contacts have given consent ({load()})")
+            for consenting in (total, 100_000):
+                give_consent(consenting)
+                line(
+                    f"{consenting:>9,} with consent",
+                    rounds(lambda: ours(total, LOCMEM_CHANNEL, purpose="marketing"), count),
+                )
+                forget_consent()
         if args.workers:
             print(f"{total * 2} messages, N processes ({load()})")
             single = None

@@ -140,7 +140,7 @@ def test_staff_build_a_flow_with_conditions_goals_and_ordered_steps(admin_client
         ({"trigger": "custom_event"}, "Name the event that starts this flow"),
         ({"exit_goals": ["bought twice"]}, "Select a valid choice"),
         ({"holdout_percent": "80"}, "less than or equal to 50"),
-        ({"attribution_window": "five days"}, "Enter a valid duration."),
+        ({"attribution_window": "five days"}, "Enter a duration such as “30 minutes”"),
     ],
 )
 def test_bad_flow_input_gets_a_clear_error(admin_client, fields, message):

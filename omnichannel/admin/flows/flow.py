@@ -29,11 +29,13 @@ from ...models import Contact, Enrollment, Flow, Step
 from ...models.flows import EnrollmentState, FlowStatus
 from ..permissions import may_view_contacts
 from .forms import DryRunForm, FiguresPeriodForm, FlowForm, StepInlineForm, renumber_steps
+from .widgets import DURATIONS_IN_WORDS
 
 
 class StepInline(admin.TabularInline):
     model = Step
     form = StepInlineForm
+    formfield_overrides = DURATIONS_IN_WORDS
     fields = (
         "position",
         "name",
@@ -73,6 +75,7 @@ class FlowAdmin(admin.ModelAdmin):
     """The flow builder: what starts it, who enters, its steps, and how it performs."""
 
     form = FlowForm
+    formfield_overrides = DURATIONS_IN_WORDS
     list_display = (
         "name", "kind", "trigger", "status", "priority", "step_count", "enrolled_count",
         "active_count", "activated_at",

@@ -155,6 +155,13 @@ class StepForm(OneBasedPositionForm):
     )
 
 
+class StepContentForm(forms.ModelForm):
+    def clean_text(self):
+        # Browsers send a textarea's line breaks as CR LF; an SMS would pay a character
+        # for each CR, which the counter beside the field (and the reader) never sees.
+        return self.cleaned_data["text"].replace("\r\n", "\n")
+
+
 class ContentFormSet(forms.BaseInlineFormSet):
     """One content per variant, channel and language: say so instead of failing on the
     database constraint."""

@@ -1,7 +1,8 @@
 """A step's page: its contents per channel and language, variants, conditions, a
 preview and a test send."""
 
-from functools import partial
+import json
+from functools import cached_property, partial
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -9,38 +10,73 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from ...channels import sms_segments
+from ...conf import omnichannel_settings
+from ...core.durations import describe_delay
 from ...exceptions import SendError
 from ...flows import validation
 from ...flows.preview import preview_step, sample_contact
 from ...flows.variables import grouped_tags
-from ...models import Contact, Step, StepContent, StepVariant
+from ...models import ChannelCost, Contact, Step, StepContent, StepVariant
+from ...models.channels import Channel
 from ..permissions import may_view_contacts
-from .forms import PHONE_CHANNELS, ContentFormSet, StepForm, TestSendForm, renumber_steps
+from .forms import (
+    PHONE_CHANNELS,
+    ContentFormSet,
+    StepContentForm,
+    StepForm,
+    TestSendForm,
+    renumber_steps,
+)
+from .widgets import DURATIONS_IN_WORDS
 
 
 class StepVariantInline(admin.TabularInline):
     model = StepVariant
     extra = 0
+    formfield_overrides = DURATIONS_IN_WORDS
     fields = ("name", "weight", "channel", "delay", "offer_value")
     verbose_name_plural = _(
         "A/B variants (each needs its own content below; empty fields follow the step)"
     )
 
 
+def channel_fieldset(name, fields, *channels):
+    """A fieldset shown only while the content's channel is one of ``channels``
+    (step_content.js and omnichannel.css; without scripts every fieldset shows)."""
+    classes = ("oc-channel", *(f"oc-for-{channel}" for channel in channels))
+    return (name, {"classes": classes, "fields": fields})
+
+
 class StepContentInline(admin.StackedInline):
+    """One editor per channel: the content's channel decides which fields show."""
+
     model = StepContent
+    form = StepContentForm
     formset = ContentFormSet
     extra = 0
     fieldsets = (
-        (None, {"fields": (("channel", "locale", "variant"), "text")}),
-        (_("Email"), {"fields": ("subject", "preheader", "html")}),
-        (_("Web push and on-site inbox"), {"fields": ("title", "body", "url", "icon")}),
-        (_("WhatsApp template"), {"fields": ("content_sid", "variables")}),
+        (None, {"fields": (("channel", "locale", "variant"),)}),
+        channel_fieldset(_("Email"), ("subject", "preheader"), Channel.EMAIL),
+        channel_fieldset(_("WhatsApp template"), ("content_sid", "variables"), Channel.WHATSAPP),
+        channel_fieldset(
+            _("Text"), ("text", "sms_counter"), Channel.EMAIL, Channel.SMS, Channel.WHATSAPP
+        ),
+        channel_fieldset(_("Email HTML"), ("html",), Channel.EMAIL),
+        channel_fieldset(
+            _("Web push and on-site inbox"), ("title", "body", "url"), Channel.PUSH, Channel.INBOX
+        ),
+        channel_fieldset(None, ("icon",), Channel.PUSH),
     )
+    readonly_fields = ("sms_counter",)
+
+    class Media:
+        js = ("omnichannel/admin/step_content.js",)
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
@@ -49,6 +85,44 @@ class StepContentInline(admin.StackedInline):
         variant.help_text = _("Empty: the step's own content. Save new variants first.")
         return formset
 
+    @cached_property
+    def _sms_rates(self):
+        # The inline lives for one request: the rates are read once per page.
+        return [
+            {"where": cost.country or str(_("any country")), "amount": str(cost.amount),
+             "currency": cost.currency}
+            for cost in ChannelCost.objects.filter(channel=Channel.SMS).order_by("country")
+        ]  # fmt: skip
+
+    @admin.display(description=_("SMS length"))
+    def sms_counter(self, obj):
+        """Where step_content.js counts the SMS's segments while staff type, with the
+        alphabet of ``sms_segments`` itself, so that the two cannot disagree."""
+        return format_html(
+            '<p class="oc-sms-counter" aria-live="polite" data-gsm-basic="{}" '
+            'data-gsm-extended="{}" data-budget="{}" data-rates="{}" data-summary="{}" '
+            'data-gsm="{}" data-ucs2="{}" data-over-budget="{}" data-cost="{}"></p>'
+            '<small class="oc-sms-note">{}</small>',
+            # JSON: the HTML parser would turn the alphabet's CR into LF in plain text.
+            json.dumps(sorted(sms_segments.GSM_BASIC)),
+            json.dumps(sorted(sms_segments.GSM_EXTENDED)),
+            omnichannel_settings.SMS_SEGMENT_BUDGET,
+            json.dumps(self._sms_rates),
+            _("Segments: %(segments)s · characters: %(characters)s · %(encoding)s"),
+            _("GSM alphabet: 160 characters in one segment, 153 per segment after"),
+            _("Unicode, because of “%(char)s”: 70 characters in one segment, 67 per segment after"),
+            _(
+                "More than %(budget)s segments (OMNICHANNEL['SMS_SEGMENT_BUDGET']): "
+                "activating the flow is refused."
+            ),
+            _("Estimated cost per message: %(costs)s"),
+            _(
+                "Counted on the text as typed: variables change the length when it is sent "
+                "(the step's preview counts it for a contact). €, [, ], {, }, ~, ^, | and \\ "
+                "take two characters."
+            ),
+        )
+
 
 @admin.register(Step)
 class StepAdmin(admin.ModelAdmin):
@@ -56,7 +130,8 @@ class StepAdmin(admin.ModelAdmin):
     Reached from its flow's page, so it is not listed on the admin index."""
 
     form = StepForm
-    list_display = ("__str__", "flow", "channel", "delay", "offer_kind")
+    formfield_overrides = DURATIONS_IN_WORDS
+    list_display = ("__str__", "flow", "channel", "delay_in_words", "offer_kind")
     list_filter = ("flow", "channel")
     list_select_related = ("flow",)
     search_fields = ("name", "flow__name")
@@ -72,6 +147,10 @@ class StepAdmin(admin.ModelAdmin):
 
     def get_model_perms(self, request):
         return {}
+
+    @admin.display(description=_("delay"), ordering="delay")
+    def delay_in_words(self, obj):
+        return describe_delay(obj.delay)
 
     def get_readonly_fields(self, request, obj=None):
         return ("flow",) if obj else ()

@@ -1,9 +1,41 @@
-"""The conditions editor of flows, steps and segments: a select of the registered
-conditions, each with its own parameter fields."""
+"""The flow builder's own fields: the conditions editor of flows, steps and segments (a
+select of the registered conditions, each with its own parameter fields), and delays in
+words."""
+
+from datetime import timedelta
 
 from django import forms
+from django.db import models
+from django.utils.translation import gettext_lazy as _
 
+from ...core.durations import DelayError, describe_delay, parse_delay
 from ...flows import conditions
+
+
+class DurationInWordsField(forms.DurationField):
+    """A duration typed and shown in words ("1 day 2 hours"), in any shipped language; see
+    ``omnichannel.core.durations``."""
+
+    def widget_attrs(self, widget):
+        return {**super().widget_attrs(widget), "placeholder": _("e.g. 2 hours")}
+
+    def prepare_value(self, value):
+        return describe_delay(value) if isinstance(value, timedelta) else value
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_delay(str(value))
+        except DelayError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
+
+
+#: For an admin's ``formfield_overrides``: every duration of a step (its delay, how long
+#: its code is valid) in words.
+DURATIONS_IN_WORDS = {models.DurationField: {"form_class": DurationInWordsField}}
 
 
 class ConditionsWidget(forms.Widget):
