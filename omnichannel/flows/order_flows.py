@@ -223,10 +223,7 @@ THANK_YOU = {
         "subject": "Thank you for your order {{ order.number }}",
         "preheader": "We have your order and are getting it ready.",
         "before": ["Thank you for your order at {{ shop.name }}. Here is what you bought:"],
-        "after": [
-            "We will write again when it is on its way. If anything is not right, just "
-            "reply to this email: a person will answer."
-        ],
+        "after": ["If anything is not right, just reply to this email: a person will answer."],
     },
     "fr": {
         "subject": "Merci pour votre commande {{ order.number }}",
@@ -235,35 +232,28 @@ THANK_YOU = {
             "Merci pour votre commande chez {{ shop.name }}. Voici ce que vous avez acheté :"
         ],
         "after": [
-            "Nous vous écrirons à nouveau dès son expédition. Si quelque chose ne va pas, "
-            "répondez simplement à cet e-mail : une personne vous répondra."
+            "Si quelque chose ne va pas, répondez simplement à cet e-mail : une personne vous "
+            "répondra."
         ],
     },
     "ru": {
         "subject": "Спасибо за ваш заказ {{ order.number }}",
         "preheader": "Мы получили ваш заказ и уже готовим его.",
         "before": ["Спасибо за заказ в {{ shop.name }}. Вот что вы купили:"],
-        "after": [
-            "Мы напишем ещё раз, когда заказ будет в пути. Если что-то не так, просто "
-            "ответьте на это письмо: вам ответит живой человек."
-        ],
+        "after": ["Если что-то не так, просто ответьте на это письмо: вам ответит живой человек."],
     },
     "bg": {
         "subject": "Благодарим ви за поръчка {{ order.number }}",
         "preheader": "Получихме поръчката ви и я подготвяме.",
         "before": ["Благодарим ви за поръчката в {{ shop.name }}. Ето какво купихте:"],
-        "after": [
-            "Ще ви пишем отново, когато пратката тръгне. Ако нещо не е наред, просто "
-            "отговорете на този имейл: ще ви отговори човек."
-        ],
+        "after": ["Ако нещо не е наред, просто отговорете на този имейл: ще ви отговори човек."],
     },
     "sk": {
         "subject": "Ďakujeme za vašu objednávku {{ order.number }}",
         "preheader": "Vašu objednávku sme prijali a pripravujeme ju.",
         "before": ["Ďakujeme za vašu objednávku v {{ shop.name }}. Toto ste si kúpili:"],
         "after": [
-            "Ozveme sa znova, keď bude na ceste. Ak niečo nie je v poriadku, jednoducho "
-            "odpovedzte na tento e-mail: odpovie vám človek."
+            "Ak niečo nie je v poriadku, jednoducho odpovedzte na tento e-mail: odpovie vám človek."
         ],
     },
 }
