@@ -439,7 +439,7 @@ def test_demo_after_the_order_thanks_a_review_request_a_cross_sell_and_a_win_bac
     from omnichannel.flows.defaults import install_defaults
     from omnichannel.flows.engine import advance_due
     from omnichannel.integrations import track_order
-    from omnichannel.models import Flow
+    from omnichannel.models import Enrollment, Flow, Message
     from omnichannel.outbox.dispatch import dispatch_batch
     from sample_shop.shop.models import OrderStatus
 
@@ -475,6 +475,14 @@ def test_demo_after_the_order_thanks_a_review_request_a_cross_sell_and_a_win_bac
     [(subject, body)] = emails_at(lapsed)
     assert subject == "It has been a while: here is what is new at Sample Shop"
     assert len(mail.outbox) == 4
+
+    # She comes back and orders: the win-back ends before its offer.
+    add(client, mug)
+    assert check_out(client).status_code == 302
+    winback = Enrollment.objects.get(flow__slug="win-back")
+    assert (winback.state, winback.exit_reason) == ("exited", "Placed an order")
+    emails_at(lapsed + timedelta(days=8))
+    assert not Message.objects.filter(enrollment=winback, step__position=1).exists()
 
 
 def test_the_details_step_orders_nothing_and_the_payment_step_needs_it(client, mug):

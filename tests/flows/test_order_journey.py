@@ -333,6 +333,24 @@ class TestPostPurchase:
         assert [p["name"] for p in cross_sell.context["recommendations"]] == ["Linen apron"]
         assert "Linen apron" in render_message(cross_sell)["html"]
 
+    def test_a_running_cart_recovery_holds_the_cross_sell_back(self, shipped, buy):
+        now, ann = timezone.now(), ContactFactory(consents=["email"])
+        buy(ann, "1001", now - 7 * DAY)
+        sent_now(now - 7 * DAY)  # the thank-you
+        cart = CartSnapshotFactory(contact=ann, status="abandoned")
+        Enrollment.objects.create(
+            flow=Flow.objects.get(slug="cart-recovery"),
+            contact=ann,
+            cart=cart,
+            trigger_key=f"cart:{cart.uuid}",
+            triggered_at=now,
+            next_step_at=now + timedelta(hours=1),
+        )
+        sent_now(now + timedelta(seconds=1))
+        cross_sell = Message.objects.get(step__position=1)
+        assert cross_sell.status == "queued"
+        assert cross_sell.last_error == "the contact is in a cart recovery"
+
     def test_each_order_has_its_own_thank_you(self, shipped, buy):
         now, ann = timezone.now(), ContactFactory()
         buy(ann, "1", now - DAY)
