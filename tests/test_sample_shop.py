@@ -291,11 +291,15 @@ def test_load_demo_data_installs_the_fast_default_flows_and_the_periodic_tasks(s
     assert welcome.status == recovery.status == "active"
     assert welcome.steps.get(position=1).delay == timedelta(minutes=4)
     assert recovery.steps.get(position=0).delay == timedelta(seconds=2.5)  # an hour, fast
+    winback = Flow.objects.get(slug="win-back")
+    assert winback.status == "active"
+    assert winback.steps.get(position=1).delay == timedelta(minutes=7)
     tasks = set(PeriodicTask.objects.values_list("task", flat=True))
     assert {
         "omnichannel.advance_flows",
         "omnichannel.dispatch_due",
         "omnichannel.detect_abandoned_carts",
+        "omnichannel.detect_lapsed_buyers",
     } <= tasks
 
 
@@ -407,9 +411,78 @@ def test_demo_a_guest_who_leaves_an_email_is_reminded_until_they_order(client, m
     enrollment.refresh_from_db()
     assert (enrollment.state, enrollment.exit_reason) == ("exited", ExitGoal.ORDERED.label)
     later = due + timedelta(days=30)
-    assert advance_due(now=later).queued == 0
-    assert dispatch_batch("demo", now=later).sent == 0
-    assert Message.objects.count() == 1 and len(mail.outbox) == 1
+    advance_due(now=later)
+    dispatch_batch("demo", now=later)
+    # No more reminders: what goes now is the order's own thank-you (post-purchase).
+    assert Message.objects.filter(enrollment=enrollment).count() == 1
+    [thanks] = Message.objects.exclude(enrollment=enrollment)
+    assert (thanks.source, thanks.purpose, thanks.status) == (
+        "flow:post-purchase:1",
+        "transactional",
+        "sent",
+    )
+    assert len(mail.outbox) == 2 and mail.outbox[1].subject.startswith("Thank you for your order")
+
+
+def test_demo_after_the_order_thanks_a_review_request_a_cross_sell_and_a_win_back(
+    client, mug, settings
+):
+    """The flows after a purchase in the shop, with the real pieces: the order's lines come
+    from the shop, shipping it asks for a review linking the product, a week later the
+    shop's recommendations go with it, and months later the buyer is won back."""
+    from datetime import timedelta
+
+    from django.core import mail
+    from django.utils import timezone
+
+    from omnichannel.carts.winback import detect_lapsed
+    from omnichannel.flows.defaults import install_defaults
+    from omnichannel.flows.engine import advance_due
+    from omnichannel.integrations import track_order
+    from omnichannel.models import Enrollment, Flow, Message
+    from omnichannel.outbox.dispatch import dispatch_batch
+    from sample_shop.shop.models import OrderStatus
+
+    settings.OMNICHANNEL = {**settings.OMNICHANNEL, "REVIEW_ORDER_STATUSES": ["shipped"]}
+    Product.objects.create(name="Teapot", slug="teapot", price=Decimal("30"), sku="TEA")
+    install_defaults(activate=True)
+    Flow.objects.update(activated_at=timezone.now() - timedelta(days=1))
+    add(client, mug, 2)
+    assert check_out(client, email_offers="on").status_code == 302
+    shop_order, start = Order.objects.get(), timezone.now()
+
+    def emails_at(at):
+        advance_due(now=at)
+        dispatch_batch("demo", now=at)
+        return [(message.subject, message.body) for message in mail.outbox[-1:]]
+
+    [(subject, body)] = emails_at(start)
+    assert subject == f"Thank you for your order {shop_order.uuid}"
+    assert "- Mug x 2" in body
+
+    shop_order.status = OrderStatus.SHIPPED  # as staff do in the shop's admin
+    shop_order.save()
+    track_order(shop_order)
+    [(subject, body)] = emails_at(start + timedelta(days=3, seconds=1))
+    assert subject == "How do you like your order?"
+    assert "- Mug: https://shop.example.com/products/mug/" in body
+
+    [(subject, body)] = emails_at(start + timedelta(days=7, seconds=1))
+    assert subject == "Something to go with your order" and "- Teapot (30.00)" in body
+
+    lapsed = start + timedelta(days=91)
+    assert detect_lapsed(now=lapsed).enrolled == 1
+    [(subject, body)] = emails_at(lapsed)
+    assert subject == "It has been a while: here is what is new at Sample Shop"
+    assert len(mail.outbox) == 4
+
+    # She comes back and orders: the win-back ends before its offer.
+    add(client, mug)
+    assert check_out(client).status_code == 302
+    winback = Enrollment.objects.get(flow__slug="win-back")
+    assert (winback.state, winback.exit_reason) == ("exited", "Placed an order")
+    emails_at(lapsed + timedelta(days=8))
+    assert not Message.objects.filter(enrollment=winback, step__position=1).exists()
 
 
 def test_the_details_step_orders_nothing_and_the_payment_step_needs_it(client, mug):

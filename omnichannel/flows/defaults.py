@@ -27,6 +27,11 @@ The cart recovery (started when a cart is abandoned, ends when it is ordered or 
    contact agreed to texts (the step is skipped otherwise; add a WhatsApp template in
    the admin to use WhatsApp too);
 4. two days later, by email: a last note before the code expires.
+
+After a purchase (their content, in five languages, and their steps: ``order_flows``):
+thank you and cross-sell (every purchase), the review request (an order delivered) and
+the win-back (a buyer who stopped ordering). Priorities: cart recovery 30, post-purchase
+15, win-back 10, welcome 0 (see ``omnichannel.outbox.policy``).
 """
 
 from dataclasses import dataclass, field
@@ -38,7 +43,8 @@ from django.db import transaction
 from ..models import Flow, Step, StepContent
 from ..models.channels import Channel
 from ..models.flows import BEST_CHANNEL, ExitGoal, FlowKind, FlowStatus, OfferKind, Trigger
-from . import lifecycle
+from . import lifecycle, order_flows
+from .email_layout import button, code_box, email_html
 
 DAY = timedelta(days=1)
 # With ``fast=True`` (demos, trying a flow out) a day of the series takes a minute.
@@ -61,6 +67,8 @@ class StepSpec:
     contents: dict  # channel -> StepContent fields
     offer: Offer | None = None
     min_cart_value: Decimal | None = None
+    transactional: bool = False
+    translations: dict = field(default_factory=dict)  # language -> channel -> fields
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,8 @@ class FlowSpec:
     trigger: str
     steps: list
     exit_goals: list = field(default_factory=list)
+    # Cart recovery outranks browse abandonment, post-purchase and win-back (policy).
+    priority: int = 0
 
 
 # --- the welcome series' content ------------------------------------------------------------
@@ -87,50 +97,6 @@ Unsubscribe: {{ unsubscribe_url }}
 Choose what we send and how often: {{ preferences_url }}
 {{ shop.address }}
 """
-
-
-def email_html(body):
-    """``body`` (HTML) in a simple centred table with the footer: inline styles only, no
-    images or fonts to fetch, so it reads the same in every mail client."""
-    return (
-        '<!doctype html><html><body style="margin:0;padding:0;background:#f4f1ec;">'
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
-        'style="background:#f4f1ec;"><tr><td align="center" style="padding:24px 12px;">'
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
-        'style="max-width:560px;background:#ffffff;border-radius:6px;">'
-        '<tr><td style="padding:28px 32px 8px;font:bold 20px Georgia,serif;color:#2b2118;">'
-        "{{ shop.name }}</td></tr>"
-        '<tr><td style="padding:8px 32px 24px;font:16px/1.55 Arial,sans-serif;color:#2b2118;">'
-        f"{body}</td></tr></table>"
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
-        'style="max-width:560px;"><tr><td style="padding:16px 32px;'
-        'font:12px/1.5 Arial,sans-serif;color:#6b625a;text-align:center;">'
-        "You receive this email because you created an account at {{ shop.name }}.<br>"
-        '<a href="{{ unsubscribe_url }}" style="color:#6b625a;">Unsubscribe</a> &middot; '
-        '<a href="{{ preferences_url }}" style="color:#6b625a;">Choose what we send</a><br>'
-        "{{ shop.address }}</td></tr></table>"
-        "</td></tr></table></body></html>"
-    )
-
-
-def code_box(note):
-    return (
-        '<table role="presentation" cellpadding="0" cellspacing="0" style="margin:20px 0;">'
-        '<tr><td style="padding:14px 22px;border:2px dashed #b5651d;border-radius:6px;'
-        'font:bold 20px/1.2 Courier,monospace;color:#b5651d;letter-spacing:2px;">'
-        "{{ discount.code }}</td></tr></table>"
-        f'<p style="margin:0 0 16px;font-size:14px;color:#6b625a;">{note}</p>'
-    )
-
-
-def button(label):
-    return (
-        '<table role="presentation" cellpadding="0" cellspacing="0" style="margin:8px 0 20px;">'
-        '<tr><td style="background:#2b2118;border-radius:4px;">'
-        '<a href="{{ shop.url }}" style="display:inline-block;padding:12px 24px;'
-        f'font:bold 15px Arial,sans-serif;color:#ffffff;text-decoration:none;">{label}</a>'
-        "</td></tr></table>"
-    )
 
 
 RECOMMENDATIONS_HTML = (
@@ -390,6 +356,7 @@ CART_RECOVERY = FlowSpec(
     kind=FlowKind.CART_RECOVERY,
     trigger=Trigger.CART_ABANDONED,
     exit_goals=[ExitGoal.ORDERED, ExitGoal.CART_EMPTIED],
+    priority=30,
     steps=[
         StepSpec("Reminder with the cart", timedelta(hours=1), BEST_CHANNEL, CART_REMINDER),
         StepSpec(
@@ -417,7 +384,89 @@ CART_RECOVERY = FlowSpec(
     ],
 )
 
-DEFAULT_FLOWS = [WELCOME_SERIES, CART_RECOVERY]
+# --- the journey after a purchase (content in five languages: ``order_flows``) ----------------
+
+
+def email_step(name, delay, words, *, block=None, marketing=True, offer=None):
+    """An email step of ``order_flows`` content; not marketing means transactional."""
+    contents, translations = order_flows.email_contents(words, block=block, marketing=marketing)
+    return StepSpec(
+        name,
+        delay,
+        Channel.EMAIL,
+        contents,
+        offer,
+        transactional=not marketing,
+        translations=translations,
+    )
+
+
+POST_PURCHASE = FlowSpec(
+    slug="post-purchase",
+    name="Thank you and cross-sell",
+    kind=FlowKind.POST_PURCHASE,
+    trigger=Trigger.ORDER_PLACED,
+    priority=15,
+    steps=[
+        email_step(
+            "Thank you for the order",
+            timedelta(0),
+            order_flows.THANK_YOU,
+            block=order_flows.order_lines,
+            marketing=False,
+        ),
+        email_step(
+            "Goes well with the order",
+            7 * DAY,
+            order_flows.CROSS_SELL,
+            block=order_flows.products,
+        ),
+    ],
+)
+
+REVIEW_REQUEST = FlowSpec(
+    slug="review-request",
+    name="Review request",
+    kind=FlowKind.POST_PURCHASE,
+    trigger=Trigger.ORDER_DELIVERED,
+    priority=15,
+    steps=[
+        email_step(
+            "Review the order",
+            3 * DAY,
+            order_flows.REVIEW_REQUEST,
+            block=order_flows.review_links,
+        )
+    ],
+)
+
+COME_BACK = Offer(
+    kind=OfferKind.PERCENT, value=Decimal("15"), prefix="COMEBACK", valid_for=14 * DAY
+)
+
+WIN_BACK = FlowSpec(
+    slug="win-back",
+    name="Win-back",
+    kind=FlowKind.WIN_BACK,
+    trigger=Trigger.LAPSED,
+    exit_goals=[ExitGoal.ORDERED],
+    priority=10,
+    steps=[
+        email_step("We miss you", timedelta(0), order_flows.MISS_YOU, block=order_flows.products),
+        email_step(
+            "A gift to come back",
+            7 * DAY,
+            order_flows.COME_BACK_GIFT,
+            block=order_flows.code,
+            offer=COME_BACK,
+        ),
+        email_step(
+            "Last note before the code ends", 10 * DAY, order_flows.LAST_CALL, offer=COME_BACK
+        ),
+    ],
+)
+
+DEFAULT_FLOWS = [WELCOME_SERIES, CART_RECOVERY, POST_PURCHASE, REVIEW_REQUEST, WIN_BACK]
 
 
 # --- installing ----------------------------------------------------------------------------
@@ -454,6 +503,7 @@ def install_flow(spec, *, activate=False, fast=False):
         kind=spec.kind,
         trigger=spec.trigger,
         exit_goals=list(spec.exit_goals),
+        priority=spec.priority,
         status=FlowStatus.DRAFT,
     )
     for position, step_spec in enumerate(spec.steps):
@@ -464,11 +514,14 @@ def install_flow(spec, *, activate=False, fast=False):
             delay=scaled(step_spec.delay, fast),
             channel=step_spec.channel,
             min_cart_value=step_spec.min_cart_value,
+            transactional=step_spec.transactional,
             **offer_fields(step_spec.offer, fast),
         )
+        languages = {"": step_spec.contents, **step_spec.translations}
         StepContent.objects.bulk_create(
-            StepContent(step=step, channel=channel, **parts)
-            for channel, parts in step_spec.contents.items()
+            StepContent(step=step, channel=channel, locale=locale, **parts)
+            for locale, contents in languages.items()
+            for channel, parts in contents.items()
         )
     if activate:
         lifecycle.activate([flow])

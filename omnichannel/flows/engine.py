@@ -26,7 +26,14 @@ from ..core.links import restore_url
 from ..integrations.adapter import get_adapter
 from ..models import Consent, Contact, Enrollment, Flow, Message, StepContent, TrackedOrder
 from ..models.consent import ConsentStatus, Purpose
-from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, FlowKind, FlowStatus
+from ..models.flows import (
+    BEST_CHANNEL,
+    ORDER_TRIGGERS,
+    EnrollmentState,
+    ExitGoal,
+    FlowKind,
+    FlowStatus,
+)
 from ..outbox import policy
 from ..outbox.dispatch import worker_id
 from ..outbox.queueing import cancel_pending, wake_dispatcher
@@ -190,17 +197,24 @@ def enrollment_row(flow, entry, steps, first_variants):
 def reentry_blocked(flow, contact_ids, now):
     """The contacts of ``contact_ids`` that may not enter ``flow`` again yet.
 
-    A cart recovery is per cart (its trigger key names the cart): a contact may be in it
-    again for another cart, one cart at a time. Other flows: once, or after the cooldown.
+    A cart recovery is per cart and a win-back per lapse (their trigger keys name the cart
+    or the order lapsed after): a contact may be in it again for another, one at a time. A
+    post-purchase flow is per order, any number at a time. Other flows: once, or after the
+    cooldown.
     """
+    if flow.kind == FlowKind.POST_PURCHASE and flow.reentry_cooldown is None:
+        return set()
     previous = Enrollment.objects.filter(flow=flow, contact_id__in=contact_ids)
-    if flow.kind == FlowKind.CART_RECOVERY and flow.reentry_cooldown is None:
+    if flow.kind in ONE_EVENT_AT_A_TIME and flow.reentry_cooldown is None:
         previous = previous.filter(state=EnrollmentState.ACTIVE)
     elif flow.reentry_cooldown is not None:
         previous = previous.filter(
             Q(state=EnrollmentState.ACTIVE) | Q(enrolled_at__gt=now - flow.reentry_cooldown)
         )
     return set(previous.values_list("contact_id", flat=True))
+
+
+ONE_EVENT_AT_A_TIME = (FlowKind.CART_RECOVERY, FlowKind.WIN_BACK)
 
 
 def step_delay(step, variant):
@@ -499,7 +513,10 @@ def plan_for(enrollment, step, variant, batch):
         choice = {"candidates": batch.channels_with_content(step, variant)}
         choice["cart_value"] = cart.value if cart else None
         choice["reach"] = batch.reach()
-        channel = policy.choose_channel(contact, **choice)
+        if is_transactional(step, enrollment):
+            channel = policy.choose_channel(contact, purpose=Purpose.TRANSACTIONAL, **choice)
+        else:
+            channel = policy.choose_channel(contact, **choice)
         if channel is None and not step.has_offer and transactional_recovery(enrollment):
             # Without marketing consent, a reminder may still go as the purchase's follow-up.
             channel = policy.choose_channel(contact, purpose=Purpose.TRANSACTIONAL, **choice)
@@ -509,7 +526,7 @@ def plan_for(enrollment, step, variant, batch):
     if content is None:
         logger.warning("omnichannel: %s has no %s content; skipped", step, channel)
         return None
-    purpose = purpose_for(enrollment, channel, batch)
+    purpose = purpose_for(enrollment, step, channel, batch)
     if purpose == Purpose.TRANSACTIONAL and step.has_offer:
         return None  # a discount is marketing: never sent without consent
     return Planned(enrollment, step, variant, channel, content, purpose)
@@ -560,7 +577,7 @@ def recommended_products(enrollments):
     """The shop's recommendations for each enrollment's contact and cart, as JSON."""
     if not enrollments:
         return []
-    carts = [(e.contact, cart_lines_from_json(e.cart.lines if e.cart else [])) for e in enrollments]
+    carts = [(e.contact, cart_lines_from_json(bought_or_carted(e))) for e in enrollments]
     answers = get_adapter().recommendations_for(carts, limit=3)
     if len(answers) != len(carts):
         raise ValueError(
@@ -576,15 +593,32 @@ def recommended_products(enrollments):
     ]
 
 
-def purpose_for(enrollment, channel, batch):
-    """Flow messages are marketing; a cart reminder to a contact without consent is sent as
-    transactional only in the opt-in ``CART_RECOVERY_TRANSACTIONAL`` mode."""
+def bought_or_carted(enrollment):
+    """The lines recommendations go beside: the cart's, or the order's (cross-sell)."""
+    if enrollment.cart is not None:
+        return enrollment.cart.lines
+    order = enrollment.context.get("order")
+    return order.get("lines", []) if isinstance(order, dict) else []
+
+
+def purpose_for(enrollment, step, channel, batch):
+    """Flow messages are marketing, but for a transactional step of an order's flow (the
+    thank-you); a cart reminder to a contact without consent is sent as transactional
+    only in the opt-in ``CART_RECOVERY_TRANSACTIONAL`` mode."""
+    if is_transactional(step, enrollment):
+        return Purpose.TRANSACTIONAL
     if (
         transactional_recovery(enrollment)
         and batch.known.consents[enrollment.contact_id].get(channel) != ConsentStatus.GRANTED
     ):
         return Purpose.TRANSACTIONAL
     return Purpose.MARKETING
+
+
+def is_transactional(step, enrollment):
+    """A step marked transactional is one only in a flow started by an order, and never
+    with an offer (flow validation refuses the rest; this holds even if it is bypassed)."""
+    return step.transactional and not step.has_offer and enrollment.flow.trigger in ORDER_TRIGGERS
 
 
 def transactional_recovery(enrollment):
@@ -604,6 +638,8 @@ def message_context(plan):
         "variant": variant.name if variant else "",
         "trigger": enrollment.context,
     }
+    if isinstance(enrollment.context.get("order"), dict):
+        context["order"] = enrollment.context["order"]  # an order's flow (flows.orders)
     if cart is not None:
         context["cart"] = {
             "lines": list(cart.lines),
@@ -634,6 +670,9 @@ def cart_lines_from_json(lines):
             name=line.get("name", ""),
             quantity=line.get("quantity", 0),
             unit_price=line.get("unit_price", 0),
+            sku=line.get("sku", ""),
+            url=line.get("url", ""),
+            image_url=line.get("image_url", ""),
         )
         for line in lines
     ]

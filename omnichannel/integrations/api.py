@@ -14,8 +14,12 @@ rolls back only our part and never the shop's transaction. What is written when:
 * ``omnichannel.flows.events.track_event`` writes the event's enrollments in the request.
 
     from omnichannel.integrations import identify, track_cart, track_order, track_signup
+
+``track_order_status`` reports a status change where the order object does not carry the
+new status yet (a ``pre_save`` hook, a status model of its own).
 """
 
+import dataclasses
 import logging
 
 from django.core.exceptions import ValidationError
@@ -163,3 +167,14 @@ def _write_order(data, request):
         request, user=data.user, email=data.email, phone=data.phone or None, source="order"
     )
     orders.record_order(data, contact)
+
+
+@never_raises
+def track_order_status(order, status, request=None):
+    """``order``'s status changed to ``status``: record it after commit, as ``track_order``.
+
+    Reaching a ``PURCHASE_ORDER_STATUSES`` status makes the order a purchase; reaching a
+    ``REVIEW_ORDER_STATUSES`` one starts the flows of a delivered order (review request).
+    """
+    data = dataclasses.replace(get_adapter().get_order_data(order), status=str(status))
+    after_commit(_write_order, data, request)

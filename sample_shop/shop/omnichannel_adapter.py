@@ -105,7 +105,22 @@ class SampleShopAdapter(ShopAdapter):
             user=order.user,
             cart_key=order.cart_key,
             placed_at=order.created_at,
+            lines=[
+                CartLine(
+                    product_id=str(line.product_id),
+                    name=line.name,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    sku=line.product.sku,
+                    url=line.product.get_absolute_url(),
+                )
+                for line in order.lines.select_related("product")
+            ],
         )
+
+    def get_review_url(self, order, line):
+        # The demo has no reviews of its own: the link opens the product's page.
+        return line.url
 
     # --- merchandising ---------------------------------------------------------------------
 

@@ -19,8 +19,9 @@ from omnichannel.contrib.oscar import vouchers
 from omnichannel.contrib.oscar.adapter import OscarAdapter
 from omnichannel.contrib.oscar.settings import DEFAULT_CONSENT_WORDING
 from omnichannel.core.links import restore_url
-from omnichannel.integrations import DiscountSpec, get_adapter
-from omnichannel.models import CartSnapshot, ConsentEvent, Contact, TrackedOrder
+from omnichannel.flows.defaults import install_defaults
+from omnichannel.integrations import CartLine, DiscountSpec, get_adapter
+from omnichannel.models import CartSnapshot, ConsentEvent, Contact, Enrollment, Flow, TrackedOrder
 
 from .shop import Shopper
 
@@ -115,6 +116,44 @@ class TestCheckout:
         Order.objects.get(pk=order.pk).set_status("Being processed")
         tracked.refresh_from_db()
         assert tracked.status == "Being processed"
+
+    def test_an_order_keeps_its_lines_and_links_their_reviews(self, catalogue):
+        shopper = Shopper()
+        shopper.add(catalogue["mug"], 2)
+        shopper.start_guest_checkout("fay@example.com")
+        order = shopper.place_order()
+        tracked = TrackedOrder.objects.get(order_key=order.number)
+        [line] = tracked.lines
+        mug = catalogue["mug"]
+        assert (line["name"], line["quantity"], line["url"]) == (
+            mug.get_title(),
+            2,
+            mug.get_absolute_url(),
+        )
+        review = get_adapter().get_review_url(tracked, CartLine(line["product_id"], "", 2, 0))
+        assert review == reverse(
+            "catalogue:reviews-add", kwargs={"product_slug": mug.slug, "product_pk": mug.pk}
+        )
+        assert get_adapter().get_review_url(tracked, CartLine("999999", "", 1, 0)) == ""
+
+    def test_completing_an_order_starts_the_review_request(self, catalogue, settings):
+        settings.OMNICHANNEL = {**settings.OMNICHANNEL, "REVIEW_ORDER_STATUSES": ["Complete"]}
+        install_defaults(activate=True)
+        Flow.objects.update(activated_at=timezone.now() - timedelta(days=1))
+        shopper = Shopper()
+        shopper.add(catalogue["mug"])
+        shopper.start_guest_checkout("gus@example.com")
+        order = Order.objects.get(pk=shopper.place_order().pk)
+        order.set_status("Being processed")
+        assert not Enrollment.objects.filter(flow__slug="review-request").exists()
+        order.set_status("Complete")  # Oscar's order_status_changed reports it
+        [enrollment] = Enrollment.objects.filter(flow__slug="review-request")
+        [line] = enrollment.context["order"]["lines"]
+        mug = catalogue["mug"]
+        path = reverse(
+            "catalogue:reviews-add", kwargs={"product_slug": mug.slug, "product_pk": mug.pk}
+        )
+        assert line["review_url"] == f"http://testserver{path}"
 
     def test_an_order_without_basket_or_email_is_recorded(self, db):
         order = Order.objects.create(

@@ -138,7 +138,7 @@ class StepAdmin(admin.ModelAdmin):
     inlines = [StepVariantInline, StepContentInline]
     fieldsets = (
         (None, {"fields": ("flow", ("position", "name"), "delay", "channel")}),
-        (_("Who gets it"), {"fields": ("conditions", "min_cart_value")}),
+        (_("Who gets it"), {"fields": ("conditions", "min_cart_value", "transactional")}),
         (
             _("Offer"),
             {"fields": (("offer_kind", "offer_value"), ("offer_prefix", "offer_valid_for"))},
