@@ -57,6 +57,10 @@ DEFAULTS = {
     "CART_RESTORE_LINK_MAX_AGE_DAYS": 14,
     # Days without activity after which an unconverted cart snapshot is marked expired.
     "CART_EXPIRY_DAYS": 30,
+    # An identified visitor's browsing has ended after this long without a product view;
+    # only views this recent then count for a browse-abandonment reminder.
+    "BROWSE_IDLE_MINUTES": 60,
+    "BROWSE_WINDOW_HOURS": 24,
     # Key under which the visitor / contact ids live in request.session.
     "SESSION_KEY": "omnichannel",
     # request.META key holding the client IP when behind your own proxy, e.g.
@@ -272,6 +276,8 @@ PARSERS = {
     "CART_RECOVERY_TRANSACTIONAL": types.boolean,
     "CART_RESTORE_LINK_MAX_AGE_DAYS": _days,
     "CART_EXPIRY_DAYS": _days,
+    "BROWSE_IDLE_MINUTES": _minutes,
+    "BROWSE_WINDOW_HOURS": types.number(unit="hours"),
     "SESSION_KEY": types.text,
     "CLIENT_IP_HEADER": _text,
     "SIGNUP_PROFILE_FIELDS": types.list_of(

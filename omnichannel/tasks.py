@@ -7,6 +7,7 @@ scheduled with a Celery ETA or countdown.
 
 from celery import shared_task
 
+from .browsing import abandonment as browsing
 from .carts import carts, recovery
 from .contacts.privacy import retention
 from .flows import engine as flows
@@ -24,6 +25,12 @@ def advance_flows():
 def detect_abandoned_carts():
     """Mark idle carts abandoned and start their recovery flows."""
     return recovery.detect_all().__dict__
+
+
+@shared_task(name="omnichannel.detect_abandoned_browsing", ignore_result=True)
+def detect_abandoned_browsing():
+    """Start browse-abandonment flows for contacts who stopped browsing without a cart."""
+    return browsing.detect_all().__dict__
 
 
 @shared_task(name="omnichannel.expire_stale_carts", ignore_result=True)

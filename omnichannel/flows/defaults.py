@@ -27,6 +27,13 @@ The cart recovery (started when a cart is abandoned, ends when it is ordered or 
    contact agreed to texts (the step is skipped otherwise; add a WhatsApp template in
    the admin to use WhatsApp too);
 4. two days later, by email: a last note before the code expires.
+
+The browse abandonment (started when an identified visitor stopped looking at products
+without a cart; ends on a cart or an order; once a week at most), in English, French,
+Russian, Bulgarian and Slovak:
+
+1. an hour later, on the best channel (email, push or inbox): the products they looked
+   at, with a link to each.
 """
 
 from dataclasses import dataclass, field
@@ -58,9 +65,10 @@ class StepSpec:
     name: str
     delay: timedelta
     channel: str
-    contents: dict  # channel -> StepContent fields
+    contents: dict  # channel -> StepContent fields, in the default language
     offer: Offer | None = None
     min_cart_value: Decimal | None = None
+    translations: dict = field(default_factory=dict)  # language -> {channel -> fields}
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,7 @@ class FlowSpec:
     trigger: str
     steps: list
     exit_goals: list = field(default_factory=list)
+    reentry_cooldown: timedelta | None = None
 
 
 # --- the welcome series' content ------------------------------------------------------------
@@ -417,7 +426,183 @@ CART_RECOVERY = FlowSpec(
     ],
 )
 
-DEFAULT_FLOWS = [WELCOME_SERIES, CART_RECOVERY]
+# --- browse abandonment (omnichannel.browsing) -----------------------------------------------
+# One reminder, in the five languages the app ships, of the products a contact looked at
+# (``trigger.products``, the latest first). The wording never claims a product is in stock
+# or reserved: the shop knows that, the reminder does not.
+
+VIEWED_HTML = (
+    '<table role="presentation" cellpadding="0" cellspacing="0" width="100%" '
+    'style="margin:8px 0 16px;">'
+    "{% for product in trigger.products %}"
+    '<tr><td style="padding:6px 0;border-top:1px solid #eee6dc;">'
+    '<a href="{{ product.url }}" style="color:#2b2118;">{{ product.name }}</a></td>'
+    '<td align="right" style="padding:6px 0;border-top:1px solid #eee6dc;color:#6b625a;">'
+    "{{ product.price }}</td></tr>"
+    "{% endfor %}</table>"
+)
+VIEWED_TEXT = (
+    "{% for product in trigger.products %}- {{ product.name }} {{ product.price }}\n"
+    "  {{ product.url }}\n{% endfor %}"
+)
+
+BROWSE_WORDS = {
+    "": {
+        "subject": "Still thinking it over?",
+        "preheader": "The things you looked at, in one place.",
+        "greeting": f"Hi {GREETING},",
+        "intro": "You were looking at these at {{ shop.name }}. Here they are again:",
+        "outro": (
+            "A question about one of them (size, delivery, returns)? Just reply: a person "
+            "will answer."
+        ),
+        "button": "Take another look",
+        "signoff": "The {{ shop.name }} team",
+        "reason": "You receive this email because you agreed to hear from {{ shop.name }}.",
+        "unsubscribe": "Unsubscribe",
+        "preferences": "Choose what we send",
+        "title": "Still thinking it over?",
+        "body": "The things you looked at are one tap away.",
+    },
+    "fr": {
+        "subject": "Vous hésitez encore\N{NO-BREAK SPACE}?",
+        "preheader": "Les articles que vous avez regardés, réunis au même endroit.",
+        "greeting": "Bonjour{% if contact.first_name %} {{ contact.first_name }}{% endif %},",
+        "intro": "Vous regardiez ces articles chez {{ shop.name }}. Les voici\N{NO-BREAK SPACE}:",
+        "outro": (
+            "Une question sur l’un d’eux (taille, livraison, retours)\N{NO-BREAK SPACE}? "
+            "Répondez simplement à ce message\N{NO-BREAK SPACE}: une personne vous répondra."
+        ),
+        "button": "Les revoir",
+        "signoff": "L’équipe {{ shop.name }}",
+        "reason": (
+            "Vous recevez cet e-mail parce que vous avez accepté d’avoir des nouvelles de "
+            "{{ shop.name }}."
+        ),
+        "unsubscribe": "Se désabonner",
+        "preferences": "Choisir ce que nous envoyons",
+        "title": "Vous hésitez encore\N{NO-BREAK SPACE}?",
+        "body": "Les articles que vous avez regardés sont à portée de clic.",
+    },
+    "ru": {
+        "subject": "Всё ещё выбираете?",
+        "preheader": "Товары, которые вы смотрели, собраны в одном месте.",
+        "greeting": "Здравствуйте{% if contact.first_name %}, {{ contact.first_name }}{% endif %}!",
+        "intro": "Недавно вы смотрели эти товары в магазине {{ shop.name }}. Вот они:",
+        "outro": (
+            "Есть вопрос о каком-то из них (размер, доставка, возврат)? Просто ответьте на "
+            "это письмо: вам ответит живой человек."
+        ),
+        "button": "Посмотреть ещё раз",
+        "signoff": "Команда {{ shop.name }}",
+        "reason": (
+            "Вы получили это письмо, потому что согласились получать новости от {{ shop.name }}."
+        ),
+        "unsubscribe": "Отписаться",
+        "preferences": "Выбрать, что мы присылаем",
+        "title": "Всё ещё выбираете?",
+        "body": "Товары, которые вы смотрели, в одном касании.",
+    },
+    "bg": {
+        "subject": "Още ли се колебаете?",
+        "preheader": "Продуктите, които разгледахте, на едно място.",
+        "greeting": "Здравейте{% if contact.first_name %}, {{ contact.first_name }}{% endif %}!",
+        "intro": "Наскоро разгледахте тези продукти в {{ shop.name }}. Ето ги отново:",
+        "outro": (
+            "Имате въпрос за някой от тях (размер, доставка, връщане)? Просто отговорете на "
+            "този имейл: ще ви отговори човек."
+        ),
+        "button": "Разгледайте отново",
+        "signoff": "Екипът на {{ shop.name }}",
+        "reason": (
+            "Получавате този имейл, защото сте се съгласили да получавате новини от "
+            "{{ shop.name }}."
+        ),
+        "unsubscribe": "Отписване",
+        "preferences": "Изберете какво да ви изпращаме",
+        "title": "Още ли се колебаете?",
+        "body": "Продуктите, които разгледахте, са на едно докосване.",
+    },
+    "sk": {
+        "subject": "Ešte váhate?",
+        "preheader": "Produkty, ktoré ste si prezerali, na jednom mieste.",
+        "greeting": "Dobrý deň{% if contact.first_name %}, {{ contact.first_name }}{% endif %},",
+        "intro": "Nedávno ste si v obchode {{ shop.name }} prezerali tieto produkty. Tu sú:",
+        "outro": (
+            "Máte otázku k niektorému z nich (veľkosť, doručenie, vrátenie)? Stačí odpovedať "
+            "na tento e-mail: odpovie vám človek."
+        ),
+        "button": "Pozrieť si ich znova",
+        "signoff": "Tím {{ shop.name }}",
+        "reason": (
+            "Tento e-mail dostávate, pretože ste súhlasili so zasielaním správ od {{ shop.name }}."
+        ),
+        "unsubscribe": "Odhlásiť sa",
+        "preferences": "Vybrať, čo vám posielame",
+        "title": "Ešte váhate?",
+        "body": "Produkty, ktoré ste si prezerali, sú na jedno ťuknutie.",
+    },
+}
+
+
+def browse_reminder(words):
+    """The reminder's email, push and inbox content in one language's ``words``."""
+    html = (
+        email_html(
+            f'<p style="margin:0 0 16px;">{words["greeting"]}</p>'
+            f'<p style="margin:0;">{words["intro"]}</p>'
+            + VIEWED_HTML
+            + button(words["button"])
+            + f'<p style="margin:0 0 16px;">{words["outro"]}</p>'
+            + f'<p style="margin:0;">{words["signoff"]}</p>'
+        )
+        .replace("You receive this email because you created an account at {{ shop.name }}.",
+                 words["reason"])
+        .replace(">Unsubscribe<", f'>{words["unsubscribe"]}<')
+        .replace(">Choose what we send<", f'>{words["preferences"]}<')
+    )  # fmt: skip
+    text = (
+        f"{words['greeting']}\n\n{words['intro']}\n\n{VIEWED_TEXT}\n"
+        f"{words['outro']}\n\n{words['signoff']}\n"
+        f"\n--\n{words['reason']}\n"
+        f"{words['unsubscribe']}: {{{{ unsubscribe_url }}}}\n"
+        f"{words['preferences']}: {{{{ preferences_url }}}}\n"
+        "{{ shop.address }}\n"
+    )
+    short = {"title": words["title"], "body": words["body"], "url": "{{ shop.url }}"}
+    email = {
+        "subject": words["subject"],
+        "preheader": words["preheader"],
+        "text": text,
+        "html": html,
+    }
+    return {Channel.EMAIL: email, Channel.PUSH: short, Channel.INBOX: short}
+
+
+BROWSE_ABANDONMENT = FlowSpec(
+    slug="browse-abandonment",
+    name="Browse abandonment",
+    kind=FlowKind.BROWSE_ABANDONMENT,
+    trigger=Trigger.BROWSE_ABANDONED,
+    exit_goals=[ExitGoal.ORDERED, ExitGoal.ADDED_TO_CART],
+    # One reminder a week at most, however often the contact browses.
+    reentry_cooldown=7 * DAY,
+    steps=[
+        StepSpec(
+            "The products viewed",
+            timedelta(hours=1),
+            BEST_CHANNEL,
+            browse_reminder(BROWSE_WORDS[""]),
+            translations={
+                language: browse_reminder(words)
+                for language, words in BROWSE_WORDS.items()
+                if language
+            },
+        ),
+    ],
+)
+
+DEFAULT_FLOWS = [WELCOME_SERIES, CART_RECOVERY, BROWSE_ABANDONMENT]
 
 
 # --- installing ----------------------------------------------------------------------------
@@ -454,6 +639,7 @@ def install_flow(spec, *, activate=False, fast=False):
         kind=spec.kind,
         trigger=spec.trigger,
         exit_goals=list(spec.exit_goals),
+        reentry_cooldown=spec.reentry_cooldown and scaled(spec.reentry_cooldown, fast),
         status=FlowStatus.DRAFT,
     )
     for position, step_spec in enumerate(spec.steps):
@@ -466,9 +652,11 @@ def install_flow(spec, *, activate=False, fast=False):
             min_cart_value=step_spec.min_cart_value,
             **offer_fields(step_spec.offer, fast),
         )
+        languages = {"": step_spec.contents, **step_spec.translations}
         StepContent.objects.bulk_create(
-            StepContent(step=step, channel=channel, **parts)
-            for channel, parts in step_spec.contents.items()
+            StepContent(step=step, channel=channel, locale=locale, **parts)
+            for locale, contents in languages.items()
+            for channel, parts in contents.items()
         )
     if activate:
         lifecycle.activate([flow])

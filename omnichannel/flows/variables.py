@@ -7,7 +7,8 @@ the same groups) and by the step page's merge-tag picker. It mirrors what
 
 * every step: the contact's profile, the shop, the signed links, the flow and step;
 * the event that started the flow, by trigger (a popup's name, a first order's key and
-  total; a custom event's properties are the shop's own, known only at send time);
+  total, the products a browsing contact viewed; a custom event's properties are the
+  shop's own, known only at send time);
 * the cart: flows started by an abandoned cart (no other trigger has one);
 * the discount: steps with an offer;
 * recommendations: every step (the shop's adapter fills them in when the content uses them).
@@ -96,6 +97,18 @@ TRIGGER_TAGS = {
     Trigger.FIRST_ORDER: [
         MergeTag("trigger.order", "trigger", gettext_lazy("the order's number"), sample="1001"),
         MergeTag("trigger.total", "trigger", gettext_lazy("the order's total"), sample="79.00"),
+    ],
+    # The products the contact looked at last, newest first (omnichannel.browsing).
+    Trigger.BROWSE_ABANDONED: [
+        MergeTag(
+            "trigger.products",
+            "products",
+            gettext_lazy(
+                "the products viewed: {% for product in trigger.products %}, with .name .url "
+                ".price .image_url"
+            ),
+            open=True,
+        )
     ],
     # The properties the shop passes to track_event(): its own, known at send time only.
     Trigger.CUSTOM_EVENT: [

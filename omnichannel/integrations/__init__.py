@@ -14,7 +14,7 @@ from .adapter import (
     ShopAdapter,
     get_adapter,
 )
-from .api import identify, track_cart, track_order, track_signup
+from .api import identify, track_cart, track_order, track_product_view, track_signup
 
 __all__ = [
     "CartLine",
@@ -28,5 +28,6 @@ __all__ = [
     "identify",
     "track_cart",
     "track_order",
+    "track_product_view",
     "track_signup",
 ]

@@ -11,21 +11,28 @@ rolls back only our part and never the shop's transaction. What is written when:
 * ``track_cart`` and ``track_order`` only read the shop's cart / order in the request
   (through the adapter) and write after the shop's transaction commits, so nothing is
   recorded for a cart or an order that rolled back.
+* ``track_product_view`` writes nothing in the request and runs no query there: the
+  views of a request are written together once its response has gone.
 * ``omnichannel.flows.events.track_event`` writes the event's enrollments in the request.
 
-    from omnichannel.integrations import identify, track_cart, track_order, track_signup
+    from omnichannel.integrations import (
+        identify, track_cart, track_order, track_product_view, track_signup,
+    )
 """
 
+import dataclasses
 import logging
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
+from ..browsing import product_views
 from ..carts import carts, orders
 from ..contacts import identity
 from ..core.normalize import clean_email, normalize_phone
 from ..models import Contact
 from . import session
-from .adapter import get_adapter
+from .adapter import Product, get_adapter
 from .safety import after_commit, never_raises
 
 logger = logging.getLogger("omnichannel.integrations")
@@ -80,7 +87,9 @@ def identify(
         session.remember_contact(
             request, contact, verified=_authenticated_user(request) is not None
         )
-        carts.attach_visitor_carts(session.visitor_id(request, create=False), contact)
+        visitor = session.visitor_id(request, create=False)
+        carts.attach_visitor_carts(visitor, contact)
+        product_views.attach_visitor_views(visitor, contact)
     return contact
 
 
@@ -163,3 +172,57 @@ def _write_order(data, request):
         request, user=data.user, email=data.email, phone=data.phone or None, source="order"
     )
     orders.record_order(data, contact)
+
+
+def track_product_view(product, request=None, *, contact=None):
+    """The visitor of ``request`` (or ``contact``) looked at the shop's ``product``.
+
+    Costs the request no query and no network call: the view is kept in memory and
+    written with the request's other views once the response has gone (one upsert, one
+    row per visitor and product), after the shop's adapter has turned ``product`` into a
+    ``Product`` (``ShopAdapter.get_product``). The visitor's id lives in the session, which
+    the shop has loaded already when its page shows who is logged in. Without a request,
+    give ``contact``: the view is written after the current transaction commits.
+    Never raises.
+    """
+    # Not ``never_raises``: its savepoint would be the query this function must not run.
+    try:
+        if request is None:
+            if contact is not None:
+                view = product_views.PendingView(product, timezone.now(), contact_id=contact.pk)
+                after_commit(write_views, [view])
+            return
+        product_views.buffer_view(
+            product_views.PendingView(
+                product, timezone.now(), visitor_id=session.visitor_id(request), request=request
+            )
+        )
+    except Exception:
+        logger.exception("omnichannel: track_product_view failed; the shop's request goes on.")
+
+
+def write_buffered_views():
+    """Write the product views this thread buffered (the app calls it once the response
+    has gone); returns how many rows were upserted."""
+    return write_views(product_views.take_buffered())
+
+
+def write_views(views):
+    """Who viewed, read from each view's session now, and the products read through the
+    adapter; then one upsert."""
+    adapter = get_adapter()
+    ready = []
+    for view in views:
+        who = {}
+        if view.request is not None:
+            user = _authenticated_user(view.request)
+            who = {
+                "contact_id": session.contact_id(view.request),
+                "user_id": user.pk if user else None,
+                "request": None,
+            }
+        product = view.product
+        if not isinstance(product, Product):
+            product = adapter.get_product(product)
+        ready.append(dataclasses.replace(view, product=product, **who))
+    return product_views.write_views(ready)

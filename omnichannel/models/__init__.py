@@ -1,3 +1,4 @@
+from .browsing import ProductView
 from .carts import CartRecovery, CartSnapshot
 from .consent import Consent, ConsentEvent, Suppression
 from .contacts import Contact
@@ -31,6 +32,7 @@ __all__ = [
     "PopupFormUse",
     "PopupSignup",
     "PopupVariant",
+    "ProductView",
     "PushSubscription",
     "SeenInboundMessage",
     "Segment",

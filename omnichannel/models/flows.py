@@ -13,6 +13,7 @@ from .channels import Channel
 class FlowKind(models.TextChoices):
     WELCOME = "welcome", _("Welcome series")
     CART_RECOVERY = "cart_recovery", _("Cart recovery")
+    BROWSE_ABANDONMENT = "browse_abandonment", _("Browse abandonment")
     CUSTOM = "custom", _("Custom")
 
 
@@ -29,12 +30,16 @@ class Trigger(models.TextChoices):
     FIRST_ORDER = "first_order", _("Places a first order")
     CART_ABANDONED = "cart_abandoned", _("Abandons a cart")
     CUSTOM_EVENT = "custom_event", _("A custom event (track_event)")
+    # Browsing (omnichannel.browsing)
+    BROWSE_ABANDONED = "browse_abandoned", _("Viewed products and left without a cart")
 
 
 class ExitGoal(models.TextChoices):
     ORDERED = "ordered", _("Placed an order")
     UNSUBSCRIBED = "unsubscribed", _("Unsubscribed from every channel")
     CART_EMPTIED = "cart_emptied", _("Emptied the cart")
+    # Browsing (omnichannel.browsing): a cart recovery running counts, it takes over.
+    ADDED_TO_CART = "added_to_cart", _("Added to the cart")
 
 
 class Flow(models.Model):

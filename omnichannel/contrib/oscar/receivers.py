@@ -10,6 +10,7 @@ writes after the shop's transaction commits, never raising into the shop.
 
 from django.db.models.signals import post_delete, post_init, post_save
 from oscar.apps.basket.signals import basket_addition
+from oscar.apps.catalogue.signals import product_viewed
 from oscar.apps.checkout.signals import start_checkout
 from oscar.apps.customer.signals import user_registered
 from oscar.apps.order.signals import order_placed, order_status_changed
@@ -87,6 +88,12 @@ def basket_addition_receiver(sender, product, user, request=None, **kwargs):
         api.track_cart(request.basket, request)
 
 
+def product_viewed_receiver(sender, product, user, request=None, **kwargs):
+    # Buffered in memory, written after the response (track_product_view never raises).
+    if request is not None:
+        api.track_product_view(product, request)
+
+
 @never_raises
 def checkout_started(sender, request, email=None, **kwargs):
     """The customer reached checkout: who they are, and that this basket is at checkout."""
@@ -133,6 +140,7 @@ def connect():
     post_delete.connect(line_changed, sender=Line, dispatch_uid=DISPATCH_PREFIX + "line_deleted")
     post_init.connect(line_loaded, sender=Line, dispatch_uid=DISPATCH_PREFIX + "line_loaded")
     basket_addition.connect(basket_addition_receiver, dispatch_uid=DISPATCH_PREFIX + "addition")
+    product_viewed.connect(product_viewed_receiver, dispatch_uid=DISPATCH_PREFIX + "viewed")
     start_checkout.connect(checkout_started, dispatch_uid=DISPATCH_PREFIX + "checkout")
     user_registered.connect(registered, dispatch_uid=DISPATCH_PREFIX + "registered")
     order_placed.connect(order_receiver, dispatch_uid=DISPATCH_PREFIX + "order_placed")

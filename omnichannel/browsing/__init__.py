@@ -1,0 +1,1 @@
+"""What visitors look at: product views, browse abandonment."""
