@@ -19,7 +19,14 @@ from omnichannel.carts.orders import record_order
 from omnichannel.channels import locmem
 from omnichannel.flows.defaults import install_defaults
 from omnichannel.flows.engine import advance_due
-from omnichannel.integrations import OrderData, Product, identify, track_product_view
+from omnichannel.integrations import (
+    OrderData,
+    Product,
+    api,
+    identify,
+    receivers,
+    track_product_view,
+)
 from omnichannel.integrations.api import write_buffered_views, write_views
 from omnichannel.models import Enrollment, Flow, Message, ProductView
 from omnichannel.models.flows import ExitGoal
@@ -77,7 +84,7 @@ class TestTrackingViews:
         # The response has gone: one upsert for the request's views (in a savepoint here,
         # inside the test's transaction).
         with CaptureQueriesContext(connection) as queries:
-            request_finished.send(sender=self.__class__)
+            receivers.request_finished_receiver(sender=self.__class__)
         statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
         assert len(statements) == 1 and "ON CONFLICT" in statements[0]
         rows = {v.product_id: v for v in ProductView.objects.all()}
@@ -146,9 +153,18 @@ class TestTrackingViews:
     def test_a_shop_object_needs_the_adapter_s_get_product(self, settings, caplog):
         settings.OMNICHANNEL = {"SHOP_ADAPTER": "omnichannel.testing.FakeAdapter"}
         track_product_view(object(), shop_request())
-        request_finished.send(sender=self.__class__)  # logged, never raised
+        receivers.request_finished_receiver(sender=self.__class__)  # logged, never raised
         assert "ShopAdapter.get_product() is required" in caplog.text
         assert not ProductView.objects.exists()
+
+    def test_the_views_are_written_before_django_closes_the_connection(self, monkeypatch):
+        done = []
+        monkeypatch.setattr(api, "write_buffered_views", lambda: done.append("views written"))
+        monkeypatch.setattr(
+            connection, "close_if_unusable_or_obsolete", lambda: done.append("connection closed")
+        )
+        request_finished.send(sender=self.__class__)
+        assert done == ["views written", "connection closed"]
 
     def test_a_new_request_starts_with_an_empty_buffer(self):
         from django.core.signals import request_started

@@ -12,6 +12,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.db.models.signals import post_save
 
 from .. import signals
@@ -76,9 +77,15 @@ def request_finished_receiver(sender, **kwargs):
 
 def connect_shop_signals():
     request_started.connect(request_started_receiver, dispatch_uid=DISPATCH_PREFIX + "started")
+    # The views must be written before Django closes the request's database connection
+    # (``close_old_connections``, which closes it outright with CONN_MAX_AGE = 0): after
+    # it, the write would open a connection of its own and leave it open in the thread.
+    # Receivers run in the order they were connected, so Django's goes after ours.
+    request_finished.disconnect(close_old_connections)
     request_finished.connect(
         request_finished_receiver, dispatch_uid=DISPATCH_PREFIX + "views_written"
     )
+    request_finished.connect(close_old_connections)
     signals.cart_changed.connect(cart_changed_receiver, dispatch_uid=DISPATCH_PREFIX + "cart")
     signals.order_placed.connect(order_placed_receiver, dispatch_uid=DISPATCH_PREFIX + "order")
     signals.customer_identified.connect(

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='flow',
             name='trigger',
-            field=models.CharField(choices=[('signup', 'Signs up in the shop'), ('popup_subscribed', 'Subscribes through a popup'), ('first_order', 'Places a first order'), ('cart_abandoned', 'Abandons a cart'), ('custom_event', 'A custom event (track_event)'), ('browse_abandoned', 'Viewed products and left without a cart')], max_length=24, verbose_name='trigger'),
+            field=models.CharField(choices=[('signup', 'Signs up in the shop'), ('popup_subscribed', 'Subscribes through a popup'), ('first_order', 'Places a first order'), ('cart_abandoned', 'Abandons a cart'), ('custom_event', 'A custom event (track_event)'), ('browse_abandoned', 'Views products and leaves without a cart')], max_length=24, verbose_name='trigger'),
         ),
         migrations.CreateModel(
             name='ProductView',

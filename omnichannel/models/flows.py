@@ -31,7 +31,7 @@ class Trigger(models.TextChoices):
     CART_ABANDONED = "cart_abandoned", _("Abandons a cart")
     CUSTOM_EVENT = "custom_event", _("A custom event (track_event)")
     # Browsing (omnichannel.browsing)
-    BROWSE_ABANDONED = "browse_abandoned", _("Viewed products and left without a cart")
+    BROWSE_ABANDONED = "browse_abandoned", _("Views products and leaves without a cart")
 
 
 class ExitGoal(models.TextChoices):

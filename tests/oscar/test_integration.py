@@ -20,7 +20,7 @@ from omnichannel.contrib.oscar.adapter import OscarAdapter
 from omnichannel.contrib.oscar.settings import DEFAULT_CONSENT_WORDING
 from omnichannel.core.links import restore_url
 from omnichannel.integrations import DiscountSpec, get_adapter
-from omnichannel.models import CartSnapshot, ConsentEvent, Contact, TrackedOrder
+from omnichannel.models import CartSnapshot, ConsentEvent, Contact, ProductView, TrackedOrder
 
 from .shop import Shopper
 
@@ -33,6 +33,49 @@ def snapshot_of(basket_id):
 
 def items(snapshot):
     return [(line["name"], line["quantity"]) for line in snapshot.lines]
+
+
+class TestProductViews:
+    def test_oscar_product_pages_are_recorded_and_joined_at_registration(self, catalogue):
+        mug, tee = catalogue["mug"], catalogue["tee"]
+        shopper = Shopper()
+        shopper.browse(mug)
+        shopper.browse(tee)
+        shopper.browse(mug)  # again: the same row
+        views = {view.name: view for view in ProductView.objects.all()}
+        assert set(views) == {"Mug", "Tee"}
+        assert (views["Mug"].price, views["Mug"].url) == (
+            Decimal("12.50"),
+            mug.get_absolute_url(),
+        )
+        assert views["Mug"].contact is None  # a guest so far
+        shopper.register("ann@example.com", consent=True)
+        ann = Contact.objects.get(email="ann@example.com")
+        assert set(ProductView.objects.values_list("contact", flat=True)) == {ann.pk}
+
+    def test_a_browsing_customer_without_a_basket_gets_the_shipped_reminder(
+        self, catalogue, _outbox
+    ):
+        from omnichannel.browsing.abandonment import detect_abandoned_browsing
+        from omnichannel.flows.engine import advance_due
+        from omnichannel.models import Enrollment, Flow
+        from omnichannel.outbox.dispatch import dispatch_batch
+
+        call_command("omnichannel_install_defaults", verbosity=0)
+        browse = Flow.objects.get(slug="browse-abandonment")
+        browse.status, browse.activated_at = "active", timezone.now() - timedelta(days=1)
+        browse.save()
+        shopper = Shopper()
+        shopper.register("ann@example.com", consent=True)
+        shopper.browse(catalogue["tee"])
+        ProductView.objects.update(last_viewed_at=timezone.now() - timedelta(minutes=61))
+        assert detect_abandoned_browsing().enrolled == 1
+        due = Enrollment.objects.get(flow=browse).next_step_at
+        advance_due(now=due)
+        assert dispatch_batch("oscar", now=due).sent == 1
+        [(channel, to, rendered, _uuid)] = _outbox
+        assert (channel, to) == ("email", "ann@example.com")
+        assert "- Tee 20.00" in rendered["text"]
 
 
 class TestBasketChanges:
