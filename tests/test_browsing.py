@@ -159,6 +159,7 @@ class TestTrackingViews:
 
     def test_the_views_are_written_before_django_closes_the_connection(self, monkeypatch):
         done = []
+        track_product_view(MUG, shop_request())
         monkeypatch.setattr(api, "write_buffered_views", lambda: done.append("views written"))
         monkeypatch.setattr(
             connection, "close_if_unusable_or_obsolete", lambda: done.append("connection closed")

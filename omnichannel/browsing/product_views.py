@@ -52,6 +52,10 @@ def discard_buffered():
     _pending.views = []
 
 
+def has_buffered():
+    return bool(getattr(_pending, "views", None))
+
+
 def take_buffered():
     views = getattr(_pending, "views", [])
     _pending.views = []

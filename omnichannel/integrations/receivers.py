@@ -72,7 +72,8 @@ def request_started_receiver(sender, **kwargs):
 
 def request_finished_receiver(sender, **kwargs):
     # The response has gone: the request's product views cost the shopper nothing now.
-    safety.never_raises(api.write_buffered_views)()
+    if product_views.has_buffered():  # most pages: not even a savepoint
+        safety.never_raises(api.write_buffered_views)()
 
 
 def connect_shop_signals():
