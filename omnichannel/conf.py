@@ -61,6 +61,8 @@ DEFAULTS = {
     # only views this recent then count for a browse-abandonment reminder.
     "BROWSE_IDLE_MINUTES": 60,
     "BROWSE_WINDOW_HOURS": 24,
+    # Back in stock / price drop also reach contacts who viewed the product this recently.
+    "PRODUCT_NEWS_VIEW_DAYS": 30,
     # Key under which the visitor / contact ids live in request.session.
     "SESSION_KEY": "omnichannel",
     # request.META key holding the client IP when behind your own proxy, e.g.
@@ -278,6 +280,7 @@ PARSERS = {
     "CART_EXPIRY_DAYS": _days,
     "BROWSE_IDLE_MINUTES": _minutes,
     "BROWSE_WINDOW_HOURS": types.number(unit="hours"),
+    "PRODUCT_NEWS_VIEW_DAYS": _days,
     "SESSION_KEY": types.text,
     "CLIENT_IP_HEADER": _text,
     "SIGNUP_PROFILE_FIELDS": types.list_of(

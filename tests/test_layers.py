@@ -33,7 +33,7 @@ LAYERS = [
     ("flows", ["omnichannel.flows"]),
     ("services", ["omnichannel.contacts.segments", "omnichannel.contacts.privacy.erasure",
                   "omnichannel.carts.recovery", "omnichannel.popups", "omnichannel.outgoing",
-                  "omnichannel.browsing.abandonment"]),
+                  "omnichannel.browsing.abandonment", "omnichannel.browsing.news"]),
     ("interfaces", ["omnichannel", "omnichannel.webhooks", "omnichannel.api",
                     "omnichannel.views", "omnichannel.admin", "omnichannel.templatetags",
                     "omnichannel.management", "omnichannel.testing", "omnichannel.forms",

@@ -673,3 +673,46 @@ def test_demo_a_customer_who_browses_and_leaves_is_reminded_of_what_they_viewed(
     [email] = mail.outbox
     assert email.to == ["ann@example.com"] and email.subject == "Still thinking it over?"
     assert "- Teapot 30" in email.body and "- Mug 12.50" in email.body
+
+
+def test_demo_a_visitor_who_asked_hears_of_the_price_drop_the_staff_makes(
+    client, mug, admin_client
+):
+    """The "notify me" form of the product page, then staff lower the price in the admin:
+    the asker gets the shipped price-drop email, without having agreed to marketing."""
+    import json
+
+    from django.core import mail
+    from django.utils import timezone
+
+    from omnichannel.browsing.news import announce_due
+    from omnichannel.flows.defaults import install_defaults
+    from omnichannel.flows.engine import advance_due
+    from omnichannel.flows.lifecycle import activate
+    from omnichannel.models import Flow, ProductAlert
+    from omnichannel.outbox.dispatch import dispatch_batch
+
+    install_defaults()
+    activate([Flow.objects.get(slug="price-drop")])
+    page = client.get(reverse("shop:product_detail", args=[mug.slug])).content.decode()
+    assert 'id="price-alert"' in page and reverse("omnichannel:product-notify-me") in page
+    response = client.post(
+        reverse("omnichannel:product-notify-me"),
+        json.dumps({"email": "ann@example.com", "product_id": str(mug.pk), "kind": "price_drop"}),
+        content_type="application/json",
+        HTTP_ORIGIN="http://testserver",
+    )
+    assert response.status_code == 201, response.content
+    assert ProductAlert.objects.get().contact.email == "ann@example.com"
+
+    change = reverse("admin:shop_product_change", args=[mug.pk])
+    fields = {"name": "Mug", "slug": "mug", "price": "9.90", "sku": "MUG", "is_active": "on"}
+    assert admin_client.post(change, fields).status_code == 302
+    assert announce_due().enrolled == 1
+    now = timezone.now()
+    advance_due(now=now)
+    mail.outbox.clear()
+    assert dispatch_batch("demo", now=now).sent == 1
+    [email] = mail.outbox
+    assert email.to == ["ann@example.com"] and email.subject == "Mug now costs less"
+    assert "9.90 instead of 12.50" in email.body

@@ -34,6 +34,10 @@ Russian, Bulgarian and Slovak:
 
 1. an hour later, on the best channel (email, push or inbox): the products they looked
    at, with a link to each.
+
+Back in stock and price drop (started by ``notify_back_in_stock`` / ``notify_price_drop``
+for the contacts who asked or viewed the product lately), in the same languages: one
+email at once with the product and a link to it.
 """
 
 from dataclasses import dataclass, field
@@ -602,7 +606,167 @@ BROWSE_ABANDONMENT = FlowSpec(
     ],
 )
 
-DEFAULT_FLOWS = [WELCOME_SERIES, CART_RECOVERY, BROWSE_ABANDONMENT]
+# --- back in stock, price drop (omnichannel.browsing.news) ---------------------------------
+# One email each about ``trigger.product``, in the same five languages; the browse
+# reminder's words for the greeting, sign-off and footer links.
+
+NEWS_WORDS = {
+    "": {
+        "back_subject": "It is back: {{ trigger.product.name }}",
+        "back_preheader": "The product you looked at can be ordered again.",
+        "back_intro": "Good news: {{ trigger.product.name }} is back at {{ shop.name }}.",
+        "drop_subject": "{{ trigger.product.name }} now costs less",
+        "drop_preheader": "From {{ trigger.old_price }} to {{ trigger.new_price }}.",
+        "drop_intro": (
+            "The price of {{ trigger.product.name }} went down at {{ shop.name }}: "
+            "{{ trigger.new_price }} instead of {{ trigger.old_price }}."
+        ),
+        "button": "See the product",
+        "reason": (
+            "You receive this email because you asked us to tell you about this product, "
+            "or agreed to hear from {{ shop.name }}."
+        ),
+    },
+    "fr": {
+        "back_subject": "De retour\N{NO-BREAK SPACE}: {{ trigger.product.name }}",
+        "back_preheader": "Le produit que vous avez regardé peut de nouveau être commandé.",
+        "back_intro": (
+            "Bonne nouvelle\N{NO-BREAK SPACE}: {{ trigger.product.name }} est de retour chez "
+            "{{ shop.name }}."
+        ),
+        "drop_subject": "{{ trigger.product.name }} coûte moins cher",
+        "drop_preheader": "De {{ trigger.old_price }} à {{ trigger.new_price }}.",
+        "drop_intro": (
+            "Le prix de {{ trigger.product.name }} a baissé chez {{ shop.name }}"
+            "\N{NO-BREAK SPACE}: {{ trigger.new_price }} au lieu de {{ trigger.old_price }}."
+        ),
+        "button": "Voir le produit",
+        "reason": (
+            "Vous recevez cet e-mail parce que vous avez demandé à être prévenu pour ce "
+            "produit, ou accepté d’avoir des nouvelles de {{ shop.name }}."
+        ),
+    },
+    "ru": {
+        "back_subject": "Снова в продаже: {{ trigger.product.name }}",
+        "back_preheader": "Товар, который вы смотрели, снова можно заказать.",
+        "back_intro": (
+            "Хорошая новость: {{ trigger.product.name }} снова в продаже в магазине "
+            "{{ shop.name }}."
+        ),
+        "drop_subject": "{{ trigger.product.name }}: цена снижена",
+        "drop_preheader": "Было {{ trigger.old_price }}, стало {{ trigger.new_price }}.",
+        "drop_intro": (
+            "В магазине {{ shop.name }} снизилась цена на {{ trigger.product.name }}: "
+            "{{ trigger.new_price }} вместо {{ trigger.old_price }}."
+        ),
+        "button": "Посмотреть товар",
+        "reason": (
+            "Вы получили это письмо, потому что просили сообщить об этом товаре или "
+            "согласились получать новости от {{ shop.name }}."
+        ),
+    },
+    "bg": {
+        "back_subject": "Отново в наличност: {{ trigger.product.name }}",
+        "back_preheader": "Продуктът, който разгледахте, може да бъде поръчан отново.",
+        "back_intro": (
+            "Добра новина: {{ trigger.product.name }} отново е в наличност в {{ shop.name }}."
+        ),
+        "drop_subject": "{{ trigger.product.name }}: по-ниска цена",
+        "drop_preheader": "От {{ trigger.old_price }} на {{ trigger.new_price }}.",
+        "drop_intro": (
+            "Цената на {{ trigger.product.name }} в {{ shop.name }} падна: "
+            "{{ trigger.new_price }} вместо {{ trigger.old_price }}."
+        ),
+        "button": "Вижте продукта",
+        "reason": (
+            "Получавате този имейл, защото поискахте да ви уведомим за този продукт или сте "
+            "се съгласили да получавате новини от {{ shop.name }}."
+        ),
+    },
+    "sk": {
+        "back_subject": "Opäť na sklade: {{ trigger.product.name }}",
+        "back_preheader": "Produkt, ktorý ste si prezerali, si môžete znova objednať.",
+        "back_intro": (
+            "Dobrá správa: {{ trigger.product.name }} je opäť na sklade v obchode {{ shop.name }}."
+        ),
+        "drop_subject": "{{ trigger.product.name }}: nižšia cena",
+        "drop_preheader": "Z {{ trigger.old_price }} na {{ trigger.new_price }}.",
+        "drop_intro": (
+            "Cena produktu {{ trigger.product.name }} v obchode {{ shop.name }} klesla: "
+            "{{ trigger.new_price }} namiesto {{ trigger.old_price }}."
+        ),
+        "button": "Pozrieť si produkt",
+        "reason": (
+            "Tento e-mail dostávate, pretože ste požiadali o upozornenie na tento produkt "
+            "alebo ste súhlasili so zasielaním správ od {{ shop.name }}."
+        ),
+    },
+}
+
+
+def product_news_email(language, news):
+    """The ``news`` ("back" or "drop") email in ``language``."""
+    words = {**BROWSE_WORDS[language], **NEWS_WORDS[language]}
+    product_button = button(words["button"]).replace("{{ shop.url }}", "{{ trigger.product.url }}")
+    html = (
+        email_html(
+            f'<p style="margin:0 0 16px;">{words["greeting"]}</p>'
+            f'<p style="margin:0;">{words[news + "_intro"]}</p>'
+            + product_button
+            + f'<p style="margin:0;">{words["signoff"]}</p>'
+        )
+        .replace("You receive this email because you created an account at {{ shop.name }}.",
+                 words["reason"])
+        .replace(">Unsubscribe<", f'>{words["unsubscribe"]}<')
+        .replace(">Choose what we send<", f'>{words["preferences"]}<')
+    )  # fmt: skip
+    text = (
+        f"{words['greeting']}\n\n{words[news + '_intro']}\n\n"
+        "{{ trigger.product.url }}\n\n"
+        f"{words['signoff']}\n\n--\n{words['reason']}\n"
+        f"{words['unsubscribe']}: {{{{ unsubscribe_url }}}}\n"
+        f"{words['preferences']}: {{{{ preferences_url }}}}\n"
+        "{{ shop.address }}\n"
+    )
+    return {
+        Channel.EMAIL: {
+            "subject": words[news + "_subject"],
+            "preheader": words[news + "_preheader"],
+            "text": text,
+            "html": html,
+        }
+    }
+
+
+def product_news_flow(slug, name, trigger, news):
+    return FlowSpec(
+        slug=slug,
+        name=name,
+        kind=FlowKind.PRODUCT_NEWS,
+        trigger=trigger,
+        exit_goals=[ExitGoal.ORDERED],
+        # Each product's news is its own: a second product back the same day is news too.
+        reentry_cooldown=timedelta(0),
+        steps=[
+            StepSpec(
+                name,
+                timedelta(0),
+                Channel.EMAIL,
+                product_news_email("", news),
+                translations={
+                    language: product_news_email(language, news)
+                    for language in NEWS_WORDS
+                    if language
+                },
+            )
+        ],
+    )
+
+
+BACK_IN_STOCK = product_news_flow("back-in-stock", "Back in stock", Trigger.BACK_IN_STOCK, "back")
+PRICE_DROP = product_news_flow("price-drop", "Price drop", Trigger.PRICE_DROP, "drop")
+
+DEFAULT_FLOWS = [WELCOME_SERIES, CART_RECOVERY, BROWSE_ABANDONMENT, BACK_IN_STOCK, PRICE_DROP]
 
 
 # --- installing ----------------------------------------------------------------------------
@@ -639,7 +803,9 @@ def install_flow(spec, *, activate=False, fast=False):
         kind=spec.kind,
         trigger=spec.trigger,
         exit_goals=list(spec.exit_goals),
-        reentry_cooldown=spec.reentry_cooldown and scaled(spec.reentry_cooldown, fast),
+        reentry_cooldown=None
+        if spec.reentry_cooldown is None
+        else scaled(spec.reentry_cooldown, fast),
         status=FlowStatus.DRAFT,
     )
     for position, step_spec in enumerate(spec.steps):

@@ -35,7 +35,14 @@ from ..models import (
     TrackedOrder,
 )
 from ..models.consent import ConsentStatus, Purpose
-from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, FlowKind, FlowStatus
+from ..models.flows import (
+    BEST_CHANNEL,
+    EnrollmentState,
+    ExitGoal,
+    FlowKind,
+    FlowStatus,
+    Trigger,
+)
 from ..outbox import policy
 from ..outbox.dispatch import worker_id
 from ..outbox.queueing import cancel_pending, wake_dispatcher
@@ -549,7 +556,7 @@ def plan_for(enrollment, step, variant, batch):
         choice["cart_value"] = cart.value if cart else None
         choice["reach"] = batch.reach()
         channel = policy.choose_channel(contact, **choice)
-        if channel is None and not step.has_offer and transactional_recovery(enrollment):
+        if channel is None and not step.has_offer and may_go_transactional(enrollment):
             # Without marketing consent, a reminder may still go as the purchase's follow-up.
             channel = policy.choose_channel(contact, purpose=Purpose.TRANSACTIONAL, **choice)
         if channel is None:
@@ -626,20 +633,34 @@ def recommended_products(enrollments):
 
 
 def purpose_for(enrollment, channel, batch):
-    """Flow messages are marketing; a cart reminder to a contact without consent is sent as
-    transactional only in the opt-in ``CART_RECOVERY_TRANSACTIONAL`` mode."""
+    """Flow messages are marketing; to a contact without consent, a cart reminder is sent
+    as transactional only in the opt-in ``CART_RECOVERY_TRANSACTIONAL`` mode, and a back in
+    stock / price drop notice only to a contact who asked for it."""
     if (
-        transactional_recovery(enrollment)
+        may_go_transactional(enrollment)
         and batch.known.consents[enrollment.contact_id].get(channel) != ConsentStatus.GRANTED
     ):
         return Purpose.TRANSACTIONAL
     return Purpose.MARKETING
 
 
+def may_go_transactional(enrollment):
+    return transactional_recovery(enrollment) or requested_notice(enrollment)
+
+
 def transactional_recovery(enrollment):
     return (
         omnichannel_settings.CART_RECOVERY_TRANSACTIONAL
         and enrollment.flow.kind == FlowKind.CART_RECOVERY
+    )
+
+
+def requested_notice(enrollment):
+    """The contact asked to be told ("notify me"): the notice is the service they asked
+    for. Only these triggers: a custom event's properties are the shop's own words."""
+    return (
+        enrollment.flow.trigger in (Trigger.BACK_IN_STOCK, Trigger.PRICE_DROP)
+        and enrollment.context.get("requested") is True
     )
 
 

@@ -102,7 +102,7 @@ TRIGGER_TAGS = {
     Trigger.BROWSE_ABANDONED: [
         MergeTag(
             "trigger.products",
-            "products",
+            "trigger",
             gettext_lazy(
                 "the products viewed: {% for product in trigger.products %}, with .name .url "
                 ".price .image_url"
@@ -110,6 +110,24 @@ TRIGGER_TAGS = {
             open=True,
         )
     ],
+    # The product that is back or cheaper (omnichannel.browsing.news).
+    **{
+        trigger: [
+            MergeTag("trigger.product.name", "trigger", gettext_lazy("the product's name")),
+            MergeTag("trigger.product.url", "trigger", gettext_lazy("the product's page")),
+            MergeTag("trigger.product.price", "trigger", gettext_lazy("its price")),
+            MergeTag("trigger.product.image_url", "trigger", gettext_lazy("its image")),
+            *(
+                [
+                    MergeTag("trigger.old_price", "trigger", gettext_lazy("the price before")),
+                    MergeTag("trigger.new_price", "trigger", gettext_lazy("the price now")),
+                ]
+                if trigger == Trigger.PRICE_DROP
+                else []
+            ),
+        ]
+        for trigger in (Trigger.BACK_IN_STOCK, Trigger.PRICE_DROP)
+    },
     # The properties the shop passes to track_event(): its own, known at send time only.
     Trigger.CUSTOM_EVENT: [
         MergeTag(

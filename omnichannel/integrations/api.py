@@ -13,6 +13,9 @@ rolls back only our part and never the shop's transaction. What is written when:
   recorded for a cart or an order that rolled back.
 * ``track_product_view`` writes nothing in the request and runs no query there: the
   views of a request are written together once its response has gone.
+* ``notify_back_in_stock`` and ``notify_price_drop`` read the product through the adapter
+  now and record the news after the shop's transaction commits (one INSERT); the sweep
+  tells the contacts later.
 * ``omnichannel.flows.events.track_event`` writes the event's enrollments in the request.
 
     from omnichannel.integrations import (
@@ -22,15 +25,17 @@ rolls back only our part and never the shop's transaction. What is written when:
 
 import dataclasses
 import logging
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from ..browsing import product_views
+from ..browsing import alerts, product_views
 from ..carts import carts, orders
 from ..contacts import identity
 from ..core.normalize import clean_email, normalize_phone
 from ..models import Contact
+from ..models.browsing import ProductAlertKind
 from . import session
 from .adapter import Product, get_adapter
 from .safety import after_commit, never_raises
@@ -210,7 +215,6 @@ def write_buffered_views():
 def write_views(views):
     """Who viewed, read from each view's session now, and the products read through the
     adapter; then one upsert."""
-    adapter = get_adapter()
     ready = []
     for view in views:
         who = {}
@@ -221,8 +225,46 @@ def write_views(views):
                 "user_id": user.pk if user else None,
                 "request": None,
             }
-        product = view.product
-        if not isinstance(product, Product):
-            product = adapter.get_product(product)
-        ready.append(dataclasses.replace(view, product=product, **who))
+        ready.append(dataclasses.replace(view, product=_as_product(view.product), **who))
     return product_views.write_views(ready)
+
+
+def _as_product(product):
+    return product if isinstance(product, Product) else get_adapter().get_product(product)
+
+
+@never_raises
+def notify_back_in_stock(product):
+    """The shop's ``product`` (or a ``Product``) can be bought again.
+
+    Contacts who asked to be told (the "notify me" endpoint) and those who viewed it
+    lately hear about it through the flows started by "back in stock". Recorded after the
+    shop's transaction commits; never raises.
+    """
+    after_commit(alerts.record_event, ProductAlertKind.BACK_IN_STOCK, _as_product(product))
+
+
+@never_raises
+def notify_price_drop(product, old_price, new_price):
+    """The price of the shop's ``product`` (or a ``Product``) went from ``old_price`` down
+    to ``new_price``; a price that did not drop is logged and ignored. As
+    ``notify_back_in_stock``, for the flows started by "price drop"."""
+    try:
+        old, new = Decimal(str(old_price)), Decimal(str(new_price))
+    except InvalidOperation:
+        logger.warning(
+            "omnichannel: notify_price_drop() needs prices, got %r and %r", old_price, new_price
+        )
+        return
+    if not 0 <= new < old:
+        logger.warning(
+            "omnichannel: notify_price_drop() ignored: %s -> %s is no price drop.", old, new
+        )
+        return
+    after_commit(
+        alerts.record_event,
+        ProductAlertKind.PRICE_DROP,
+        _as_product(product),
+        old_price=old,
+        new_price=new,
+    )

@@ -1,4 +1,4 @@
-from .browsing import ProductView
+from .browsing import ProductAlert, ProductEvent, ProductView
 from .carts import CartRecovery, CartSnapshot
 from .consent import Consent, ConsentEvent, Suppression
 from .contacts import Contact
@@ -32,6 +32,8 @@ __all__ = [
     "PopupFormUse",
     "PopupSignup",
     "PopupVariant",
+    "ProductAlert",
+    "ProductEvent",
     "ProductView",
     "PushSubscription",
     "SeenInboundMessage",

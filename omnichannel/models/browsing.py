@@ -64,3 +64,73 @@ class ProductView(models.Model):
             "image_url": self.image_url,
             "price": "" if self.price is None else str(self.price),
         }
+
+
+class ProductAlertKind(models.TextChoices):
+    BACK_IN_STOCK = "back_in_stock", _("Back in stock")
+    PRICE_DROP = "price_drop", _("Price drop")
+
+
+class ProductAlert(models.Model):
+    """A contact asked to be told when a product is back in stock (or cheaper).
+
+    Written by the "notify me" endpoint; ``notified_at`` is set once the news went into
+    the flows, and cleared again when the contact asks again.
+    """
+
+    contact = models.ForeignKey(
+        "omnichannel.Contact", on_delete=models.CASCADE, related_name="product_alerts"
+    )
+    product_id = models.CharField(_("product id"), max_length=64)
+    kind = models.CharField(_("kind"), max_length=16, choices=ProductAlertKind.choices)
+    requested_at = models.DateTimeField(_("requested"))
+    notified_at = models.DateTimeField(_("notified"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("product alert")
+        verbose_name_plural = _("product alerts")
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "product_id", "kind"], name="omnichannel_product_alert_uniq"
+            )
+        ]
+        indexes = [models.Index(fields=["product_id", "kind"], name="omnichannel_alert_product")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.product_id}"
+
+
+class ProductEvent(models.Model):
+    """The shop said a product is back in stock or cheaper; a sweep tells who cares.
+
+    One cheap INSERT in the shop's request (after its commit); finding the contacts who
+    viewed the product or asked about it, and enrolling them, is the sweep's work.
+    """
+
+    kind = models.CharField(_("kind"), max_length=16, choices=ProductAlertKind.choices)
+    product_id = models.CharField(_("product id"), max_length=64)
+    product = models.JSONField(_("product"))
+    old_price = models.DecimalField(
+        _("old price"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    new_price = models.DecimalField(
+        _("new price"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    happened_at = models.DateTimeField(_("happened"))
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("product event")
+        verbose_name_plural = _("product events")
+        ordering = ["-happened_at"]
+        indexes = [
+            models.Index(
+                fields=["happened_at"],
+                condition=models.Q(processed_at__isnull=True),
+                name="omnichannel_product_event_due",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.product.get('name', self.product_id)}"

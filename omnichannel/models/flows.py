@@ -14,6 +14,7 @@ class FlowKind(models.TextChoices):
     WELCOME = "welcome", _("Welcome series")
     CART_RECOVERY = "cart_recovery", _("Cart recovery")
     BROWSE_ABANDONMENT = "browse_abandonment", _("Browse abandonment")
+    PRODUCT_NEWS = "product_news", _("Back in stock / price drop")
     CUSTOM = "custom", _("Custom")
 
 
@@ -32,6 +33,8 @@ class Trigger(models.TextChoices):
     CUSTOM_EVENT = "custom_event", _("A custom event (track_event)")
     # Browsing (omnichannel.browsing)
     BROWSE_ABANDONED = "browse_abandoned", _("Views products and leaves without a cart")
+    BACK_IN_STOCK = "back_in_stock", _("A product they viewed or asked about is back")
+    PRICE_DROP = "price_drop", _("A product they viewed or asked about costs less")
 
 
 class ExitGoal(models.TextChoices):

@@ -78,6 +78,76 @@ class TestProductViews:
         assert "- Tee 20.00" in rendered["text"]
 
 
+class TestStockRecords:
+    def test_units_again_after_none_is_back_in_stock_news(self, catalogue):
+        from oscar.apps.partner.models import StockRecord
+
+        from omnichannel.models import ProductEvent
+
+        record = StockRecord.objects.get(product=catalogue["mug"])
+        record.num_in_stock = 0
+        record.save()
+        assert not ProductEvent.objects.exists()  # 50 -> 0: no news
+        record = StockRecord.objects.get(pk=record.pk)  # as the dashboard loads it
+        record.num_in_stock = 5
+        record.save()
+        record.num_in_stock = 9  # more of what is there: no news
+        record.save()
+        event = ProductEvent.objects.get()
+        assert (event.kind, event.product_id, event.product["name"]) == (
+            "back_in_stock",
+            str(catalogue["mug"].pk),
+            "Mug",
+        )
+
+    def test_a_lower_price_is_price_drop_news_and_a_higher_one_is_not(self, catalogue):
+        from oscar.apps.partner.models import StockRecord
+
+        from omnichannel.models import ProductEvent
+
+        record = StockRecord.objects.get(product=catalogue["tee"])
+        record.price = Decimal("25.00")
+        record.save()
+        assert not ProductEvent.objects.exists()
+        record.price = Decimal("15.00")
+        record.save()
+        event = ProductEvent.objects.get()
+        assert (event.kind, event.old_price, event.new_price) == (
+            "price_drop",
+            Decimal("25.00"),
+            Decimal("15.00"),
+        )
+        assert event.product["price"] == "15.00"  # the strategy's price after the change
+
+    def test_a_viewer_hears_the_tee_is_back(self, catalogue, _outbox):
+        from oscar.apps.partner.models import StockRecord
+
+        from omnichannel.browsing.news import announce_due
+        from omnichannel.flows.engine import advance_due
+        from omnichannel.models import Flow
+        from omnichannel.outbox.dispatch import dispatch_batch
+
+        call_command("omnichannel_install_defaults", verbosity=0)
+        Flow.objects.filter(slug="back-in-stock").update(
+            status="active", activated_at=timezone.now() - timedelta(days=1)
+        )
+        record = StockRecord.objects.get(product=catalogue["tee"])
+        record.num_in_stock = 0
+        record.save()
+        shopper = Shopper()
+        shopper.register("ann@example.com", consent=True)
+        shopper.browse(catalogue["tee"])
+        record = StockRecord.objects.get(pk=record.pk)
+        record.num_in_stock = 3
+        record.save()
+        assert announce_due().enrolled == 1
+        now = timezone.now()
+        advance_due(now=now)
+        assert dispatch_batch("oscar", now=now).sent == 1
+        [(channel, to, rendered, _uuid)] = _outbox
+        assert (to, rendered["subject"]) == ("ann@example.com", "It is back: Tee")
+
+
 class TestBasketChanges:
     def test_add_change_save_for_later_and_remove_are_all_seen(self, catalogue):
         mug, tee = catalogue["mug"], catalogue["tee"]

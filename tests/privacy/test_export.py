@@ -22,8 +22,8 @@ pytestmark = pytest.mark.django_db
 
 SECTIONS = [
     "profile", "consents", "consent_ledger", "suppressions", "carts", "orders", "product_views",
-    "enrollments", "messages", "inbound_messages", "push_subscriptions", "popup_signups",
-    "popup_events",
+    "product_alerts", "enrollments", "messages", "inbound_messages", "push_subscriptions",
+    "popup_signups", "popup_events",
 ]  # fmt: skip
 
 
@@ -84,6 +84,8 @@ def test_suppressions_carts_and_orders(history):
     assert order["cart_uuid"] == str(history.cart.uuid)
     # What they looked at, as the contact and as the visitor they were before.
     assert [view["name"] for view in data["product_views"]] == ["Mug", "Mug"]
+    [alert] = data["product_alerts"]
+    assert (alert["product_id"], alert["kind"]) == ("9", "back_in_stock")
 
 
 def test_enrollments_with_flow_state_and_steps(history):
