@@ -369,3 +369,27 @@ class TestTheShippedFlow:
         waiting = Message.objects.get(enrollment=enrollment)
         assert "frequency cap" in waiting.last_error
         assert waiting.scheduled_at == due + timedelta(hours=14)
+
+
+@pytest.mark.parametrize(
+    ("slug", "shown"),
+    [
+        ("browse-abandonment", ["Linen shirt", "Canvas tote"]),
+        ("back-in-stock", ["Linen shirt"]),
+        ("price-drop", ["Linen shirt", "59.00", "49.00"]),
+    ],
+)
+def test_the_preview_shows_stand_in_products(slug, shown):
+    from omnichannel.flows.preview import sample_contact, template_context
+    from omnichannel.outbox.rendering import render_message
+
+    install_defaults()
+    step = Flow.objects.get(slug=slug).steps.get()
+    content = step.contents.get(channel="email", locale="")
+    context = template_context(step, sample_contact(), content)
+    message = Message(
+        contact=sample_contact(), channel="email", content=content.as_message_content()
+    )
+    message.context = context
+    text = render_message(message)["text"]
+    assert all(value in text for value in shown), text

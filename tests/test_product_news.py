@@ -181,3 +181,12 @@ class TestTheShippedFlows:
         [(_channel, _to, rendered, _uuid)] = locmem.outbox
         assert rendered["subject"] == "Mug coûte moins cher"
         assert "12.50 au lieu de 15.00" in rendered["text"]
+
+
+def test_run_due_announces_the_news_and_sends_it(news):
+    from omnichannel.testing import run_due
+
+    viewed(ContactFactory(email="viewer@example.com", consents=["email"]))
+    alerts.record_event("back_in_stock", MUG)
+    assert run_due().sent == 1
+    assert sent_to() == ["viewer@example.com"]

@@ -90,6 +90,14 @@ EVERY_STEP = [
         open=True,
     ),
 ]
+# What the preview shows for a product the trigger carries.
+SAMPLE_PRODUCT = {
+    "product_id": "sample-1",
+    "name": "Linen shirt",
+    "url": "/",
+    "image_url": "",
+    "price": "49.00",
+}
 TRIGGER_TAGS = {
     Trigger.POPUP_SUBSCRIBED: [
         MergeTag("trigger.popup", "trigger", gettext_lazy("the popup's name"), sample="Welcome")
@@ -108,19 +116,32 @@ TRIGGER_TAGS = {
                 ".price .image_url"
             ),
             open=True,
+            sample=[SAMPLE_PRODUCT, {**SAMPLE_PRODUCT, "name": "Canvas tote", "price": "15.00"}],
         )
     ],
     # The product that is back or cheaper (omnichannel.browsing.news).
     **{
         trigger: [
+            # The whole product, for the preview's stand-in; its parts, for the picker.
+            MergeTag("trigger.product", "trigger", open=True, sample=SAMPLE_PRODUCT),
             MergeTag("trigger.product.name", "trigger", gettext_lazy("the product's name")),
             MergeTag("trigger.product.url", "trigger", gettext_lazy("the product's page")),
             MergeTag("trigger.product.price", "trigger", gettext_lazy("its price")),
             MergeTag("trigger.product.image_url", "trigger", gettext_lazy("its image")),
             *(
                 [
-                    MergeTag("trigger.old_price", "trigger", gettext_lazy("the price before")),
-                    MergeTag("trigger.new_price", "trigger", gettext_lazy("the price now")),
+                    MergeTag(
+                        "trigger.old_price",
+                        "trigger",
+                        gettext_lazy("the price before"),
+                        sample="59.00",
+                    ),
+                    MergeTag(
+                        "trigger.new_price",
+                        "trigger",
+                        gettext_lazy("the price now"),
+                        sample="49.00",
+                    ),
                 ]
                 if trigger == Trigger.PRICE_DROP
                 else []

@@ -14,6 +14,7 @@
 from dataclasses import dataclass
 
 from ..browsing import abandonment as browsing
+from ..browsing import news
 from ..carts import recovery
 from ..channels.locmem import clear as clear_sent
 from ..channels.locmem import outbox as sent
@@ -53,14 +54,15 @@ class RunReport:
 
 
 def run_due(max_rounds=10):
-    """Detect abandoned carts and ended browsing, advance due flow steps and send due
-    messages, until a round finds nothing to do (or ``max_rounds`` is reached). Only what is
-    due now: to get to a later step, move the clock (e.g. ``time_machine``) and call it
-    again."""
+    """Detect abandoned carts and ended browsing, announce product news, advance due flow
+    steps and send due messages, until a round finds nothing to do (or ``max_rounds`` is
+    reached). Only what is due now: to get to a later step, move the clock (e.g.
+    ``time_machine``) and call it again."""
     report = RunReport()
     for _round in range(max_rounds):
         detected = recovery.detect_all()
         browsed = browsing.detect_all()
+        announced = news.announce_all()
         advanced = engine.advance_all()
         swept = dispatch.sweep()
         report.rounds += 1
@@ -68,6 +70,7 @@ def run_due(max_rounds=10):
         report.browsing += browsed.contacts
         report.queued += advanced.queued
         report.sent += swept.sent
-        if not (detected.abandoned or browsed.claimed or advanced.claimed or swept.claimed):
+        found = (detected.abandoned, browsed.claimed, announced.claimed, advanced.claimed)
+        if not (any(found) or swept.claimed):
             break
     return report
