@@ -393,3 +393,21 @@ def test_the_preview_shows_stand_in_products(slug, shown):
     message.context = context
     text = render_message(message)["text"]
     assert all(value in text for value in shown), text
+
+
+def test_staff_read_views_alerts_and_news_in_the_admin(admin_client):
+    from django.urls import reverse
+
+    from omnichannel.browsing import alerts
+
+    ann = ContactFactory(email="ann@example.com")
+    viewed(ann, TEAPOT)
+    alerts.request_alert(ann, "8")
+    alerts.record_event("back_in_stock", TEAPOT)
+    for model in ("productview", "productalert", "productevent"):
+        page = admin_client.get(reverse(f"admin:omnichannel_{model}_changelist"))
+        add = reverse(f"admin:omnichannel_{model}_add")
+        assert page.status_code == 200 and add not in page.content.decode()  # read only
+        assert ("Teapot" if model != "productalert" else "ann@example.com") in (
+            page.content.decode()
+        )
