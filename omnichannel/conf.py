@@ -232,6 +232,9 @@ DEFAULTS = {
         "popup_events": 365,
         "inbound_messages": 730,
         "messages": None,
+        # Browsing is worth little after a season, and is personal data.
+        "product_views": 180,
+        "product_events": 365,
     },
     # Rows the purge deletes per statement (at most 1000), so no run holds long locks.
     "RETENTION_BATCH_SIZE": 1000,
