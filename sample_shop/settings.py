@@ -180,8 +180,10 @@ OMNICHANNEL = {
     "SIGNUP_PROFILE_FIELDS": ["country", "birth_year", "phone", "email_frequency"],
 }
 if DEMO_FAST_FLOWS:
-    # A cart counts as abandoned after 2 minutes instead of 30.
+    # A cart counts as abandoned after 2 minutes instead of 30, browsing as ended after 2
+    # instead of 60.
     OMNICHANNEL["CART_IDLE_MINUTES"] = 2
+    OMNICHANNEL["BROWSE_IDLE_MINUTES"] = 2
     # The default caps (email 1 per 16 h, others 1 per 24 h) on the demo's minute-long days.
     OMNICHANNEL["FREQUENCY_CAPS"] = {
         channel: {"count": 1, "hours": hours / 24 / 60, "action": "defer"}
