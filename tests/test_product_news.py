@@ -190,3 +190,35 @@ def test_run_due_announces_the_news_and_sends_it(news):
     alerts.record_event("back_in_stock", MUG)
     assert run_due().sent == 1
     assert sent_to() == ["viewer@example.com"]
+
+
+class TestExitsAndSuppression:
+    def test_an_order_before_the_notice_goes_ends_it(self, news):
+        viewer = ContactFactory(email="viewer@example.com", consents=["email"])
+        viewed(viewer, at=ago(days=3))
+        alerts.record_event("back_in_stock", MUG)
+        announce_due()
+        record_order(OrderData(order_key="o2", total=Decimal("12.50")), viewer)
+        assert advance_due(now=timezone.now()).queued == 0
+        enrollment = Enrollment.objects.get()
+        assert (enrollment.state, enrollment.exit_reason) == ("exited", "Placed an order")
+
+    def test_a_running_cart_recovery_holds_the_news_for_a_viewer(self, news):
+        from omnichannel.testing.factories import CartSnapshotFactory
+
+        viewer = ContactFactory(email="viewer@example.com", consents=["email"])
+        viewed(viewer)
+        recovery = Flow.objects.get(slug="cart-recovery")
+        Enrollment.objects.create(
+            flow=recovery,
+            contact=viewer,
+            cart=CartSnapshotFactory(contact=viewer),
+            trigger_key="cart:y",
+            triggered_at=ago(hours=1),
+        )
+        alerts.record_event("price_drop", MUG, old_price=Decimal("15"), new_price=Decimal("12.50"))
+        announce_due()
+        report = deliver()
+        assert (report.sent, report.deferred) == (0, 1)
+        waiting = Message.objects.get(enrollment__flow__slug="price-drop")
+        assert waiting.last_error == "the contact is in a cart recovery"

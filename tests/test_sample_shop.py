@@ -716,3 +716,32 @@ def test_demo_a_visitor_who_asked_hears_of_the_price_drop_the_staff_makes(
     [email] = mail.outbox
     assert email.to == ["ann@example.com"] and email.subject == "Mug now costs less"
     assert "9.90 instead of 12.50" in email.body
+
+
+def test_demo_a_product_back_on_sale_is_news_for_who_looked_at_it(client, mug, admin_client):
+    from django.core import mail
+    from django.utils import timezone
+
+    from omnichannel.browsing.news import announce_due
+    from omnichannel.flows.defaults import install_defaults
+    from omnichannel.flows.engine import advance_due
+    from omnichannel.flows.lifecycle import activate
+    from omnichannel.models import Flow
+    from omnichannel.outbox.dispatch import dispatch_batch
+
+    install_defaults()
+    activate([Flow.objects.get(slug="back-in-stock")])
+    sign_up(client, email_offers="on")
+    client.get(reverse("shop:product_detail", args=[mug.slug]))
+    change = reverse("admin:shop_product_change", args=[mug.pk])
+    fields = {"name": "Mug", "slug": "mug", "price": "12.50", "sku": "MUG"}
+    assert admin_client.post(change, fields).status_code == 302  # taken off sale
+    assert announce_due().claimed == 0
+    assert admin_client.post(change, {**fields, "is_active": "on"}).status_code == 302
+    assert announce_due().enrolled == 1
+    now = timezone.now()
+    advance_due(now=now)
+    mail.outbox.clear()
+    assert dispatch_batch("demo", now=now).sent == 1
+    [email] = mail.outbox
+    assert email.to == ["ann@example.com"] and email.subject == "It is back: Mug"
