@@ -568,7 +568,8 @@ def plan_for(enrollment, step, variant, batch):
         else:
             channel = policy.choose_channel(contact, **choice)
         if channel is None and not step.has_offer and may_go_transactional(enrollment):
-            # Without marketing consent, a reminder may still go as the purchase's follow-up.
+            # Without marketing consent, a cart reminder may still go as the purchase's
+            # follow-up, and a notice the contact asked for as the service they asked for.
             channel = policy.choose_channel(contact, purpose=Purpose.TRANSACTIONAL, **choice)
         if channel is None:
             return None
