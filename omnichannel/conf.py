@@ -67,6 +67,12 @@ DEFAULTS = {
     "CART_RESTORE_LINK_MAX_AGE_DAYS": 14,
     # Days without activity after which an unconverted cart snapshot is marked expired.
     "CART_EXPIRY_DAYS": 30,
+    # An identified visitor's browsing has ended after this long without a product view;
+    # only views this recent then count for a browse-abandonment reminder.
+    "BROWSE_IDLE_MINUTES": 60,
+    "BROWSE_WINDOW_HOURS": 24,
+    # Back in stock / price drop also reach contacts who viewed the product this recently.
+    "PRODUCT_NEWS_VIEW_DAYS": 30,
     # Key under which the visitor / contact ids live in request.session.
     "SESSION_KEY": "omnichannel",
     # request.META key holding the client IP when behind your own proxy, e.g.
@@ -239,6 +245,9 @@ DEFAULTS = {
         "popup_events": 365,
         "inbound_messages": 730,
         "messages": None,
+        # Browsing is worth little after a season, and is personal data.
+        "product_views": 180,
+        "product_events": 365,
     },
     # Rows the purge deletes per statement (at most 1000), so no run holds long locks.
     "RETENTION_BATCH_SIZE": 1000,
@@ -291,6 +300,9 @@ PARSERS = {
     "CART_RECOVERY_TRANSACTIONAL": types.boolean,
     "CART_RESTORE_LINK_MAX_AGE_DAYS": _days,
     "CART_EXPIRY_DAYS": _days,
+    "BROWSE_IDLE_MINUTES": _minutes,
+    "BROWSE_WINDOW_HOURS": types.number(unit="hours"),
+    "PRODUCT_NEWS_VIEW_DAYS": _days,
     "SESSION_KEY": types.text,
     "CLIENT_IP_HEADER": _text,
     "SIGNUP_PROFILE_FIELDS": types.list_of(

@@ -182,8 +182,10 @@ OMNICHANNEL = {
     "SIGNUP_PROFILE_FIELDS": ["country", "birth_year", "phone", "email_frequency"],
 }
 if DEMO_FAST_FLOWS:
-    # A cart counts as abandoned after 2 minutes instead of 30.
+    # A cart counts as abandoned after 2 minutes instead of 30, browsing as ended after 2
+    # instead of 60.
     OMNICHANNEL["CART_IDLE_MINUTES"] = 2
+    OMNICHANNEL["BROWSE_IDLE_MINUTES"] = 2
     # A buyer lapses (win-back) 10 minutes after their last order instead of 90 days, and
     # a flow holds lower-priority ones back a minute instead of a day.
     OMNICHANNEL["WINBACK_AFTER_DAYS"] = 10 / (24 * 60)

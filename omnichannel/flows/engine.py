@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
+from django.db.models import Exists, Max, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 
 from ..carts.carts import FINAL_STATUSES as FINAL_CART_STATUSES
@@ -24,7 +24,16 @@ from ..core.batches import Report, run_batches
 from ..core.db import insert_objects, insert_rows, update_rows
 from ..core.links import restore_url
 from ..integrations.adapter import get_adapter
-from ..models import Consent, Contact, Enrollment, Flow, Message, StepContent, TrackedOrder
+from ..models import (
+    CartSnapshot,
+    Consent,
+    Contact,
+    Enrollment,
+    Flow,
+    Message,
+    StepContent,
+    TrackedOrder,
+)
 from ..models.consent import ConsentStatus, Purpose
 from ..models.flows import (
     BEST_CHANNEL,
@@ -33,6 +42,7 @@ from ..models.flows import (
     ExitGoal,
     FlowKind,
     FlowStatus,
+    Trigger,
 )
 from ..outbox import policy
 from ..outbox.dispatch import worker_id
@@ -50,6 +60,8 @@ class ContactFacts:
     """Purchases and marketing consents of many contacts, read in two queries."""
 
     def __init__(self, contact_ids):
+        self.contact_ids = contact_ids
+        self._carting = None  # read on the first flow that exits on a cart
         self.purchases = defaultdict(list)
         for contact_id, placed_at in TrackedOrder.objects.filter(
             contact_id__in=contact_ids, is_purchase=True
@@ -80,7 +92,45 @@ class ContactFacts:
             return ExitGoal.UNSUBSCRIBED
         if ExitGoal.CART_EMPTIED in goals and cart is not None and not cart.item_count:
             return ExitGoal.CART_EMPTIED
+        if ExitGoal.ADDED_TO_CART in goals and self.carted(contact_id, since):
+            return ExitGoal.ADDED_TO_CART
         return ""
+
+    def carted(self, contact_id, since):
+        """Whether the contact touched a cart since ``since``, or is in a cart recovery."""
+        if self._carting is None:
+            self._carting = cart_activity(self.contact_ids)
+        recovering, last_activity = self._carting
+        at = last_activity.get(contact_id)
+        return contact_id in recovering or (at is not None and at >= since)
+
+
+def cart_activity(contact_ids):
+    """``(contacts in an active cart recovery, contact pk -> their carts' last activity)``,
+    in two queries."""
+    recovering = set(
+        Enrollment.objects.filter(
+            contact_id__in=contact_ids,
+            state=EnrollmentState.ACTIVE,
+            flow__kind=FlowKind.CART_RECOVERY,
+        ).values_list("contact_id", flat=True)
+    )
+    last_activity = dict(
+        CartSnapshot.objects.filter(contact_id__in=contact_ids)
+        .values("contact_id")
+        .annotate(last=Max("last_activity_at"))
+        .values_list("contact_id", "last")
+    )
+    return recovering, last_activity
+
+
+def carting_contacts(contact_ids, since):
+    """The contacts of ``since`` (pk -> moment) who touched a cart from that moment on, or
+    are in a cart recovery: browsing that led to a cart is the cart's business."""
+    recovering, last_activity = cart_activity(contact_ids)
+    return recovering | {
+        contact_id for contact_id, at in last_activity.items() if at >= since[contact_id]
+    }
 
 
 # --- entering ----------------------------------------------------------------------------
@@ -517,8 +567,9 @@ def plan_for(enrollment, step, variant, batch):
             channel = policy.choose_channel(contact, purpose=Purpose.TRANSACTIONAL, **choice)
         else:
             channel = policy.choose_channel(contact, **choice)
-        if channel is None and not step.has_offer and transactional_recovery(enrollment):
-            # Without marketing consent, a reminder may still go as the purchase's follow-up.
+        if channel is None and not step.has_offer and may_go_transactional(enrollment):
+            # Without marketing consent, a cart reminder may still go as the purchase's
+            # follow-up, and a notice the contact asked for as the service they asked for.
             channel = policy.choose_channel(contact, purpose=Purpose.TRANSACTIONAL, **choice)
         if channel is None:
             return None
@@ -603,12 +654,12 @@ def bought_or_carted(enrollment):
 
 def purpose_for(enrollment, step, channel, batch):
     """Flow messages are marketing, but for a transactional step of an order's flow (the
-    thank-you); a cart reminder to a contact without consent is sent as transactional
-    only in the opt-in ``CART_RECOVERY_TRANSACTIONAL`` mode."""
+    thank-you). To a contact without consent for ``channel``, a message that may go
+    transactional (see ``may_go_transactional``) is sent as transactional."""
     if is_transactional(step, enrollment):
         return Purpose.TRANSACTIONAL
     if (
-        transactional_recovery(enrollment)
+        may_go_transactional(enrollment)
         and batch.known.consents[enrollment.contact_id].get(channel) != ConsentStatus.GRANTED
     ):
         return Purpose.TRANSACTIONAL
@@ -621,10 +672,26 @@ def is_transactional(step, enrollment):
     return step.transactional and not step.has_offer and enrollment.flow.trigger in ORDER_TRIGGERS
 
 
+def may_go_transactional(enrollment):
+    """Whether the enrollment's messages may fall back to transactional when the contact
+    gave no marketing consent: a cart reminder in the opt-in recovery mode, or a back in
+    stock / price drop notice the contact asked for."""
+    return transactional_recovery(enrollment) or requested_notice(enrollment)
+
+
 def transactional_recovery(enrollment):
     return (
         omnichannel_settings.CART_RECOVERY_TRANSACTIONAL
         and enrollment.flow.kind == FlowKind.CART_RECOVERY
+    )
+
+
+def requested_notice(enrollment):
+    """The contact asked to be told ("notify me"): the notice is the service they asked
+    for. Only these triggers: a custom event's properties are the shop's own words."""
+    return (
+        enrollment.flow.trigger in (Trigger.BACK_IN_STOCK, Trigger.PRICE_DROP)
+        and enrollment.context.get("requested") is True
     )
 
 

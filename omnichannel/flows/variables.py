@@ -7,7 +7,8 @@ the same groups) and by the step page's merge-tag picker. It mirrors what
 
 * every step: the contact's profile, the shop, the signed links, the flow and step;
 * the event that started the flow, by trigger (a popup's name, a first order's key and
-  total; a custom event's properties are the shop's own, known only at send time);
+  total, the products a browsing contact viewed; a custom event's properties are the
+  shop's own, known only at send time);
 * the cart: flows started by an abandoned cart (no other trigger has one);
 * the order: flows started by an order (placed, delivered), its lines with review links;
 * the discount: steps with an offer;
@@ -91,6 +92,14 @@ EVERY_STEP = [
         open=True,
     ),
 ]
+# What the preview shows for a product the trigger carries.
+SAMPLE_PRODUCT = {
+    "product_id": "sample-1",
+    "name": "Linen shirt",
+    "url": "/",
+    "image_url": "",
+    "price": "49.00",
+}
 TRIGGER_TAGS = {
     Trigger.POPUP_SUBSCRIBED: [
         MergeTag("trigger.popup", "trigger", gettext_lazy("the popup's name"), sample="Welcome")
@@ -104,6 +113,49 @@ TRIGGER_TAGS = {
             "trigger.last_order", "trigger", gettext_lazy("the last order's number"), sample="1001"
         )
     ],
+    # The products the contact looked at last, newest first (omnichannel.browsing).
+    Trigger.BROWSE_ABANDONED: [
+        MergeTag(
+            "trigger.products",
+            "trigger",
+            gettext_lazy(
+                "the products viewed: {% for product in trigger.products %}, with .name .url "
+                ".price .image_url"
+            ),
+            open=True,
+            sample=[SAMPLE_PRODUCT, {**SAMPLE_PRODUCT, "name": "Canvas tote", "price": "15.00"}],
+        )
+    ],
+    # The product that is back or cheaper (omnichannel.browsing.news).
+    **{
+        trigger: [
+            # The whole product, for the preview's stand-in; its parts, for the picker.
+            MergeTag("trigger.product", "trigger", open=True, sample=SAMPLE_PRODUCT),
+            MergeTag("trigger.product.name", "trigger", gettext_lazy("the product's name")),
+            MergeTag("trigger.product.url", "trigger", gettext_lazy("the product's page")),
+            MergeTag("trigger.product.price", "trigger", gettext_lazy("its price")),
+            MergeTag("trigger.product.image_url", "trigger", gettext_lazy("its image")),
+            *(
+                [
+                    MergeTag(
+                        "trigger.old_price",
+                        "trigger",
+                        gettext_lazy("the price before"),
+                        sample="59.00",
+                    ),
+                    MergeTag(
+                        "trigger.new_price",
+                        "trigger",
+                        gettext_lazy("the price now"),
+                        sample="49.00",
+                    ),
+                ]
+                if trigger == Trigger.PRICE_DROP
+                else []
+            ),
+        ]
+        for trigger in (Trigger.BACK_IN_STOCK, Trigger.PRICE_DROP)
+    },
     # The properties the shop passes to track_event(): its own, known at send time only.
     Trigger.CUSTOM_EVENT: [
         MergeTag(

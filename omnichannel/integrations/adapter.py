@@ -179,6 +179,17 @@ class ShopAdapter:
 
     # --- merchandising -----------------------------------------------------------------
 
+    def get_product(self, product):
+        """The shop's ``product`` (as passed to ``track_product_view``) as a ``Product``.
+
+        Called after the response has gone, never during the shop's request; not called
+        for a ``Product`` passed as it is.
+        """
+        raise NotImplementedError(
+            "ShopAdapter.get_product() is required for track_product_view() with "
+            f"{type(product).__name__} objects (or pass a Product)."
+        )
+
     def get_recommendations(self, contact, cart_lines, limit=3):
         """Products to show beside a cart or in a welcome message; default none."""
         return []

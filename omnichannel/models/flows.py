@@ -16,6 +16,8 @@ class FlowKind(models.TextChoices):
     # The journey after a purchase: per order (post-purchase), and after a lapse (win-back).
     POST_PURCHASE = "post_purchase", _("Post-purchase")
     WIN_BACK = "win_back", _("Win-back")
+    BROWSE_ABANDONMENT = "browse_abandonment", _("Browse abandonment")
+    PRODUCT_NEWS = "product_news", _("Back in stock / price drop")
     CUSTOM = "custom", _("Custom")
 
 
@@ -36,6 +38,10 @@ class Trigger(models.TextChoices):
     ORDER_DELIVERED = "order_delivered", _("An order is delivered")
     LAPSED = "lapsed", _("Has not ordered for a while")
     CUSTOM_EVENT = "custom_event", _("A custom event (track_event)")
+    # Browsing (omnichannel.browsing)
+    BROWSE_ABANDONED = "browse_abandoned", _("Views products and leaves without a cart")
+    BACK_IN_STOCK = "back_in_stock", _("A product they viewed or asked about is back")
+    PRICE_DROP = "price_drop", _("A product they viewed or asked about costs less")
 
 
 # The triggers that enrol with an order: their steps know it, and may be transactional.
@@ -46,6 +52,8 @@ class ExitGoal(models.TextChoices):
     ORDERED = "ordered", _("Placed an order")
     UNSUBSCRIBED = "unsubscribed", _("Unsubscribed from every channel")
     CART_EMPTIED = "cart_emptied", _("Emptied the cart")
+    # Browsing (omnichannel.browsing): a cart recovery running counts, it takes over.
+    ADDED_TO_CART = "added_to_cart", _("Added to the cart")
 
 
 class Flow(models.Model):

@@ -353,6 +353,10 @@ def left_flow(message, facts):
         ordered = any(t >= enrollment.triggered_at for t in facts.purchases[message.contact_id])
         if ordered or (cart is not None and cart.status in FINAL_CART_STATUSES):
             return "left the flow: placed an order"
+    if ExitGoal.ADDED_TO_CART in enrollment.flow.exit_goals and message.contact_id in (
+        facts.recovering
+    ):
+        return "left the flow: a cart recovery took over"
     return ""
 
 

@@ -124,6 +124,16 @@ class SampleShopAdapter(ShopAdapter):
 
     # --- merchandising ---------------------------------------------------------------------
 
+    def get_product(self, product):
+        """A shop product as messages show it (no query: the row is loaded)."""
+        return Product(
+            product_id=str(product.pk),
+            name=product.name,
+            url=product.get_absolute_url(),
+            price=product.price,
+            image_url=product.image_url,
+        )
+
     def get_recommendations(self, contact, cart_lines, limit=3):
         return self.recommendations_for([(contact, cart_lines)], limit=limit)[0]
 
@@ -136,16 +146,7 @@ class SampleShopAdapter(ShopAdapter):
                 : limit + max(map(len, in_carts), default=0)
             ]
         )
-        shown = [
-            Product(
-                product_id=str(product.pk),
-                name=product.name,
-                url=product.get_absolute_url(),
-                price=product.price,
-                image_url=product.image_url,
-            )
-            for product in newest
-        ]
+        shown = [self.get_product(product) for product in newest]
         return [
             [product for product in shown if product.product_id not in in_cart][:limit]
             for in_cart in in_carts

@@ -9,13 +9,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from omnichannel.browsing.abandonment import detect_abandoned_browsing
 from omnichannel.carts.orders import record_order
 from omnichannel.carts.winback import detect_lapsed
 from omnichannel.flows import validation
 from omnichannel.flows.defaults import install_defaults
 from omnichannel.flows.engine import Entry, advance_due, enroll_many
 from omnichannel.integrations import CartLine, OrderData, track_order_status
-from omnichannel.models import Enrollment, Flow, Message, StepContent, TrackedOrder
+from omnichannel.models import Enrollment, Flow, Message, ProductView, StepContent, TrackedOrder
 from omnichannel.outbox.dispatch import dispatch_batch
 from omnichannel.outbox.rendering import render_message
 from omnichannel.testing import FakeOrder
@@ -27,6 +28,8 @@ from .conftest import make_flow
 pytestmark = pytest.mark.django_db
 
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 MUG = CartLine(
     product_id="7",
     name="Stoneware mug",
@@ -277,28 +280,60 @@ class TestFlowPriority:
         dispatch_batch("test", now=now)
         assert self.statuses() == {"browse": "sent", "post-purchase": "sent"}
 
+    def lapsed_and_browsed(self, contact, now, buy):
+        """``contact``'s win-back due at ``now`` and, through the real browse sweep, their
+        browse reminder due since an hour before: products viewed 4 hours ago."""
+        Flow.objects.filter(kind="post_purchase").update(status="paused")  # not this test's
+        buy(contact, "old", now - 100 * DAY)
+        detect_lapsed(now=now)
+        ProductView.objects.create(
+            viewer=f"contact:{contact.pk}",
+            contact=contact,
+            product_id="7",
+            name="Stoneware mug",
+            url="/products/mug/",
+            price=Decimal("12.50"),
+            first_viewed_at=now - 4 * HOUR,
+            last_viewed_at=now - 4 * HOUR,
+        )
+        assert detect_abandoned_browsing(now=now - 175 * MINUTE).enrolled == 1
+        browsing = Enrollment.objects.get(flow__slug="browse-abandonment")
+        assert browsing.next_step_at == now - 2 * HOUR
+
+    def test_the_shipped_browse_flow_sits_between_cart_recovery_and_win_back(self, shipped):
+        priority = dict(Flow.objects.values_list("slug", "priority"))
+        assert priority["cart-recovery"] > priority["browse-abandonment"] > priority["win-back"]
+        assert priority["browse-abandonment"] > priority["post-purchase"]
+
     def test_same_day_cart_browse_and_win_back_only_the_cart_reminder_goes(self, shipped, ann, buy):
         now = timezone.now()
-        winback = Flow.objects.get(slug="win-back")
-        cart_recovery = Flow.objects.get(slug="cart-recovery")
-        assert cart_recovery.priority > 20 > winback.priority  # browse sits in between
-        Flow.objects.filter(kind="post_purchase").update(status="paused")  # not this test's
-        buy(ann, "old", now - 100 * DAY)
-        detect_lapsed(now=now)
-        idle = now - timedelta(hours=2)
+        self.lapsed_and_browsed(ann, now, buy)
+        # After the browsing, a cart: abandoned, its recovery's first reminder due now too.
+        idle = now - 2 * HOUR
         cart = CartSnapshotFactory(contact=ann, status="abandoned", last_activity_at=idle)
-        abandoned = Entry(ann, f"cart:{cart.uuid}", idle + timedelta(minutes=30), cart)
-        enroll_many(cart_recovery, [abandoned])
-        self.enrol(self.flow("browse", 20, "inbox"), ann, now)
+        abandoned = Entry(ann, f"cart:{cart.uuid}", idle + 30 * MINUTE, cart)
+        enroll_many(Flow.objects.get(slug="cart-recovery"), [abandoned])
         advance_due(now=now)
         dispatch_batch("test", now=now)
-        assert self.statuses() == {
-            "cart-recovery": "sent",
-            "browse": "queued",
-            "win-back": "queued",
-        }
-        for held in Message.objects.filter(status="queued"):
-            assert held.last_error == "the contact is in a cart recovery"
+
+        assert self.statuses() == {"cart-recovery": "sent", "win-back": "queued"}
+        # The running cart recovery ends the browse abandonment before its reminder ...
+        browsing = Enrollment.objects.get(flow__slug="browse-abandonment")
+        assert (browsing.state, browsing.exit_reason) == ("exited", "Added to the cart")
+        # ... and holds the win-back back, whatever the priorities.
+        held = Message.objects.get(enrollment__flow__slug="win-back")
+        assert held.last_error == "the contact is in a cart recovery"
+
+    def test_same_day_browse_and_win_back_only_the_browse_reminder_goes(self, shipped, ann, buy):
+        now = timezone.now()
+        self.lapsed_and_browsed(ann, now, buy)
+        advance_due(now=now)
+        dispatch_batch("test", now=now)
+
+        assert self.statuses() == {"browse-abandonment": "sent", "win-back": "queued"}
+        held = Message.objects.get(enrollment__flow__slug="win-back")
+        assert held.last_error == "flow priority: 'Browse abandonment' goes first"
+        assert held.scheduled_at == now + DAY  # a day after the browse reminder went
 
 
 class TestPostPurchase:
@@ -418,6 +453,9 @@ class TestTheShippedFlows:
         install_defaults()
         assert list(Flow.objects.values_list("slug", "priority")) == [
             ("cart-recovery", 30),
+            ("back-in-stock", 25),
+            ("price-drop", 25),
+            ("browse-abandonment", 20),
             ("review-request", 15),
             ("post-purchase", 15),
             ("win-back", 10),

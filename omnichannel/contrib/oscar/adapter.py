@@ -51,6 +51,17 @@ def image_url(product):
     return original.url if getattr(image, "pk", None) and original else ""
 
 
+def product_data(product, info):
+    """``product`` as omnichannel shows it; ``info`` is the strategy's purchase info."""
+    return Product(
+        product_id=str(product.pk),
+        name=product.get_title(),
+        url=product.get_absolute_url(),
+        price=shown_price(info.price) if info.price.exists else None,
+        image_url=image_url(product),
+    )
+
+
 class OscarAdapter(ShopAdapter):
     # --- carts ---------------------------------------------------------------------------
 
@@ -175,18 +186,14 @@ class OscarAdapter(ShopAdapter):
             info = strategy.fetch_for_product(product)
             if not info.availability.is_available_to_buy:
                 continue
-            found.append(
-                Product(
-                    product_id=str(product.pk),
-                    name=product.get_title(),
-                    url=product.get_absolute_url(),
-                    price=shown_price(info.price) if info.price.exists else None,
-                    image_url=image_url(product),
-                )
-            )
+            found.append(product_data(product, info))
             if len(found) == limit:
                 break
         return found
+
+    def get_product(self, product):
+        """An Oscar product (``product_viewed``'s) at the price its page shows."""
+        return product_data(product, strategy_for().fetch_for_product(product))
 
     def create_discount_code(self, contact, spec):
         return vouchers.create(spec)
