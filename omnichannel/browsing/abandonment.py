@@ -25,9 +25,9 @@ from django.utils import timezone
 from ..conf import omnichannel_settings
 from ..core import claims
 from ..core.batches import Report, run_batches
-from ..flows.engine import Entry, carting_contacts, enroll_many
-from ..models import Flow, ProductView, TrackedOrder
-from ..models.flows import FlowStatus, Trigger
+from ..flows.engine import Entry, carting_contacts, enroll_triggered
+from ..models import ProductView, TrackedOrder
+from ..models.flows import Trigger
 
 # How many of the products a contact looked at a reminder shows (the latest ones).
 PRODUCTS_SHOWN = 3
@@ -118,9 +118,7 @@ def detect_abandoned_browsing(now=None, batch_size=None):
     report.contacts = len(entries) + report.skipped
     if not entries:
         return report
-    flows = Flow.objects.filter(status=FlowStatus.ACTIVE, trigger=Trigger.BROWSE_ABANDONED)
-    for flow in flows.prefetch_related("steps__variants"):
-        report.enrolled += len(enroll_many(flow, entries))
+    report.enrolled += enroll_triggered(Trigger.BROWSE_ABANDONED, entries)
     return report
 
 

@@ -22,10 +22,10 @@ from django.utils import timezone
 from ..conf import omnichannel_settings
 from ..core import claims
 from ..core.batches import Report, run_batches
-from ..flows.engine import Entry, enroll_many
-from ..models import Flow, ProductAlert, ProductEvent, ProductView, TrackedOrder
+from ..flows.engine import Entry, enroll_triggered, triggered_flows
+from ..models import ProductAlert, ProductEvent, ProductView, TrackedOrder
 from ..models.browsing import ProductAlertKind
-from ..models.flows import FlowStatus, Trigger
+from ..models.flows import Trigger
 
 TRIGGERS = {
     ProductAlertKind.BACK_IN_STOCK: Trigger.BACK_IN_STOCK,
@@ -69,12 +69,7 @@ def audience(event):
 
 
 def announce(event, now, report):
-    flows = list(
-        Flow.objects.filter(
-            status=FlowStatus.ACTIVE, trigger=TRIGGERS[event.kind]
-        ).prefetch_related("steps__variants")
-    )
-    if not flows:
+    if not triggered_flows(TRIGGERS[event.kind]).exists():
         return
     concerned = audience(event)
     report.requested += sum(concerned.values())
@@ -94,8 +89,7 @@ def announce(event, now, report):
         )
         for contact_id, requested in concerned.items()
     ]
-    for flow in flows:
-        report.enrolled += len(enroll_many(flow, entries))
+    report.enrolled += enroll_triggered(TRIGGERS[event.kind], entries)
     ProductAlert.objects.filter(
         product_id=event.product_id,
         kind=event.kind,

@@ -18,11 +18,11 @@ from django.utils import timezone
 from ..conf import omnichannel_settings
 from ..core import claims
 from ..core.batches import Report, run_batches
-from ..flows.engine import Entry, enroll_many
-from ..models import CartSnapshot, Consent, Contact, Flow, TrackedOrder
+from ..flows.engine import Entry, enroll_triggered
+from ..models import CartSnapshot, Consent, Contact, TrackedOrder
 from ..models.carts import CartStatus
 from ..models.consent import ConsentStatus, Purpose
-from ..models.flows import FlowStatus, Trigger
+from ..models.flows import Trigger
 from .carts import idle_time
 
 
@@ -123,9 +123,7 @@ def detect_abandoned(now=None, batch_size=None):
         )
         for cart in reachable
     ]
-    flows = Flow.objects.filter(status=FlowStatus.ACTIVE, trigger=Trigger.CART_ABANDONED)
-    for flow in flows.prefetch_related("steps__variants"):
-        report.enrolled += len(enroll_many(flow, entries))
+    report.enrolled += enroll_triggered(Trigger.CART_ABANDONED, entries)
     return report
 
 

@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from ..core import claims
 from ..core.batches import Report, run_batches
-from ..flows.engine import Entry, enroll_many
-from ..models import Consent, Flow, TrackedOrder
+from ..flows.engine import Entry, enroll_triggered
+from ..models import Consent, TrackedOrder
 from ..models.consent import ConsentStatus, Purpose
-from ..models.flows import FlowStatus, Trigger
+from ..models.flows import Trigger
 from .orders import lapse_after
 
 BATCH_SIZE = 500
@@ -85,9 +85,7 @@ def detect_lapsed(now=None, batch_size=None):
         )
         for pk, contact_id, key in reachable
     ]
-    flows = Flow.objects.filter(status=FlowStatus.ACTIVE, trigger=Trigger.LAPSED)
-    for flow in flows.prefetch_related("steps__variants"):
-        report.enrolled += len(enroll_many(flow, entries))
+    report.enrolled += enroll_triggered(Trigger.LAPSED, entries)
     return report
 
 

@@ -271,9 +271,21 @@ def step_delay(step, variant):
     return variant.delay if variant is not None and variant.delay is not None else step.delay
 
 
+def triggered_flows(trigger_name):
+    """The active flows ``trigger_name`` starts: the one place a trigger finds its flows."""
+    return Flow.objects.filter(status=FlowStatus.ACTIVE, trigger=trigger_name)
+
+
+def enroll_triggered(trigger_name, entries):
+    """Enrol ``entries`` in every active flow ``trigger_name`` starts, each with a constant
+    number of queries (``enroll_many``); returns how many enrollments were created."""
+    flows = triggered_flows(trigger_name).prefetch_related("steps__variants")
+    return sum(len(enroll_many(flow, entries)) for flow in flows)
+
+
 def trigger(trigger_name, contact, *, key, triggered_at=None, cart=None, event="", context=None):
     """Enrol ``contact`` in every active flow started by ``trigger_name``; returns them."""
-    flows = Flow.objects.filter(status=FlowStatus.ACTIVE, trigger=trigger_name)
+    flows = triggered_flows(trigger_name)
     if event:
         flows = flows.filter(trigger_event=event)
     enrolled = []

@@ -10,9 +10,8 @@ active flow will use them.
 from ..conf import omnichannel_settings
 from ..core.links import absolute_url
 from ..integrations.adapter import get_adapter
-from ..models import Flow
-from ..models.flows import FlowStatus, Trigger
-from .engine import cart_lines_from_json, trigger
+from ..models.flows import Trigger
+from .engine import cart_lines_from_json, trigger, triggered_flows
 
 
 def order_context(order, *, reviews=False):
@@ -62,4 +61,4 @@ def start_order_flows(order, *, became_purchase, previous_status):
 
 
 def has_active_flows(trigger_name):
-    return Flow.objects.filter(status=FlowStatus.ACTIVE, trigger=trigger_name).exists()
+    return triggered_flows(trigger_name).exists()
