@@ -4,7 +4,7 @@
     .venv/bin/python tests/bench/bench_dispatch.py                # throughput + statements
     .venv/bin/python tests/bench/bench_dispatch.py --scale        # + 10k-1M queued, 100k consents
     .venv/bin/python tests/bench/bench_dispatch.py --workers      # + 1, 2 and 4 processes
-    .venv/bin/python tests/bench/bench_dispatch.py --latency      # + 100,000 due at once
+    .venv/bin/python tests/bench/bench_dispatch.py --latency      # + 100,000 due at once, and raw
     .venv/bin/python tests/bench/bench_dispatch.py --profile      # + where the time goes
 
 Every figure is printed beside a baseline measured in the same run, min / median over
@@ -241,8 +241,9 @@ def post_office(total, email_backend):
 RAW_TABLE = "bench_raw_message"
 
 
-def raw(total, batch_size, per_message=True):
-    """psycopg alone on a table as wide as the outbox, with the same indexes."""
+def raw_table(total):
+    """``total`` due messages in a table created ``LIKE`` the outbox: same columns and
+    indexes, no ORM in the way."""
     queue(total)
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
@@ -250,38 +251,82 @@ def raw(total, batch_size, per_message=True):
         cursor.execute(f"INSERT INTO {RAW_TABLE} SELECT * FROM omnichannel_message")
         cursor.execute(f"ANALYZE {RAW_TABLE}")
     reset()
+
+
+def raw_drain(batch_size, per_message=True, owner="raw"):
+    """psycopg alone: claim a batch, hand each message over in its own transaction (its
+    send time stamped there, as a provider call right after would), record the batch;
+    until nothing is due. Returns how many were sent."""
     settings = connection.settings_dict
     dsn = (
         f"host={settings['HOST']} port={settings['PORT']} user={settings['USER']} dbname={DATABASE}"
     )
     claim = (
-        f"UPDATE {RAW_TABLE} SET status = 'sending', locked_by = 'raw', "
+        f"UPDATE {RAW_TABLE} SET status = 'sending', locked_by = %(owner)s, "
         "locked_until = now() + interval '2 minutes' WHERE id IN (SELECT id FROM "
         f"{RAW_TABLE} WHERE status = 'queued' AND scheduled_at <= now() "
-        "ORDER BY priority DESC, scheduled_at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id"
+        "ORDER BY priority DESC, scheduled_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED) RETURNING id"
     )
     hand_over = (
-        f"UPDATE {RAW_TABLE} SET attempts = attempts + 1, handed_at = now() "
-        "WHERE id = %s AND status = 'sending' AND locked_by = 'raw'"
+        f"UPDATE {RAW_TABLE} SET attempts = attempts + 1, handed_at = now(), "
+        "sent_at = clock_timestamp() WHERE id = %s AND status = 'sending' AND locked_by = %s"
     )
     record = (
-        f"UPDATE {RAW_TABLE} SET status = 'sent', sent_at = now(), locked_by = '', "
-        "locked_until = NULL WHERE id = ANY(%s) AND locked_by = 'raw'"
+        f"UPDATE {RAW_TABLE} SET status = 'sent', sent_at = COALESCE(sent_at, now()), "
+        "locked_by = '', locked_until = NULL WHERE id = ANY(%s) AND locked_by = %s"
     )
+    sent = 0
     with psycopg.connect(dsn, autocommit=True) as raw_connection:
         cursor = raw_connection.cursor()
-        started = time.perf_counter()
-        sent = 0
-        while ids := [row[0] for row in cursor.execute(claim, [batch_size]).fetchall()]:
+        while ids := [
+            row[0]
+            for row in cursor.execute(claim, {"owner": owner, "limit": batch_size}).fetchall()
+        ]:
             if per_message:
                 for pk in ids:
-                    cursor.execute(hand_over, [pk], prepare=True)
-            cursor.execute(record, [ids])
+                    cursor.execute(hand_over, [pk, owner], prepare=True)
+            cursor.execute(record, [ids, owner])
             sent += len(ids)
-        elapsed = time.perf_counter() - started
+    return sent
+
+
+def raw(total, batch_size, per_message=True):
+    raw_table(total)
+    started = time.perf_counter()
+    sent = raw_drain(batch_size, per_message)
+    elapsed = time.perf_counter() - started
+    with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {RAW_TABLE}")
     assert sent == total, (sent, total)
     return total / elapsed
+
+
+def raw_latency(total, processes, batch_size):
+    """The raw SQL's due-to-sent delays with ``total`` due at once and ``processes``
+    drainers: how long the last one waits when nothing but the per-message hand-over is
+    done (the floor under ``latency``)."""
+    raw_table(total)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {RAW_TABLE} SET scheduled_at = now()")
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    drainers = [
+        context.Process(target=raw_drain, args=(batch_size, True, f"raw-{n}"))
+        for n in range(processes)
+    ]
+    for drainer in drainers:
+        drainer.start()
+    for drainer in drainers:
+        drainer.join()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXTRACT(EPOCH FROM sent_at - scheduled_at) FROM {RAW_TABLE} "
+            "WHERE status = 'sent' ORDER BY 1"
+        )
+        delays = [float(delay) for (delay,) in cursor.fetchall()]
+        cursor.execute(f"DROP TABLE {RAW_TABLE}")
+    assert len(delays) == total, len(delays)
+    return delays
 
 
 def statements_per_batch(batch_size):
@@ -444,13 +489,16 @@ def main():
                 line(f"{processes} process(es)", figures, single)
                 single = single or figures
         if args.latency:
-            delays = latency(args.latency_total, 4)
-            p95 = delays[int(len(delays) * 0.95) - 1]
             print(f"due-to-sent, {args.latency_total:,} due at once, 4 processes ({load()})")
-            print(
-                f"  p50 {statistics.median(delays):.1f} s   p95 {p95:.1f} s   "
-                f"last {delays[-1]:.1f} s"
-            )
+            for label, delays in (
+                ("raw SQL (the floor)", raw_latency(args.latency_total, 4, batch)),
+                ("omnichannel, locmem channel", latency(args.latency_total, 4)),
+            ):
+                p95 = delays[int(len(delays) * 0.95) - 1]
+                print(
+                    f"  {label:<30} p50 {statistics.median(delays):6.1f} s   "
+                    f"p95 {p95:6.1f} s   last {delays[-1]:6.1f} s"
+                )
         if args.profile:
             from pyinstrument import Profiler
 
