@@ -1,3 +1,4 @@
+from .brand import Brand
 from .carts import CartRecovery, CartSnapshot
 from .consent import Consent, ConsentEvent, Suppression
 from .contacts import Contact
@@ -14,6 +15,7 @@ from .throttles import SenderSlot
 from .webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "Brand",
     "CartRecovery",
     "CartSnapshot",
     "ChannelCost",
