@@ -2,8 +2,12 @@
 blocks: the logo, three colours, a font and the postal address of the footer."""
 
 from django.core.exceptions import ValidationError
-from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
-from django.core.validators import RegexValidator
+from django.core.validators import (
+    FileExtensionValidator,
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+)
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -81,11 +85,11 @@ class Brand(models.Model):
     def __str__(self):
         return str(_("Email brand"))
 
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+
     @classmethod
     def load(cls):
         """The brand, or the defaults while nobody has saved one (nothing is written)."""
         return cls.objects.filter(pk=1).first() or cls(pk=1)
-
-    def save(self, *args, **kwargs):
-        self.pk = 1
-        super().save(*args, **kwargs)
