@@ -207,3 +207,44 @@ class TestCartRecovery:
             assert "<i>Mug</i>" not in rendered.get("html", "")
             if content.channel == "sms":
                 assert segments(rendered["text"]) <= 2
+
+
+# One sentence of the introduction in each shipped language: the content is really theirs.
+WELCOME_WORDS = {
+    "": "Thank you for joining Sample Shop.",
+    "fr": "Merci de nous avoir rejoints chez Sample Shop.",
+    "ru": "Спасибо, что присоединились к Sample Shop.",
+    "bg": "Благодарим ви, че се присъединихте към Sample Shop.",
+    "sk": "Ďakujeme, že ste sa pridali k Sample Shop.",
+}
+
+
+@pytest.mark.parametrize("locale", ["", "fr", "ru", "bg", "sk"])
+def test_every_shipped_email_exists_and_renders_in_each_language(locale):
+    install_defaults()
+    contents = StepContent.objects.filter(channel="email", locale=locale)
+    assert contents.count() == 5  # two welcome emails, three cart emails
+    contact = ContactFactory(first_name="Zoë", locale=locale or "en", consents=["email"])
+    context = {
+        "cart": {
+            "lines": [{"name": "Mug", "quantity": 2, "unit_price": "12.50"}],
+            "item_count": 2,
+            "value": "25.00",
+            "currency": "EUR",
+            "restore_url": "https://shop.example.com/omnichannel/cart/TOKEN/",
+        },
+        "discount": {"code": "CODE1", "value": "10.00", "expires_at": "2030-01-31T10:00:00"},
+    }
+    for content in contents:
+        assert content.blocks and not content.html
+        message = Message(contact=contact, channel="email", content=content.as_message_content())
+        message.context = context
+        rendered = render_message(message)
+        links = re.findall(r'href="([^"]+)"', rendered["html"])
+        assert any("/omnichannel/unsubscribe/" in link for link in links), content
+        assert "Zoë" in rendered["html"] and "Zoë" in rendered["text"]
+        assert "{{" not in rendered["html"] + rendered["text"] + rendered["subject"]
+        assert "Sample Shop, 1 Demo Street, 75001 Paris, France" in rendered["text"]
+        if content.step.position == 0 and content.step.flow.slug == "welcome":
+            assert WELCOME_WORDS[locale] in rendered["html"]
+            assert WELCOME_WORDS[locale] in rendered["text"]
