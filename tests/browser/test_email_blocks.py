@@ -46,6 +46,8 @@ def test_staff_build_an_email_from_blocks_and_preview_it(staff_page, live_server
     assert focused == "button"
     assert editor.locator("fieldset").first.get_by_role("button", name="Move up").is_disabled()
 
+    ARTIFACTS.mkdir(exist_ok=True)
+    editor.screenshot(path=str(ARTIFACTS / "email-blocks-editor.png"))
     page.locator("input[name=_save]").click()
     page.wait_for_url("**/flow/**")
     content = step.contents.get()

@@ -52,7 +52,7 @@
       const fieldsets = blocks.map((block, index) => {
         const type = types[block.type];
         const fieldset = document.createElement("fieldset");
-        fieldset.className = "oc-block module";
+        fieldset.className = "oc-block";
         fieldset.dataset.type = block.type;
         const legend = document.createElement("legend");
         legend.textContent = fill(strings.block, { number: index + 1, type: type.label });
