@@ -213,16 +213,9 @@ def test_valid_blocks_pass():
 
 
 def test_without_mjml_the_error_names_the_extra(monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_mjml(name, *args, **kwargs):
-        if name == "mjml":
-            raise ImportError("No module named 'mjml'")
-        return real_import(name, *args, **kwargs)
+    import sys
 
     email_blocks._compile_blocks.cache_clear()
-    monkeypatch.setattr(builtins, "__import__", no_mjml)
+    monkeypatch.setitem(sys.modules, "mjml", None)  # "import mjml" raises ImportError
     with pytest.raises(MjmlMissing, match=r"django-omnichannel\[mjml\]"):
         render([{"type": "text", "text": "Hi"}])

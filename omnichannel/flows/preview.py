@@ -229,7 +229,10 @@ def render_parts(step, content, context):
     """The channel's parts of ``content`` rendered one by one, so that one broken
     template shows its error beside the parts that work, and a variable without a value
     shows where it stands (``MARK``) instead of the hole a real message would have."""
-    stored = expand_blocks(content.as_message_content())
+    try:
+        stored = expand_blocks(content.as_message_content())
+    except Exception as exc:  # mjml-python missing, or blocks stored broken by hand
+        return [Part("html", "", error=str(exc) or type(exc).__name__)]
     cannot = variables.content_unprovided(step, content)
     _mark_holes(context, stored)
     parts = []

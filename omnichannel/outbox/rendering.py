@@ -152,9 +152,11 @@ def base_context(message):
         "shop": {**dict.fromkeys(SHOP_KEYS, ""), **plain(get_adapter().get_shop_context() or {})},
     }
     # Signing the links' token costs more than rendering an SMS: only for content that
-    # prints a link (a template cannot name a variable without writing its name).
-    sources = template_sources(expand_blocks(message.content or {}))
-    wanted = [name for name in TOKEN_LINKS if name in sources]
+    # prints a link (a template cannot name a variable without writing its name; the
+    # footer of an email built from blocks prints both).
+    content = message.content or {}
+    sources = template_sources(content)
+    wanted = [name for name in TOKEN_LINKS if name in sources or content.get("blocks")]
     if wanted:
         token = unsubscribe_token(contact, message.channel)
         context.update({name: token_url(TOKEN_LINKS[name], token) for name in wanted})

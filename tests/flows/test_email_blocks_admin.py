@@ -10,9 +10,17 @@ from django.urls import reverse
 from omnichannel.models import Brand, StepContent
 
 from .conftest import make_flow
-from .test_admin import bare_step, page, step_data, step_url  # noqa: F401  (bare_step: a fixture)
+from .test_admin import page, step_data, step_url
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def bare_step():
+    flow = make_flow(steps=[("Hello", timedelta(0), "email")])
+    StepContent.objects.all().delete()
+    return flow.steps.get()
+
 
 BLOCKS = [
     {"type": "heading", "text": "Hello {{ contact.first_name }}"},
@@ -110,3 +118,21 @@ def test_bad_brand_input_gets_a_clear_error(admin_client, field, value, message)
     assert response.status_code == 200
     assert message in page(response)
     assert not Brand.objects.exists()
+
+
+def test_without_mjml_the_step_page_and_preview_say_what_to_install(admin_client, monkeypatch):
+    import sys
+
+    from omnichannel.flows import validation
+    from omnichannel.outbox import blocks
+
+    flow = make_flow(steps=[("Hello", timedelta(0), "email")])
+    step = flow.steps.get()
+    StepContent.objects.filter(step=step).update(html="", text="", blocks=BLOCKS)
+    blocks._compile_blocks.cache_clear()
+    monkeypatch.setitem(sys.modules, "mjml", None)  # "import mjml" raises ImportError
+    for url in (step_url(step), step_url(step, "preview")):
+        response = admin_client.get(url)
+        assert response.status_code == 200
+        assert "pip install django-omnichannel[mjml]" in page(response)
+    assert any("django-omnichannel[mjml]" in p.text for p in validation.blocking(flow))
