@@ -28,8 +28,12 @@ class BrandAdmin(admin.ModelAdmin):
             return super().changelist_view(request, extra_context)
         return HttpResponseRedirect(reverse("admin:omnichannel_brand_change", args=[brand.pk]))
 
-    def has_add_permission(self, request):
-        return super().has_add_permission(request) and not Brand.objects.exists()
+    def add_view(self, request, form_url="", extra_context=None):
+        # There is one brand: "Add" edits it once it exists. (Asking in has_add_permission
+        # would cost a query on every admin page that lists the apps.)
+        if Brand.objects.filter(pk=1).exists():
+            return HttpResponseRedirect(reverse("admin:omnichannel_brand_change", args=[1]))
+        return super().add_view(request, form_url, extra_context)
 
     def has_delete_permission(self, request, obj=None):
         return False  # without a row, the defaults apply: nothing to delete
