@@ -295,8 +295,9 @@ def _compile_blocks(blocks_json, brand_key, language):
     body = "".join(builder.block(block) for block in blocks[:-1])
     footer = builder.footer(blocks[-1])
     mjml = (
-        "<mjml><mj-head><mj-attributes>"
-        f'<mj-all font-family="{attr(look.font)}" />'
+        # The language, for screen readers to read the email with the right voice.
+        f'<mjml lang="{escape(language or "en")}"><mj-head><mj-attributes>'
+        f'<mj-all font-family="{escape(look.font)}" />'
         f'<mj-text color="{look.text}" font-size="16px" line-height="1.55" padding="8px 32px" />'
         f'<mj-button background-color="{look.primary}" color="#ffffff" font-size="15px" '
         'font-weight="bold" border-radius="4px" inner-padding="12px 24px" align="left" '
@@ -313,10 +314,6 @@ def _compile_blocks(blocks_json, brand_key, language):
     )
     html = mjml2html(mjml)
     return {"html": builder.fill(html), "text": "".join(builder.text).strip() + "\n"}
-
-
-def attr(value):
-    return escape(value)
 
 
 def html_source(source):
@@ -362,7 +359,7 @@ class Builder:
         name = self.slot("{{ shop.name }}")
         if self.look.logo:
             return (
-                f'<mj-image src="{attr(self.look.logo)}" alt="{name}" href="{link}" '
+                f'<mj-image src="{escape(self.look.logo)}" alt="{name}" href="{link}" '
                 f'width="{self.look.logo_width}px" align="left" padding="20px 32px 8px" />'
             )
         return (

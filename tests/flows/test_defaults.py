@@ -244,6 +244,7 @@ def test_every_shipped_email_exists_and_renders_in_each_language(locale):
         assert any("/omnichannel/unsubscribe/" in link for link in links), content
         assert "Zoë" in rendered["html"] and "Zoë" in rendered["text"]
         assert "{{" not in rendered["html"] + rendered["text"] + rendered["subject"]
+        assert f'<html lang="{locale or "en"}"' in rendered["html"]
         assert "Sample Shop, 1 Demo Street, 75001 Paris, France" in rendered["text"]
         if content.step.position == 0 and content.step.flow.slug == "welcome":
             assert WELCOME_WORDS[locale] in rendered["html"]
