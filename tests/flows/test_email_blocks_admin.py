@@ -75,6 +75,7 @@ def test_the_preview_shows_the_email_the_blocks_make(admin_client):
 
 def test_the_brand_is_one_page(admin_client):
     url = reverse("admin:omnichannel_brand_changelist")
+    assert f'<a href="{url}">Email brand</a>' in page(admin_client.get(reverse("admin:index")))
     assert admin_client.get(url).url == reverse("admin:omnichannel_brand_add")
     fields = {
         "logo_url": "https://cdn.example.com/logo.png",
@@ -137,3 +138,16 @@ def test_without_mjml_the_step_page_and_preview_say_what_to_install(admin_client
         assert response.status_code == 200
         assert "pip install django-omnichannel[mjml]" in page(response)
     assert any("django-omnichannel[mjml]" in p.text for p in validation.blocking(flow))
+
+
+def test_a_test_send_carries_the_email_the_blocks_make(admin_client, mailoutbox):
+    flow = make_flow(steps=[("Hello", timedelta(0), "email")])
+    step = flow.steps.get()
+    StepContent.objects.filter(step=step).update(html="", text="", blocks=BLOCKS)
+    content = step.contents.get()
+    response = admin_client.post(step_url(step, "send_test"), {"content": content.pk})
+    assert response.status_code == 302
+    [mail] = mailoutbox
+    [(html, mimetype)] = mail.alternatives
+    assert mimetype == "text/html" and "mj-column-per-100" in html and "Hello Alex" in html
+    assert "Visit us: " in mail.body and "Unsubscribe: " in mail.body
