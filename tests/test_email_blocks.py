@@ -194,6 +194,8 @@ def test_merge_tags_with_quotes_and_conditions_survive_mjml():
         ([{"type": "heading", "text": "Hi {% if discount %}"}],
          "Block 1 (Heading), Text: "),
         ([{"type": "heading", "text": 3}], "Block 1 (Heading), Text: must be text."),
+        ([{"type": "button", "label": "Go", "url": "{{ shop.url|nosuchfilter }}"}],
+         "Block 1 (Button), Link: Invalid filter: 'nosuchfilter'"),
         ([{"type": "heading", "text": "a", "colour": "red"}],
          "Block 1 (Heading), colour: this block has no such field."),
         ([{"type": "image", "src": "https://cdn.test/a.png"}],
@@ -219,3 +221,10 @@ def test_without_mjml_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "mjml", None)  # "import mjml" raises ImportError
     with pytest.raises(MjmlMissing, match=r"django-omnichannel\[mjml\]"):
         render([{"type": "text", "text": "Hi"}])
+
+
+def test_an_uploaded_logo_wins_with_its_full_address():
+    Brand.objects.create(logo="omnichannel/brand/logo.png", logo_url="https://cdn.test/old.png")
+    page = Elements(render([{"type": "logo"}])["html"])
+    [logo] = page.all("img")
+    assert logo["src"].startswith("http") and logo["src"].endswith("/omnichannel/brand/logo.png")

@@ -219,12 +219,12 @@ def _block_errors(number, block):
         value = value.strip()
         if field.required and not value:
             errors.append(problem(field, _("this field is required.")))
-        elif value and field.link and not LINK.match(value):
+        if value and field.link and not LINK.match(value):
             errors.append(
                 problem(field, _("write a full address (https://...) or a variable such as "
                                  "{{ shop.url }}."))
             )  # fmt: skip
-        elif "{" in value:
+        if "{" in value:
             try:
                 _compile(value, True)
             except TemplateSyntaxError as exc:
