@@ -249,3 +249,12 @@ def test_every_shipped_email_exists_and_renders_in_each_language(locale):
         if content.step.position == 0 and content.step.flow.slug == "welcome":
             assert WELCOME_WORDS[locale] in rendered["html"]
             assert WELCOME_WORDS[locale] in rendered["text"]
+
+
+def test_the_default_content_is_in_the_shops_language(settings):
+    settings.LANGUAGE_CODE = "fr"
+    install_defaults()
+    intro = StepContent.objects.filter(step__flow__slug="welcome", step__position=0)
+    assert sorted(intro.values_list("locale", flat=True)) == ["", "bg", "en", "ru", "sk"]
+    assert intro.get(locale="").subject.startswith("Bienvenue chez {{ shop.name }}")
+    assert intro.get(locale="en").subject.startswith("Welcome to {{ shop.name }}")
