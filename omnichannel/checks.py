@@ -27,6 +27,8 @@ omnichannel.W002  no SessionMiddleware: guest carts and popups cannot be tied to
 omnichannel.W003  (retired: Twilio without PUBLIC_BASE_URL is now omnichannel.E016)
 omnichannel.W004  PUBLIC_BASE_URL is not set (no channel that sends links is enabled yet)
 omnichannel.W005  an old setting name still drives a loop that has its own setting now
+omnichannel.W006  email is enabled but mjml-python (the ``mjml`` extra) is not installed:
+                  emails built from blocks, the shipped flows' among them, cannot render
 
 E007 to E016 come from parsing every value in ``omnichannel.conf``; each hint says what
 to write. The checks that read a setting skip a value that does not parse: it is reported
@@ -312,6 +314,25 @@ def check_twilio(app_configs, **kwargs):
             id="omnichannel.E005",
         )
     ]
+
+
+@register("omnichannel")
+@reads_settings
+def check_mjml(app_configs, **kwargs):
+    if "email" not in omnichannel_settings.CHANNEL_BACKENDS:
+        return []
+    try:
+        import mjml  # noqa: F401
+    except ImportError:
+        return [
+            Warning(
+                "mjml-python is not installed: emails built from blocks (the shipped "
+                "flows' emails among them) fail to render.",
+                hint="pip install django-omnichannel[mjml], or write those emails as raw HTML.",
+                id="omnichannel.W006",
+            )
+        ]
+    return []
 
 
 def channels_using(base_class):

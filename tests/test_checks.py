@@ -304,3 +304,13 @@ def test_an_old_name_driving_another_loop_is_w005_naming_the_new_one():
     both = {**VALID, "DISPATCH_BATCH_SIZE": 500, "FLOW_BATCH_SIZE": 500}
     with override_settings(OMNICHANNEL={**both, "CART_DETECTION_BATCH_SIZE": 100}):
         assert omnichannel_ids() == []
+
+
+def test_email_without_mjml_is_w006_naming_the_extra(monkeypatch):
+    import sys
+
+    assert "omnichannel.W006" not in omnichannel_ids()
+    monkeypatch.setitem(sys.modules, "mjml", None)  # "import mjml" raises ImportError
+    messages = [m for m in run_checks(tags=["omnichannel"]) if m.id == "omnichannel.W006"]
+    assert len(messages) == 1
+    assert "django-omnichannel[mjml]" in messages[0].hint

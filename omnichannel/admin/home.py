@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from .permissions import APP_LABEL
 
 # The Marketing section's models, in the order it lists them.
-MARKETING_MODELS = ("flow", "popup", "segment", "contact", "message", "cartrecovery")
+MARKETING_MODELS = ("flow", "popup", "segment", "contact", "message", "cartrecovery", "brand")
 # Applications of the scheduler's internals, shown last and folded.
 SCHEDULER_APPS = ("django_celery_beat",)
 

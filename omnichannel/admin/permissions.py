@@ -18,7 +18,9 @@ from django.contrib.auth.models import Group, Permission
 APP_LABEL = "omnichannel"
 
 # Built, tested and switched on and off by marketing.
-_BUILT = ("flow", "step", "stepcontent", "stepvariant", "popup", "popupvariant", "segment")
+_BUILT = (
+    "flow", "step", "stepcontent", "stepvariant", "popup", "popupvariant", "segment", "brand",
+)  # fmt: skip
 # Read by marketing, written by the app (or by the people trusted with customer data).
 _READ = (
     "contact", "consent", "consentevent", "suppression", "message", "deliveryevent",

@@ -50,13 +50,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from ..models import Flow, Step, StepContent
 from ..models.channels import Channel
 from ..models.flows import BEST_CHANNEL, ExitGoal, FlowKind, FlowStatus, OfferKind, Trigger
-from . import lifecycle, order_flows
-from .email_layout import button, code_box, email_html
+from . import email_layout, lifecycle, order_flows
 
 DAY = timedelta(days=1)
 # With ``fast=True`` (demos, trying a flow out) a day of the series takes a minute.
@@ -96,75 +99,77 @@ class FlowSpec:
     reentry_cooldown: timedelta | None = None
 
 
-# --- the welcome series' content ------------------------------------------------------------
+# --- the emails' content --------------------------------------------------------------------
+#
+# Emails are blocks (``outbox.blocks``) in the shop's brand; their words are translated like
+# the admin's, and ``install_flow`` writes one content per shipped language. The merge tags
+# stay inside the translated sentences, where each language puts them.
 
 GREETING = '{{ contact.first_name|default:"there" }}'
 PERCENT = "{{ discount.value|floatformat }} %"
 # The code's expiry is stored as an ISO timestamp: its first ten characters are the date.
 EXPIRY_DATE = '{{ discount.expires_at|slice:":10" }}'
+# The languages the app ships a catalog for: each shipped email exists in all of them.
+SHIPPED_LANGUAGES = ("en", "fr", "ru", "bg", "sk")
 
-TEXT_FOOTER = """
---
-You receive this email because you created an account at {{ shop.name }}.
-Unsubscribe: {{ unsubscribe_url }}
-Choose what we send and how often: {{ preferences_url }}
-{{ shop.address }}
-"""
+HELLO = {"type": "text", "text": _('Hi {{ contact.first_name|default:"there" }},')}
+SIGNATURE = {"type": "text", "text": _("The {{ shop.name }} team")}
+RECOMMENDATIONS = {"type": "recommendations", "title": _("A few things people come back for:")}
+ACCOUNT_FOOTER = {
+    "type": "footer",
+    "text": _("You receive this email because you created an account at {{ shop.name }}."),
+}
+CART_FOOTER = {
+    "type": "footer",
+    "text": _("You receive this email about the cart you left at {{ shop.name }}."),
+}
 
 
-RECOMMENDATIONS_HTML = (
-    "{% if recommendations %}"
-    '<p style="margin:16px 0 8px;">A few things people come back for:</p>'
-    '<table role="presentation" cellpadding="0" cellspacing="0" width="100%">'
-    "{% for product in recommendations %}"
-    '<tr><td style="padding:6px 0;border-top:1px solid #eee6dc;">'
-    '<a href="{{ product.url }}" style="color:#2b2118;">{{ product.name }}</a></td>'
-    '<td align="right" style="padding:6px 0;border-top:1px solid #eee6dc;color:#6b625a;">'
-    "{{ product.price }}</td></tr>"
-    "{% endfor %}</table>"
-    "{% endif %}"
-)
-RECOMMENDATIONS_TEXT = (
-    "{% if recommendations %}A few things people come back for:\n"
-    "{% for product in recommendations %}- {{ product.name }} ({{ product.price }})\n"
-    "{% endfor %}\n{% endif %}"
-)
+def text(words):
+    return {"type": "text", "text": words}
+
+
+def button(label, url="{{ shop.url }}"):
+    return {"type": "button", "label": label, "url": url}
+
+
+def discount(note):
+    return {"type": "discount", "note": note}
+
 
 INTRODUCTION = {
-    "subject": f"Welcome to {{{{ shop.name }}}}, {GREETING}",
-    "preheader": "A little about us, and a small welcome gift.",
-    "text": (
-        f"Hi {GREETING},\n\n"
-        "Thank you for joining {{ shop.name }}. We are a small team, and we would like to "
-        "tell you who we are before we tell you about anything else.\n\n"
-        "We choose every product ourselves and use it before we sell it. We work with "
-        "makers we know by name, we pack your order with care, and if something is not "
-        "right we will make it right. We would rather you buy one thing you love than "
-        "three you don't.\n\n"
-        f"To say welcome, here is {PERCENT} off your first order:\n\n"
-        "    {{ discount.code }}\n\n"
-        f"It is yours until {EXPIRY_DATE}. No rush, and no need to reply: we are glad "
-        "you are here.\n\n"
-        f"{RECOMMENDATIONS_TEXT}"
-        "Visit us: {{ shop.url }}\n\n"
-        "Warmly,\nThe {{ shop.name }} team\n"
-        f"{TEXT_FOOTER}"
-    ),
-    "html": email_html(
-        f'<p style="margin:0 0 16px;">Hi {GREETING},</p>'
-        '<p style="margin:0 0 16px;">Thank you for joining {{ shop.name }}. We are a small '
-        "team, and we would like to tell you who we are before we tell you about anything "
-        "else.</p>"
-        '<p style="margin:0 0 16px;">We choose every product ourselves and use it before we '
-        "sell it. We work with makers we know by name, we pack your order with care, and if "
-        "something is not right we will make it right. We would rather you buy one thing "
-        "you love than three you don't.</p>"
-        f'<p style="margin:0;">To say welcome, here is {PERCENT} off your first order:</p>'
-        + code_box(f"Yours until {EXPIRY_DATE}. No rush: we are glad you are here.")
-        + RECOMMENDATIONS_HTML
-        + button("Visit the shop")
-        + '<p style="margin:0;">Warmly,<br>The {{ shop.name }} team</p>'
-    ),
+    "subject": _('Welcome to {{ shop.name }}, {{ contact.first_name|default:"there" }}'),
+    "preheader": _("A little about us, and a small welcome gift."),
+    "blocks": [
+        {"type": "logo"},
+        {"type": "heading", "text": _("Welcome to {{ shop.name }}")},
+        HELLO,
+        text(
+            _(
+                "Thank you for joining {{ shop.name }}. We are a small team, and we would like "
+                "to tell you who we are before we tell you about anything else."
+            )
+        ),
+        text(
+            _(
+                "We choose every product ourselves and use it before we sell it. We work with "
+                "makers we know by name, we pack your order with care, and if something is not "
+                "right we will make it right. We would rather you buy one thing you love than "
+                "three you don't."
+            )
+        ),
+        text(_("To say welcome, here is {{ discount.value|floatformat }} % off your first order:")),
+        discount(
+            _(
+                'Yours until {{ discount.expires_at|slice:":10" }}. No rush: we are glad you '
+                "are here."
+            )
+        ),
+        RECOMMENDATIONS,
+        button(_("Visit the shop")),
+        text(_("Warmly,\nThe {{ shop.name }} team")),
+        ACCOUNT_FOOTER,
+    ],
 }
 
 REMINDER_TITLE = "Your welcome gift is waiting"
@@ -182,25 +187,22 @@ REMINDER = {
 }
 
 LAST_NUDGE = {
-    "subject": f"Your welcome code ends on {EXPIRY_DATE}",
-    "preheader": f"{PERCENT} off your first order, one last time.",
-    "text": (
-        f"Hi {GREETING},\n\n"
-        f"A quick note before it goes: your welcome code {{{{ discount.code }}}} ({PERCENT} "
-        f"off your first order) ends on {EXPIRY_DATE}.\n\n"
-        "If now is not the time, that is fine: we will still be here.\n\n"
-        "{{ shop.url }}\n\n"
-        "The {{ shop.name }} team\n"
-        f"{TEXT_FOOTER}"
-    ),
-    "html": email_html(
-        f'<p style="margin:0 0 16px;">Hi {GREETING},</p>'
-        '<p style="margin:0;">A quick note before it goes: your welcome code, '
-        f"{PERCENT} off your first order, ends on {EXPIRY_DATE}.</p>"
-        + code_box("If now is not the time, that is fine: we will still be here.")
-        + button("Use my code")
-        + '<p style="margin:0;">The {{ shop.name }} team</p>'
-    ),
+    "subject": _('Your welcome code ends on {{ discount.expires_at|slice:":10" }}'),
+    "preheader": _("{{ discount.value|floatformat }} % off your first order, one last time."),
+    "blocks": [
+        {"type": "logo"},
+        HELLO,
+        text(
+            _(
+                "A quick note before it goes: your welcome code, {{ discount.value|floatformat }} "
+                '% off your first order, ends on {{ discount.expires_at|slice:":10" }}.'
+            )
+        ),
+        discount(_("If now is not the time, that is fine: we will still be here.")),
+        button(_("Use my code")),
+        SIGNATURE,
+        ACCOUNT_FOOTER,
+    ],
 }
 
 WELCOME_GIFT = Offer(
@@ -235,69 +237,27 @@ WELCOME_SERIES = FlowSpec(
 
 # --- the cart recovery's content -------------------------------------------------------------
 
-CART_LINES_HTML = (
-    '<table role="presentation" cellpadding="0" cellspacing="0" width="100%" '
-    'style="margin:8px 0 16px;">'
-    "{% for line in cart.lines %}"
-    '<tr><td style="padding:6px 0;border-top:1px solid #eee6dc;">{{ line.name }}</td>'
-    '<td align="right" style="padding:6px 0;border-top:1px solid #eee6dc;color:#6b625a;">'
-    "&times; {{ line.quantity }}</td></tr>"
-    "{% endfor %}"
-    '<tr><td style="padding:8px 0;border-top:1px solid #eee6dc;font-weight:bold;">Total</td>'
-    '<td align="right" style="padding:8px 0;border-top:1px solid #eee6dc;font-weight:bold;">'
-    "{{ cart.value }} {{ cart.currency }}</td></tr></table>"
-)
-CART_LINES_TEXT = (
-    "{% for line in cart.lines %}- {{ line.name }} x {{ line.quantity }}\n{% endfor %}"
-    "Total: {{ cart.value }} {{ cart.currency }}\n"
-)
-
-
-def restore_button(label):
-    return (
-        '<table role="presentation" cellpadding="0" cellspacing="0" style="margin:8px 0 20px;">'
-        '<tr><td style="background:#2b2118;border-radius:4px;">'
-        '<a href="{{ cart.restore_url }}" style="display:inline-block;padding:12px 24px;'
-        f'font:bold 15px Arial,sans-serif;color:#ffffff;text-decoration:none;">{label}</a>'
-        "</td></tr></table>"
-    )
-
-
-CART_TEXT_FOOTER = TEXT_FOOTER.replace(
-    "because you created an account at", "about the cart you left at"
-)
-
-
-def cart_email_html(body):
-    return email_html(body).replace(
-        "because you created an account at", "about the cart you left at"
-    )
-
+RESTORE = "{{ cart.restore_url }}"
 
 CART_REMINDER_EMAIL = {
-    "subject": "You left something in your cart",
-    "preheader": "Your cart is saved: pick up where you left off.",
-    "text": (
-        f"Hi {GREETING},\n\n"
-        "You left these in your cart at {{ shop.name }}. We kept them for you:\n\n"
-        f"{CART_LINES_TEXT}\n"
-        "Pick up where you left off, on any device: {{ cart.restore_url }}\n\n"
-        "If something made you hesitate (a question about size, delivery or returns), "
-        "just reply: a person will answer.\n\n"
-        f"{RECOMMENDATIONS_TEXT}"
-        "The {{ shop.name }} team\n"
-        f"{CART_TEXT_FOOTER}"
-    ),
-    "html": cart_email_html(
-        f'<p style="margin:0 0 16px;">Hi {GREETING},</p>'
-        '<p style="margin:0;">You left these in your cart. We kept them for you:</p>'
-        + CART_LINES_HTML
-        + restore_button("Back to my cart")
-        + '<p style="margin:0 0 16px;">If something made you hesitate (a question about size, '
-        "delivery or returns), just reply: a person will answer.</p>"
-        + RECOMMENDATIONS_HTML
-        + '<p style="margin:0;">The {{ shop.name }} team</p>'
-    ),
+    "subject": _("You left something in your cart"),
+    "preheader": _("Your cart is saved: pick up where you left off."),
+    "blocks": [
+        {"type": "logo"},
+        HELLO,
+        text(_("You left these in your cart. We kept them for you:")),
+        {"type": "cart"},
+        button(_("Back to my cart"), RESTORE),
+        text(
+            _(
+                "If something made you hesitate (a question about size, delivery or returns), "
+                "just reply: a person will answer."
+            )
+        ),
+        RECOMMENDATIONS,
+        SIGNATURE,
+        CART_FOOTER,
+    ],
 }
 CART_REMINDER_SHORT = {
     "title": "Your cart is saved",
@@ -311,26 +271,23 @@ CART_REMINDER = {
 }
 
 CART_OFFER_EMAIL = {
-    "subject": f"{PERCENT} off the cart you left",
-    "preheader": "A code for you alone, valid a few days.",
-    "text": (
-        f"Hi {GREETING},\n\n"
-        f"Your cart is still here, and here is {PERCENT} off it:\n\n"
-        "    {{ discount.code }}\n\n"
-        f"The code is for you alone and works until {EXPIRY_DATE}. It is already applied "
-        "when you open your cart with this link: {{ cart.restore_url }}\n\n"
-        f"{CART_LINES_TEXT}\n"
-        "The {{ shop.name }} team\n"
-        f"{CART_TEXT_FOOTER}"
-    ),
-    "html": cart_email_html(
-        f'<p style="margin:0 0 16px;">Hi {GREETING},</p>'
-        f'<p style="margin:0;">Your cart is still here, and here is {PERCENT} off it:</p>'
-        + code_box(f"For you alone, until {EXPIRY_DATE}. Already applied with the button.")
-        + CART_LINES_HTML
-        + restore_button("Complete my order")
-        + '<p style="margin:0;">The {{ shop.name }} team</p>'
-    ),
+    "subject": _("{{ discount.value|floatformat }} % off the cart you left"),
+    "preheader": _("A code for you alone, valid a few days."),
+    "blocks": [
+        {"type": "logo"},
+        HELLO,
+        text(_("Your cart is still here, and here is {{ discount.value|floatformat }} % off it:")),
+        discount(
+            _(
+                'For you alone, until {{ discount.expires_at|slice:":10" }}. Already applied '
+                "with the button."
+            )
+        ),
+        {"type": "cart"},
+        button(_("Complete my order"), RESTORE),
+        SIGNATURE,
+        CART_FOOTER,
+    ],
 }
 # One GSM-7 segment with a short code and link.
 CART_OFFER_SMS_TEXT = (
@@ -342,23 +299,24 @@ CART_OFFER_SMS_TEXT = (
 CART_OFFER_SHORT = {Channel.SMS: {"text": CART_OFFER_SMS_TEXT}}
 
 CART_LAST_NOTE = {
-    "subject": f"Your {PERCENT} code ends on {EXPIRY_DATE}",
-    "preheader": "The last note about your cart.",
-    "text": (
-        f"Hi {GREETING},\n\n"
-        f"The last note from us about your cart: your code {{{{ discount.code }}}} ends on "
-        f"{EXPIRY_DATE}. Your cart: {{{{ cart.restore_url }}}}\n\n"
-        "The {{ shop.name }} team\n"
-        f"{CART_TEXT_FOOTER}"
+    "subject": _(
+        'Your {{ discount.value|floatformat }} % code ends on {{ discount.expires_at|slice:":10" }}'
     ),
-    "html": cart_email_html(
-        f'<p style="margin:0 0 16px;">Hi {GREETING},</p>'
-        '<p style="margin:0;">The last note from us about your cart: your code ends on '
-        f"{EXPIRY_DATE}.</p>"
-        + code_box("After that, your cart stays saved, without the discount.")
-        + restore_button("Open my cart")
-        + '<p style="margin:0;">The {{ shop.name }} team</p>'
-    ),
+    "preheader": _("The last note about your cart."),
+    "blocks": [
+        {"type": "logo"},
+        HELLO,
+        text(
+            _(
+                "The last note from us about your cart: your code ends on "
+                '{{ discount.expires_at|slice:":10" }}.'
+            )
+        ),
+        discount(_("After that, your cart stays saved, without the discount.")),
+        button(_("Open my cart"), RESTORE),
+        SIGNATURE,
+        CART_FOOTER,
+    ],
 }
 
 CART_OFFER = Offer(kind=OfferKind.PERCENT, value=Decimal("10"), prefix="BACK", valid_for=3 * DAY)
@@ -601,11 +559,11 @@ BROWSE_WORDS = {
 def browse_reminder(words):
     """The reminder's email, push and inbox content in one language's ``words``."""
     html = (
-        email_html(
+        email_layout.email_html(
             f'<p style="margin:0 0 16px;">{words["greeting"]}</p>'
             f'<p style="margin:0;">{words["intro"]}</p>'
             + VIEWED_HTML
-            + button(words["button"])
+            + email_layout.button(words["button"])
             + f'<p style="margin:0 0 16px;">{words["outro"]}</p>'
             + f'<p style="margin:0;">{words["signoff"]}</p>'
         )
@@ -758,9 +716,11 @@ NEWS_WORDS = {
 def product_news_email(language, news):
     """The ``news`` ("back" or "drop") email in ``language``."""
     words = {**BROWSE_WORDS[language], **NEWS_WORDS[language]}
-    product_button = button(words["button"]).replace("{{ shop.url }}", "{{ trigger.product.url }}")
+    product_button = email_layout.button(words["button"]).replace(
+        "{{ shop.url }}", "{{ trigger.product.url }}"
+    )
     html = (
-        email_html(
+        email_layout.email_html(
             f'<p style="margin:0 0 16px;">{words["greeting"]}</p>'
             f'<p style="margin:0;">{words[news + "_intro"]}</p>'
             + product_button
@@ -850,6 +810,44 @@ def offer_fields(offer, fast):
     }
 
 
+def content_languages(parts):
+    """``[(locale, language)]`` to write ``parts`` in: the default content (no locale) in
+    ``LANGUAGE_CODE``, and one per other shipped language when its words are translated
+    (email); other parts (the shop writes its own SMS) only as the default."""
+    default = settings.LANGUAGE_CODE.split("-")[0].lower()
+    languages = [("", settings.LANGUAGE_CODE)]
+    if any(isinstance(value, Promise) for value in parts.values()):
+        languages += [(code, code) for code in SHIPPED_LANGUAGES if code != default]
+    return languages
+
+
+def step_contents(step_spec):
+    """``(channel, locale, parts)`` of every content ``step_spec`` ships: its own
+    ``translations`` where it spells them out (the journey after a purchase), else its
+    parts in every language their translatable words are in (``content_languages``)."""
+    if step_spec.translations:
+        languages = {"": step_spec.contents, **step_spec.translations}
+        for locale, contents in languages.items():
+            for channel, parts in contents.items():
+                yield channel, locale, parts
+        return
+    for channel, parts in step_spec.contents.items():
+        for locale, language in content_languages(parts):
+            yield channel, locale, in_language(parts, language)
+
+
+def in_language(value, language):
+    """``value`` (parts, blocks) with its translatable strings in ``language``."""
+    if isinstance(value, dict):
+        return {key: in_language(item, language) for key, item in value.items()}
+    if isinstance(value, list):
+        return [in_language(item, language) for item in value]
+    if isinstance(value, Promise):
+        with translation.override(language):
+            return str(value)
+    return value
+
+
 @transaction.atomic
 def install_flow(spec, *, activate=False, fast=False):
     """Create the flow of ``spec`` unless its slug exists; returns ``(flow, created)``.
@@ -883,11 +881,9 @@ def install_flow(spec, *, activate=False, fast=False):
             transactional=step_spec.transactional,
             **offer_fields(step_spec.offer, fast),
         )
-        languages = {"": step_spec.contents, **step_spec.translations}
         StepContent.objects.bulk_create(
-            StepContent(step=step, channel=channel, locale=locale, **parts)
-            for locale, contents in languages.items()
-            for channel, parts in contents.items()
+            StepContent(step=step, channel=channel, locale=locale, **localised)
+            for channel, locale, localised in step_contents(step_spec)
         )
     if activate:
         lifecycle.activate([flow])

@@ -34,16 +34,6 @@ def email_html(body, footer=FOOTER_HTML):
     )
 
 
-def code_box(note):
-    return (
-        '<table role="presentation" cellpadding="0" cellspacing="0" style="margin:20px 0;">'
-        '<tr><td style="padding:14px 22px;border:2px dashed #b5651d;border-radius:6px;'
-        'font:bold 20px/1.2 Courier,monospace;color:#b5651d;letter-spacing:2px;">'
-        "{{ discount.code }}</td></tr></table>"
-        f'<p style="margin:0 0 16px;font-size:14px;color:#6b625a;">{note}</p>'
-    )
-
-
 def button(label):
     return (
         '<table role="presentation" cellpadding="0" cellspacing="0" style="margin:8px 0 20px;">'

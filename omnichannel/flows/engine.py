@@ -633,7 +633,7 @@ def messages_for(planned, now):
 
 
 def shows_recommendations(content):
-    return "recommendations" in content.html + content.text + content.body
+    return "recommendations" in content.template_text()
 
 
 def recommended_products(enrollments):

@@ -37,6 +37,7 @@ from ..models.channels import Channel
 from ..models.consent import ConsentStatus, Purpose
 from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, Trigger
 from ..outbox import policy
+from ..outbox.blocks import expand_blocks
 from ..outbox.rendering import HTML_PARTS, language_of, missing_uses, render_content, render_context
 from . import conditions, variables, variants
 from .engine import (
@@ -193,7 +194,7 @@ def template_context(step, contact, content, variant=None, now=None):
             "value": str(value or ""),
             "expires_at": (now + step.offer_valid_for).isoformat(),
         }
-    if "recommendations" in content.html + content.text + content.body:
+    if "recommendations" in content.template_text():
         context["recommendations"] = _recommendations(contact, cart["lines"])
     return context
 
@@ -249,7 +250,10 @@ def render_parts(step, content, context):
     """The channel's parts of ``content`` rendered one by one, so that one broken
     template shows its error beside the parts that work, and a variable without a value
     shows where it stands (``MARK``) instead of the hole a real message would have."""
-    stored = content.as_message_content()
+    try:
+        stored = expand_blocks(content.as_message_content())
+    except Exception as exc:  # mjml-python missing, or blocks stored broken by hand
+        return [Part("html", "", error=str(exc) or type(exc).__name__)]
     cannot = variables.content_unprovided(step, content)
     _mark_holes(context, stored)
     parts = []

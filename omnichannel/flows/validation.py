@@ -198,7 +198,7 @@ def _channel_problems(step, variant, contents, arm):
 REQUIRED_PARTS = {
     Channel.EMAIL: [
         (("subject",), gettext_lazy("%(content)s has no subject.")),
-        (("text", "html"), gettext_lazy("%(content)s has no text or HTML.")),
+        (("text", "html", "blocks"), gettext_lazy("%(content)s has no text or HTML.")),
     ],
     Channel.SMS: [(("text",), gettext_lazy("%(content)s has no text."))],
     Channel.WHATSAPP: [

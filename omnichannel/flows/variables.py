@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from ..integrations.adapter import get_adapter
 from ..models.flows import ORDER_TRIGGERS, Trigger
+from ..outbox.blocks import expand_blocks
 from ..outbox.rendering import HTML_PARTS, SHOP_KEYS, TOKEN_LINKS, uses_of
 
 
@@ -306,7 +307,11 @@ def content_unprovided(step, content, tags=None):
     variable ``step`` cannot fill (WhatsApp's variables count as one part)."""
     tags = step_tags(step) if tags is None else tags
     found = {}
-    for name, value in content.as_message_content().items():
+    try:
+        stored = expand_blocks(content.as_message_content())
+    except Exception:  # the preview shows why the blocks do not compile
+        return {}
+    for name, value in stored.items():
         sources = value.values() if isinstance(value, dict) else [value]
         missing = {
             u.tag: u

@@ -1,3 +1,4 @@
+from .brand import Brand
 from .browsing import ProductAlert, ProductEvent, ProductView
 from .carts import CartRecovery, CartSnapshot
 from .consent import Consent, ConsentEvent, Suppression
@@ -15,6 +16,7 @@ from .throttles import SenderSlot
 from .webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "Brand",
     "CartRecovery",
     "CartSnapshot",
     "ChannelCost",

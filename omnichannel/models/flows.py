@@ -254,6 +254,12 @@ class StepContent(models.Model):
     preheader = models.CharField(_("preheader"), max_length=200, blank=True)
     text = models.TextField(_("text"), blank=True, help_text=_("Email text part, SMS, WhatsApp."))
     html = models.TextField(_("HTML"), blank=True)
+    blocks = models.JSONField(
+        _("email blocks"),
+        default=list,
+        blank=True,
+        help_text=_("The email built from blocks. Empty: the HTML above is sent as written."),
+    )
     title = models.CharField(_("title"), max_length=120, blank=True, help_text=_("Push, inbox."))
     body = models.TextField(_("body"), blank=True, help_text=_("Push, inbox."))
     url = models.CharField(_("link"), max_length=500, blank=True, help_text=_("Push, inbox."))
@@ -306,7 +312,13 @@ class StepContent(models.Model):
         }
         if self.variables:
             parts["variables"] = self.variables
+        if self.blocks:
+            parts["blocks"] = self.blocks
         return parts
+
+    def template_text(self):
+        """Every template of this content, joined, to look for a variable's name in."""
+        return "\n".join([self.html, self.text, self.body, str(self.blocks or "")])
 
 
 class EnrollmentState(models.TextChoices):

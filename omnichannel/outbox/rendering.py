@@ -27,20 +27,20 @@ from decimal import Decimal
 from functools import lru_cache
 
 from django.conf import settings
-from django.template import Context, Engine
+from django.template import Context
 from django.utils import translation
 
 from ..core.links import token_url
 from ..core.tokens import unsubscribe_token
 from ..exceptions import OmnichannelError
 from ..integrations.adapter import get_adapter
+from .blocks import expand_blocks
 from .link_tracking import track_links
 from .template_variables import template_uses
+from .templates import _compile
 
 # Content keys that hold HTML; every other string key is plain text.
 HTML_PARTS = {"html"}
-# Filters every message template has: {{ cart.value|money:cart.currency }}, |isodate.
-FORMAT_LIBRARY = "omnichannel.templatetags.omnichannel_format"
 # A language tag as Django activates one: "fr", "fr-ca", "sr-latn".
 LANGUAGE_TAG = re.compile(r"[a-z]{1,8}(?:-[a-z0-9]{1,8})*")
 # The links signed with the recipient's unsubscribe token, by context name.
@@ -53,15 +53,6 @@ TOKEN_LINKS = {
 SHOP_KEYS = ("name", "url", "address", "support_email")
 # Values a template may hold as they are: none has attributes leading anywhere.
 PLAIN_TYPES = (str, bool, int, float, Decimal, datetime.date, datetime.time, datetime.timedelta)
-
-
-@lru_cache(maxsize=1)
-def _engines():
-    options = {"builtins": [FORMAT_LIBRARY], "libraries": {"omnichannel_format": FORMAT_LIBRARY}}
-    return {
-        True: Engine(autoescape=True, **options),
-        False: Engine(autoescape=False, **options),
-    }
 
 
 def language_of(locale):
@@ -80,12 +71,6 @@ class MissingVariable(OmnichannelError):
     def __init__(self, tags):
         self.tags = tags
         super().__init__(f"the content uses {', '.join(tags)}, which this message does not provide")
-
-
-@lru_cache(maxsize=2048)
-def _compile(source, autoescape):
-    # A batch renders the same few step templates thousands of times: compile once.
-    return _engines()[autoescape].from_string(source)
 
 
 @lru_cache(maxsize=2048)
@@ -167,9 +152,11 @@ def base_context(message):
         "shop": {**dict.fromkeys(SHOP_KEYS, ""), **plain(get_adapter().get_shop_context() or {})},
     }
     # Signing the links' token costs more than rendering an SMS: only for content that
-    # prints a link (a template cannot name a variable without writing its name).
-    sources = template_sources(message.content or {})
-    wanted = [name for name in TOKEN_LINKS if name in sources]
+    # prints a link (a template cannot name a variable without writing its name; the
+    # footer of an email built from blocks prints both).
+    content = message.content or {}
+    sources = template_sources(content)
+    wanted = [name for name in TOKEN_LINKS if name in sources or content.get("blocks")]
     if wanted:
         token = unsubscribe_token(contact, message.channel)
         context.update({name: token_url(TOKEN_LINKS[name], token) for name in wanted})
@@ -188,9 +175,10 @@ def template_sources(content):
 def render_content(content, context):
     """Render each string part of ``content``, and those of nested dicts (WhatsApp
     template variables); other values (numbers, ids) pass through. Raises
-    ``MissingVariable`` when a part uses a variable ``context`` does not hold."""
+    ``MissingVariable`` when a part uses a variable ``context`` does not hold. An email
+    built from blocks renders as the ``html`` and ``text`` they compile to."""
     rendered = {}
-    for key, value in content.items():
+    for key, value in expand_blocks(content).items():
         if isinstance(value, dict):
             rendered[key] = render_content(value, context)
         elif isinstance(value, str) and "{" in value:

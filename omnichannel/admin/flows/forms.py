@@ -16,7 +16,8 @@ from ...models import Contact, Message, Step, StepContent
 from ...models.channels import Channel
 from ...models.consent import Purpose
 from ...models.flows import ExitGoal, Trigger
-from .widgets import ConditionsField
+from ...outbox.blocks import validate_blocks
+from .widgets import ConditionsField, EmailBlocksWidget
 
 # Test sends on these go to a phone number the staff member types.
 PHONE_CHANNELS = (Channel.SMS, Channel.WHATSAPP)
@@ -156,6 +157,27 @@ class StepForm(OneBasedPositionForm):
 
 
 class StepContentForm(forms.ModelForm):
+    class Meta:
+        widgets = {"blocks": EmailBlocksWidget}
+
+    def clean_blocks(self):
+        blocks = self.cleaned_data["blocks"] or []
+        validate_blocks(blocks)
+        return blocks
+
+    def clean(self):
+        data = super().clean()
+        if data.get("blocks") and data.get("html", "").strip():
+            # Which one would be sent is not for staff to guess.
+            self.add_error(
+                "html",
+                _(
+                    "This email has blocks and HTML: empty one of them (the blocks, to send "
+                    "the HTML)."
+                ),
+            )
+        return data
+
     def clean_text(self):
         # Browsers send a textarea's line breaks as CR LF; an SMS would pay a character
         # for each CR, which the counter beside the field (and the reader) never sees.

@@ -67,6 +67,7 @@ class StepContentInline(admin.StackedInline):
         channel_fieldset(
             _("Text"), ("text", "sms_counter"), Channel.EMAIL, Channel.SMS, Channel.WHATSAPP
         ),
+        channel_fieldset(_("Email blocks"), ("blocks",), Channel.EMAIL),
         channel_fieldset(_("Email HTML"), ("html",), Channel.EMAIL),
         channel_fieldset(
             _("Web push and on-site inbox"), ("title", "body", "url"), Channel.PUSH, Channel.INBOX

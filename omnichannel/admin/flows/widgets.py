@@ -1,7 +1,8 @@
 """The flow builder's own fields: the conditions editor of flows, steps and segments (a
-select of the registered conditions, each with its own parameter fields), and delays in
-words."""
+select of the registered conditions, each with its own parameter fields), delays in
+words, and the block list of emails."""
 
+import json
 from datetime import timedelta
 
 from django import forms
@@ -10,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ...core.durations import DelayError, describe_delay, parse_delay
 from ...flows import conditions
+from ...outbox import blocks
 
 
 class DurationInWordsField(forms.DurationField):
@@ -140,3 +142,23 @@ class ConditionsField(forms.Field):
 
     def clean(self, value):
         return conditions.validate(value or [])
+
+
+class EmailBlocksWidget(forms.Textarea):
+    """The blocks of an email as a list to edit: add a block of a type, fill in its
+    fields, move it up or down, remove it (email_blocks.js). The JSON stays in the
+    textarea underneath, which is what is posted, and what staff edit without scripts."""
+
+    template_name = "admin/omnichannel/step/email_blocks_widget.html"
+
+    class Media:
+        js = ("omnichannel/admin/email_blocks.js",)
+
+    def format_value(self, value):
+        # The form field hands over JSON text already; a stored list shows as JSON too.
+        return value if isinstance(value, str) else json.dumps(value or [], indent=1)
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["schema"] = json.dumps(blocks.editor_schema())
+        return context
