@@ -18,11 +18,11 @@ from django.utils import timezone
 from ..conf import omnichannel_settings
 from ..core import claims
 from ..core.batches import Report, run_batches
-from ..flows.engine import Entry, enroll_many
-from ..models import CartSnapshot, Consent, Contact, Flow, TrackedOrder
+from ..flows.engine import Entry, enroll_many, flows_started_by
+from ..models import CartSnapshot, Consent, Contact, TrackedOrder
 from ..models.carts import CartStatus
 from ..models.consent import ConsentStatus, Purpose
-from ..models.flows import FlowStatus, Trigger
+from ..models.flows import Trigger
 from .carts import idle_time
 
 
@@ -119,12 +119,12 @@ def detect_abandoned(now=None, batch_size=None):
             contact_id=cart.contact_id,
             cart=cart,
             trigger_key=f"cart:{cart.uuid}",
+            trigger=Trigger.CART_ABANDONED,
             triggered_at=cart.last_activity_at + idle,
         )
         for cart in reachable
     ]
-    flows = Flow.objects.filter(status=FlowStatus.ACTIVE, trigger=Trigger.CART_ABANDONED)
-    for flow in flows.prefetch_related("steps__variants"):
+    for flow in flows_started_by(Trigger.CART_ABANDONED, prefetch=["steps__variants"]):
         report.enrolled += len(enroll_many(flow, entries))
     return report
 

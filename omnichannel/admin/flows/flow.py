@@ -137,25 +137,19 @@ class FlowAdmin(admin.ModelAdmin):
         return obj.active_n
 
     def save_formset(self, request, form, formset, change):
-        super().save_formset(request, form, formset, change)
         if formset.model is not Step:
+            super().save_formset(request, form, formset, change)
             return
+        # Deleted first, in the order staff saw when they ticked Delete: the contacts
+        # waiting for a deleted step go on with the one that followed it there
+        # (``flows.paths``), whatever new order the same save gives the others.
+        steps = formset.save(commit=False)
+        for step in formset.deleted_objects:
+            step.delete()
+        for step in steps:
+            step.save()
+        formset.save_m2m()
         renumber_steps(form.instance)
-        waiting = form.instance.enrollments.filter(state=EnrollmentState.ACTIVE).count()
-        if formset.has_changed() and waiting:
-            # Enrollments hold the number of their next step, not the step itself.
-            self.message_user(
-                request,
-                ngettext(
-                    "%d contact is in this flow: they go on with the step now at their "
-                    "next position.",
-                    "%d contacts are in this flow: they go on with the steps now at their "
-                    "next positions.",
-                    waiting,
-                )
-                % waiting,
-                messages.WARNING,
-            )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         flow = self.get_object(request, unquote(object_id))

@@ -42,7 +42,7 @@ ORDER_FIELDS = (
 )  # fmt: skip
 ENROLLMENT_FIELDS = (
     "uuid", "state", "exit_reason", "trigger_key", "triggered_at", "enrolled_at", "ended_at",
-    "next_position", "next_step_at", "variants", "offer_code", "offer_expires_at", "context",
+    "trigger", "next_step_at", "variants", "offer_code", "offer_expires_at", "context",
 )  # fmt: skip
 MESSAGE_FIELDS = (
     "uuid", "channel", "purpose", "source", "status", "to", "rendered", "context",
@@ -94,6 +94,7 @@ def contact_data(contact):
             "enrolled_at",
             flow_name=F("flow__name"),
             flow_slug=F("flow__slug"),
+            next_step_name=F("next_step__name"),
         ),
         "messages": messages(contact),
         "inbound_messages": rows(footprint.inbound_messages(), INBOUND_FIELDS, "received_at"),
