@@ -24,7 +24,7 @@ class Paths:
         self.steps = list(steps)
         self.by_id = {step.pk: step for step in self.steps}
         following = [*self.steps[1:], None]
-        self._after = {step.pk: after for step, after in zip(self.steps, following, strict=True)}
+        self._after = {step.pk: after for step, after in zip(self.steps, following, strict=False)}
 
     @property
     def first(self):
@@ -55,9 +55,9 @@ class Paths:
 
 def step_deleted(sender, instance, **kwargs):
     """``pre_delete`` of a step: re-point waiting contacts and links (see the module)."""
-    step = instance
-    paths = Paths(Step.objects.filter(flow_id=step.flow_id).order_by("position", "id"))
-    if step.pk not in paths.by_id:
+    paths = Paths(Step.objects.filter(flow_id=instance.flow_id).order_by("position", "id"))
+    step = paths.get(instance.pk)  # as stored: the instance's links may be stale
+    if step is None:
         return
     following = paths.after(step)
     waiting = Enrollment.objects.filter(next_step=step, state=EnrollmentState.ACTIVE)

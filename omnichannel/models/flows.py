@@ -33,18 +33,21 @@ class Trigger(models.TextChoices):
 
 
 def validate_triggers(value):
-    """``Flow.also_triggered_by``: a list of distinct ``Trigger`` values."""
+    """``Flow.also_triggered_by``: a list of distinct ``Trigger`` values.
+
+    (Codes of their own: a field replaces the message of a code it knows, e.g. "invalid".)
+    """
     if not isinstance(value, list):
-        raise ValidationError(_("Give the extra triggers as a list."), code="invalid")
+        raise ValidationError(_("Give the extra triggers as a list."), code="not_a_list")
     unknown = [item for item in value if item not in Trigger.values]
     if unknown:
         raise ValidationError(
             _("Unknown trigger: %(triggers)s. Choose from: %(choices)s."),
-            code="invalid",
+            code="unknown_trigger",
             params={"triggers": ", ".join(map(str, unknown)), "choices": ", ".join(Trigger.values)},
         )
     if len(set(value)) != len(value):
-        raise ValidationError(_("A trigger is listed twice."), code="invalid")
+        raise ValidationError(_("A trigger is listed twice."), code="duplicate_trigger")
 
 
 class ExitGoal(models.TextChoices):
@@ -141,7 +144,7 @@ class Flow(models.Model):
         return [self.trigger, *(t for t in self.also_triggered_by if t != self.trigger)]
 
     def clean(self):
-        if self.trigger in self.also_triggered_by:
+        if isinstance(self.also_triggered_by, list) and self.trigger in self.also_triggered_by:
             raise ValidationError(
                 {"also_triggered_by": _("The main trigger need not be listed again.")}
             )

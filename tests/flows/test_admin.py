@@ -75,6 +75,7 @@ def flow_data(steps=(), **fields):
                 f"steps-{index}-name": name,
                 f"steps-{index}-delay": delay,
                 f"steps-{index}-channel": channel,
+                f"steps-{index}-kind": "message",
                 f"steps-{index}-offer_kind": "",
                 f"steps-{index}-offer_value": "",
             }
@@ -187,6 +188,7 @@ def test_reordering_and_deleting_steps_keeps_positions_and_waiting_contacts(admi
                 f"steps-{index}-name": step.name,
                 f"steps-{index}-delay": "0",
                 f"steps-{index}-channel": "email",
+                f"steps-{index}-kind": "message",
                 f"steps-{index}-offer_kind": "",
                 f"steps-{index}-DELETE": delete,
             }
@@ -547,6 +549,7 @@ def step_data(step, contents=(), variants=(), **fields):
         "name": step.name,
         "delay": "0",
         "channel": step.channel,
+        "kind": step.kind,
         "conditions-rows": "0",
         "min_cart_value": "",
         "offer_kind": "",

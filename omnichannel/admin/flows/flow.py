@@ -39,6 +39,7 @@ class StepInline(admin.TabularInline):
     fields = (
         "position",
         "name",
+        "kind",
         "delay",
         "channel",
         "offer_kind",
@@ -89,7 +90,7 @@ class FlowAdmin(admin.ModelAdmin):
     save_on_top = True
     fieldsets = (
         (None, {"fields": ("name", "slug", "kind", ("status", "activated_at"), "priority")}),
-        (_("What starts it"), {"fields": ("trigger", "trigger_event")}),
+        (_("What starts it"), {"fields": ("trigger", "also_triggered_by", "trigger_event")}),
         (_("Who enters"), {"fields": ("conditions", "reentry_cooldown")}),
         (_("When it ends early"), {"fields": ("exit_goals",)}),
         (_("Measuring"), {"fields": ("holdout_percent", "attribution_window")}),

@@ -137,8 +137,9 @@ class StepAdmin(admin.ModelAdmin):
     search_fields = ("name", "flow__name")
     inlines = [StepVariantInline, StepContentInline]
     fieldsets = (
-        (None, {"fields": ("flow", ("position", "name"), "delay", "channel")}),
+        (None, {"fields": ("flow", ("position", "name"), "kind", "delay", "channel")}),
         (_("Who gets it"), {"fields": ("conditions", "min_cart_value")}),
+        (_("Where it leads"), {"fields": ("next_step", "no_next_step")}),
         (
             _("Offer"),
             {"fields": (("offer_kind", "offer_value"), ("offer_prefix", "offer_valid_for"))},

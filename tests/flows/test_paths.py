@@ -1,0 +1,221 @@
+"""Paths through a flow: contacts wait for a step by id, yes / no splits, ends, and the
+checks that refuse a path the engine could not follow."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from omnichannel.flows import validation
+from omnichannel.flows.engine import advance_due, enroll
+from omnichannel.models import Enrollment, Message, Step, StepContent, StepVariant
+from omnichannel.testing.factories import ContactFactory
+
+from .conftest import make_flow
+
+pytestmark = pytest.mark.django_db
+
+SMS_AGREED = [{"name": "consent_for", "params": {"channel": "sms"}}]
+
+
+def later(**delta):
+    return timezone.now() + timedelta(**delta)
+
+
+@pytest.fixture
+def ann():
+    return ContactFactory(first_name="Ann", phone="+33612345678", consents=["email", "sms"])
+
+
+def sent_steps():
+    return list(Message.objects.order_by("id").values_list("step__name", flat=True))
+
+
+def step(flow, name):
+    return flow.steps.get(name=name)
+
+
+def waiting_for(enrollment):
+    enrollment.refresh_from_db()
+    return enrollment.next_step.name if enrollment.next_step else None
+
+
+def message_step(flow, name, position, delay=timedelta(0), channel="email", **links):
+    created = Step.objects.create(
+        flow=flow, name=name, position=position, delay=delay, channel=channel, **links
+    )
+    StepContent.objects.create(step=created, channel=channel, subject=name, text=name)
+    return created
+
+
+class TestWaitingContactsKeepTheirStep:
+    def test_a_new_enrollment_waits_for_the_first_step(self, welcome, ann):
+        enrollment = enroll(welcome, ann, trigger_key="a")
+        assert (waiting_for(enrollment), enrollment.trigger) == ("Hello", "signup")
+
+    def test_reordering_steps_leaves_them_on_the_step_they_were_due_for(self, welcome, ann):
+        enrollment = enroll(welcome, ann, trigger_key="a")
+        advance_due()
+        assert waiting_for(enrollment) == "Reminder"
+        # Staff move the last nudge up, where the reminder was.
+        Step.objects.filter(pk=step(welcome, "Last nudge").pk).update(position=1)
+        Step.objects.filter(pk=step(welcome, "Reminder").pk).update(position=2)
+        assert waiting_for(enrollment) == "Reminder"
+        advance_due(now=later(days=2, minutes=1))
+        # The reminder is last now: after it the path ends, by the order staff gave.
+        assert sent_steps() == ["Hello", "Reminder"]
+        enrollment.refresh_from_db()
+        assert (enrollment.state, enrollment.next_step) == ("completed", None)
+
+    def test_inserting_a_step_before_theirs_does_not_move_them(self, welcome, ann):
+        enrollment = enroll(welcome, ann, trigger_key="a")
+        advance_due()
+        for moved in welcome.steps.filter(position__gte=1):
+            Step.objects.filter(pk=moved.pk).update(position=moved.position + 1)
+        message_step(welcome, "Inserted", position=1, delay=timedelta(days=1))
+        advance_due(now=later(days=2, minutes=1))
+        assert sent_steps() == ["Hello", "Reminder"]
+        assert waiting_for(enrollment) == "Last nudge"
+
+    def test_deleting_their_step_moves_them_to_the_one_that_followed_it(self, welcome, ann):
+        enrollment = enroll(welcome, ann, trigger_key="a")
+        advance_due()
+        due = Enrollment.objects.get(pk=enrollment.pk).next_step_at
+        step(welcome, "Reminder").delete()
+        assert waiting_for(enrollment) == "Last nudge"
+        assert enrollment.next_step_at == due  # due when they were due for the deleted one
+        advance_due(now=later(days=2, minutes=1))
+        assert sent_steps() == ["Hello", "Last nudge"]
+
+    def test_deleting_the_last_step_they_wait_for_completes_them(self, welcome, ann):
+        enrollment = enroll(welcome, ann, trigger_key="a")
+        welcome.steps.exclude(name="Hello").delete()
+        step(welcome, "Hello").delete()
+        enrollment.refresh_from_db()
+        assert (enrollment.state, enrollment.next_step) == ("completed", None)
+        assert enrollment.ended_at is not None
+
+    def test_deleting_a_step_keeps_the_links_through_it(self, welcome):
+        hello, reminder, nudge = welcome.steps.order_by("position")
+        Step.objects.filter(pk=hello.pk).update(next_step=reminder)
+        Step.objects.filter(pk=reminder.pk).update(next_step=nudge)
+        reminder.delete()
+        assert Step.objects.get(pk=hello.pk).next_step == nudge
+
+    def test_a_link_that_would_point_at_its_own_step_means_the_next_in_order(self, welcome):
+        hello, reminder, _nudge = welcome.steps.order_by("position")
+        Step.objects.filter(pk=hello.pk).update(next_step=reminder)
+        Step.objects.filter(pk=reminder.pk).update(next_step=hello)
+        reminder.delete()
+        assert Step.objects.get(pk=hello.pk).next_step is None
+
+
+@pytest.fixture
+def split_flow():
+    """Hello, then a split two days later: who agreed to SMS get a text, the others an
+    email; both paths end with a thank-you a day later, then an end step."""
+    flow = make_flow(slug="split", steps=[("Hello", timedelta(0), "email")])
+    thanks = message_step(flow, "Thanks", 4, delay=timedelta(days=1))
+    end = Step.objects.create(flow=flow, name="End", position=5, kind="exit")
+    Step.objects.filter(pk=thanks.pk).update(next_step=end)
+    text = message_step(flow, "Text", 2, channel="sms", next_step=thanks)
+    email = message_step(flow, "Email", 3, next_step=thanks)
+    Step.objects.create(
+        flow=flow,
+        name="Agreed to SMS?",
+        position=1,
+        kind="split",
+        delay=timedelta(days=2),
+        conditions=SMS_AGREED,
+        next_step=text,
+        no_next_step=email,
+    )
+    message_step(flow, "Never reached", 6)
+    return flow
+
+
+class TestSplits:
+    def run_through(self, contact, flow):
+        enrollment = enroll(flow, contact, trigger_key=f"k{contact.pk}")
+        for days in (0, 2, 3, 4, 5):
+            advance_due(now=later(days=days, minutes=1))
+        enrollment.refresh_from_db()
+        return enrollment
+
+    def test_contacts_meeting_the_condition_go_the_yes_way(self, split_flow, ann):
+        enrollment = self.run_through(ann, split_flow)
+        assert sent_steps() == ["Hello", "Text", "Thanks"]
+        assert (enrollment.state, enrollment.next_step) == ("completed", None)
+
+    def test_the_others_go_the_no_way(self, split_flow):
+        bob = ContactFactory(consents=["email"])
+        enrollment = self.run_through(bob, split_flow)
+        assert sent_steps() == ["Hello", "Email", "Thanks"]
+        assert enrollment.state == "completed"
+
+    def test_the_split_waits_its_delay_and_sends_nothing_itself(self, split_flow, ann):
+        enrollment = enroll(split_flow, ann, trigger_key="a")
+        advance_due(now=later(minutes=1))
+        assert waiting_for(enrollment) == "Agreed to SMS?"
+        advance_due(now=later(days=1))
+        assert waiting_for(enrollment) == "Agreed to SMS?"
+        report = advance_due(now=later(days=2, minutes=1))
+        assert (report.queued, waiting_for(enrollment)) == (0, "Text")
+
+    def test_a_linear_flow_passes_and_a_split_path_passes_validation(self, split_flow, welcome):
+        assert validation.blocking(welcome) == []
+        assert validation.blocking(split_flow) == []
+        [unreached] = validation.problems(split_flow)
+        assert not unreached.blocking
+        assert unreached.text == "Step 7 “Never reached”: no path leads to it, so nobody gets it."
+
+
+class TestPathValidation:
+    def blocking_texts(self, flow):
+        return [problem.text for problem in validation.blocking(flow)]
+
+    def test_a_loop_without_a_delay_is_refused_naming_its_steps(self, welcome):
+        hello, reminder, nudge = welcome.steps.order_by("position")
+        Step.objects.filter(pk__in=[reminder.pk, nudge.pk]).update(delay=timedelta(0))
+        Step.objects.filter(pk=nudge.pk).update(next_step=reminder)
+        assert self.blocking_texts(welcome) == [
+            "Step 2 “Reminder”, Step 3 “Last nudge” lead back to each other without a delay: "
+            "a contact would go round at once, again and again. Give one of them a delay, or "
+            "break the loop."
+        ]
+
+    def test_a_loop_that_waits_is_allowed(self, welcome):
+        hello, reminder, nudge = welcome.steps.order_by("position")
+        Step.objects.filter(pk=nudge.pk).update(next_step=reminder)  # the reminder waits 2 days
+        assert self.blocking_texts(welcome) == []
+
+    def test_a_variant_delay_makes_a_loop_wait(self, welcome):
+        hello, reminder, nudge = welcome.steps.order_by("position")
+        Step.objects.filter(pk__in=[reminder.pk, nudge.pk]).update(delay=timedelta(0))
+        Step.objects.filter(pk=nudge.pk).update(next_step=reminder)
+        variant = StepVariant.objects.create(step=nudge, name="B", delay=timedelta(hours=1))
+        StepContent.objects.create(
+            step=nudge, variant=variant, channel="email", subject="B", text="B"
+        )
+        assert self.blocking_texts(welcome) == []
+
+    def test_a_link_to_another_flow_is_refused(self, welcome):
+        other = make_flow(slug="other")
+        Step.objects.filter(pk=step(welcome, "Hello").pk).update(next_step=other.steps.get())
+        assert self.blocking_texts(welcome) == [
+            "Step 1 “Hello” leads to a step of another flow: choose one of this flow."
+        ]
+
+    def test_a_split_needs_a_condition(self, welcome):
+        Step.objects.create(flow=welcome, name="Which way?", position=3, kind="split")
+        assert self.blocking_texts(welcome) == [
+            "Step 4 “Which way?” splits the path but has no condition: choose who goes the "
+            "“then” way; the others go the “otherwise” way."
+        ]
+
+    def test_split_and_end_steps_need_no_content(self, welcome):
+        Step.objects.create(
+            flow=welcome, name="Which way?", position=3, kind="split", conditions=SMS_AGREED
+        )
+        Step.objects.create(flow=welcome, name="End", position=4, kind="exit")
+        assert self.blocking_texts(welcome) == []
