@@ -12,6 +12,7 @@ from omnichannel.models import Enrollment, Message, Step, StepContent, StepVaria
 from omnichannel.testing.factories import ContactFactory
 
 from .conftest import make_flow
+from .test_admin import step_data, step_url
 
 pytestmark = pytest.mark.django_db
 
@@ -219,3 +220,44 @@ class TestPathValidation:
         )
         Step.objects.create(flow=welcome, name="End", position=4, kind="exit")
         assert self.blocking_texts(welcome) == []
+
+
+class TestStepPage:
+    """Staff pick where a step leads among the steps of its own flow."""
+
+    def post(self, client, target, **fields):
+        return client.post(step_url(target), step_data(target, **fields))
+
+    def test_staff_make_a_split_and_pick_its_two_ways(self, admin_client, split_flow):
+        split = step(split_flow, "Agreed to SMS?")
+        text, email = step(split_flow, "Text"), step(split_flow, "Email")
+        page = admin_client.get(step_url(split)).content.decode()
+        assert "3. Text (Message)" in page and "The next step in the order" in page
+        fields = {"kind": "split", "next_step": email.pk, "no_next_step": text.pk}
+        fields.update({"conditions-rows": "1", "conditions-0-name": "has_ordered"})
+        response = self.post(admin_client, split, **fields)
+        assert response.status_code == 302, response.context and response.context["errors"]
+        split.refresh_from_db()
+        assert (split.next_step, split.no_next_step) == (email, text)
+
+    def test_a_step_of_another_flow_is_not_a_choice(self, admin_client, split_flow, welcome):
+        hello = step(split_flow, "Hello")
+        response = self.post(admin_client, hello, next_step=step(welcome, "Reminder").pk)
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors["next_step"] == [
+            "Select a valid choice. That choice is not one of the available choices."
+        ]
+
+    def test_only_a_split_has_an_otherwise_way(self, admin_client, split_flow):
+        hello = step(split_flow, "Hello")
+        response = self.post(admin_client, hello, no_next_step=step(split_flow, "Text").pk)
+        assert response.context["adminform"].form.errors["no_next_step"] == [
+            "Only a split has an “otherwise” way: leave this empty."
+        ]
+
+    def test_an_end_leads_nowhere(self, admin_client, split_flow):
+        end = step(split_flow, "End")
+        response = self.post(admin_client, end, next_step=step(split_flow, "Text").pk)
+        assert response.context["adminform"].form.errors["next_step"] == [
+            "An end of the path leads nowhere: leave this empty."
+        ]
