@@ -24,7 +24,16 @@ from ..core.batches import Report, run_batches
 from ..core.db import insert_objects, insert_rows, update_rows
 from ..core.links import restore_url
 from ..integrations.adapter import get_adapter
-from ..models import Consent, Contact, Enrollment, Flow, Message, StepContent, TrackedOrder
+from ..models import (
+    Consent,
+    Contact,
+    Enrollment,
+    Flow,
+    Message,
+    StepContent,
+    StepVisit,
+    TrackedOrder,
+)
 from ..models.consent import ConsentStatus, Purpose
 from ..models.flows import (
     BEST_CHANNEL,
@@ -359,6 +368,10 @@ class Batch:
             self.contents[content.step_id][key] = content
         self.known = ContactFacts({e.contact_id for e in enrollments})
         self._reach = None
+        self.visits = defaultdict(list)  # enrollment pk -> [(step pk, branch, due at)]
+
+    def visited(self, enrollment, step, branch, due_at):
+        self.visits[enrollment.pk].append((step.pk, branch, due_at))
 
     def facts(self, enrollment):
         return self.known.for_condition(enrollment.contact_id, enrollment.cart)
@@ -447,6 +460,8 @@ def advance_due(now=None, owner=None):
     stayed = [e for e in enrollments if e.pk not in exited]
     with transaction.atomic():
         insert_objects(messages)
+        visits = [(e.pk, *visit) for e in stayed for visit in batch.visits[e.pk]]
+        insert_rows(StepVisit, VISIT_ROW, visits, common={"visited_at": now})
         for enrollment in stayed:
             enrollment.locked_until, enrollment.locked_by = None, ""
         update_rows(
@@ -460,6 +475,9 @@ def advance_due(now=None, owner=None):
     if messages:
         transaction.on_commit(wake_dispatcher)
     return report
+
+
+VISIT_ROW = ("enrollment", "step", "branch", "due_at")
 
 
 def advance_all(time_budget=None):
@@ -490,16 +508,18 @@ def advance(enrollment, batch, now, report):
             enrollment.next_step_at = ready_at  # the cart was edited: the clock restarts
             report.postponed += 1
             return None
+        branch = None
         if step.kind == StepKind.SPLIT:
-            met = conditions.met(step.conditions, enrollment.contact, batch.facts(enrollment))
-            following = paths.after(step, branch=met)
-        else:
-            following = paths.after(step)
+            branch = conditions.met(step.conditions, enrollment.contact, batch.facts(enrollment))
+        following = paths.after(step, branch=branch)
+        batch.visited(enrollment, step, branch, enrollment.next_step_at)
         if step.kind == StepKind.MESSAGE:
             # A skipped step still takes its place in time: the next one keeps its delay.
             plan = plan_for(enrollment, step, variant, batch)
             if plan is None:
                 report.skipped += 1
+    if following is not None and following.kind == StepKind.EXIT:
+        batch.visited(enrollment, following, None, now)  # an end acts at once
     if following is not None and following.kind != StepKind.EXIT:
         following_variant = variants.assign(enrollment, following, batch.variants[following.pk])
         enrollment.next_step_id = following.pk

@@ -114,6 +114,51 @@ class Migration(migrations.Migration):
                 verbose_name="conditions",
             ),
         ),
+        migrations.CreateModel(
+            name="StepVisit",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "branch",
+                    models.BooleanField(
+                        help_text="A split: yes or no.", null=True, verbose_name="way taken"
+                    ),
+                ),
+                ("due_at", models.DateTimeField(verbose_name="due")),
+                ("visited_at", models.DateTimeField(verbose_name="visited")),
+                (
+                    "enrollment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="visits",
+                        to="omnichannel.enrollment",
+                    ),
+                ),
+                (
+                    "step",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="visits",
+                        to="omnichannel.step",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "step visit",
+                "verbose_name_plural": "step visits",
+                "indexes": [models.Index(fields=["step", "branch"], name="omnichannel_visit_step")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("enrollment", "step", "due_at"), name="omnichannel_step_visit_uniq"
+                    )
+                ],
+            },
+        ),
         migrations.RunPython(steps_by_id, steps_by_position),
         migrations.RemoveField(
             model_name="enrollment",

@@ -435,3 +435,31 @@ class Enrollment(models.Model):
 
     def __str__(self):
         return f"{self.contact} in {self.flow} ({self.get_state_display()})"
+
+
+class StepVisit(models.Model):
+    """A step acting on an enrollment: a message queued (or skipped), a split decided, an
+    end reached. What a flow's graph counts per step and per way out of a split.
+
+    Unique per enrollment, step and the time it was due, so two sweepers acting on the
+    same due step record it once, while a path looping back records each round.
+    """
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="visits")
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="visits")
+    branch = models.BooleanField(_("way taken"), null=True, help_text=_("A split: yes or no."))
+    due_at = models.DateTimeField(_("due"))
+    visited_at = models.DateTimeField(_("visited"))
+
+    class Meta:
+        verbose_name = _("step visit")
+        verbose_name_plural = _("step visits")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "step", "due_at"], name="omnichannel_step_visit_uniq"
+            )
+        ]
+        indexes = [models.Index(fields=["step", "branch"], name="omnichannel_visit_step")]
+
+    def __str__(self):
+        return f"{self.enrollment} at {self.step}"

@@ -14,7 +14,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from ...flows import lifecycle, validation
 from ...flows.analytics import flow_figures
+from ...flows.graph import flow_graph
 from ...flows.preview import dry_run, dry_run_enrolled
 from ...models import Contact, Enrollment, Flow, Step
 from ...models.flows import EnrollmentState, FlowStatus
@@ -276,6 +277,11 @@ class FlowAdmin(admin.ModelAdmin):
                 name="omnichannel_flow_dry_run",
             ),
             path(
+                "<path:object_id>/graph.json",
+                view(self.graph_view),
+                name="omnichannel_flow_graph",
+            ),
+            path(
                 "<path:object_id>/do/<str:action>/",
                 view(require_POST(self.object_action_view)),
                 name="omnichannel_flow_do",
@@ -300,6 +306,19 @@ class FlowAdmin(admin.ModelAdmin):
         """Whether the user holds the permissions of ``action``, as the list's actions."""
         run = getattr(self, action)
         return all(getattr(self, f"has_{p}_permission")(request) for p in run.allowed_permissions)
+
+    def graph_view(self, request, object_id):
+        """The flow as a graph with its figures (``flows.graph``), as JSON for the canvas;
+        ``since`` / ``until`` (YYYY-MM-DD) choose the period as on the flow's page."""
+        flow = self.get_object(request, unquote(object_id))
+        if flow is None:
+            return JsonResponse({"error": _("No such flow.")}, status=404)
+        if not self.has_view_permission(request, flow):
+            raise PermissionDenied
+        period = FiguresPeriodForm(request.GET)
+        if not period.is_valid():
+            return JsonResponse({"errors": period.errors.get_json_data()}, status=400)
+        return JsonResponse(flow_graph(flow, *period.bounds()))
 
     def dry_run_view(self, request, object_id):
         """Who would receive what, when: the flow replayed for recent contacts."""
