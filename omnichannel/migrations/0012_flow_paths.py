@@ -22,10 +22,14 @@ def steps_by_id(apps, schema_editor):
 
 def steps_by_position(apps, schema_editor):
     Enrollment = apps.get_model("omnichannel", "Enrollment")
+    Flow = apps.get_model("omnichannel", "Flow")
     Step = apps.get_model("omnichannel", "Step")
-    for step in Step.objects.order_by("flow", "position", "id").iterator():
-        position = Step.objects.filter(flow_id=step.flow_id, position__lt=step.position).count()
-        Enrollment.objects.filter(next_step=step).update(next_position=position)
+    for flow in Flow.objects.all().iterator():
+        steps = (
+            Step.objects.filter(flow=flow).order_by("position", "id").values_list("pk", flat=True)
+        )
+        for position, step_id in enumerate(steps):
+            Enrollment.objects.filter(next_step=step_id).update(next_position=position)
     # Done (no next step): past the end, where the engine completes them.
     Enrollment.objects.filter(next_step=None).update(next_position=10_000)
 
