@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from omnichannel.flows import validation
 from omnichannel.flows.engine import advance_due, enroll
+from omnichannel.flows.preview import dry_run, dry_run_enrolled
 from omnichannel.models import Enrollment, Message, Step, StepContent, StepVariant
 from omnichannel.testing.factories import ContactFactory
 
@@ -261,3 +262,36 @@ class TestStepPage:
         assert response.context["adminform"].form.errors["next_step"] == [
             "An end of the path leads nowhere: leave this empty."
         ]
+
+
+class TestDryRun:
+    def test_the_dry_run_follows_each_contact_s_way(self, split_flow, ann):
+        bob = ContactFactory(consents=["email"])
+        plans = dry_run(split_flow, [ann, bob])
+        assert [[p.step.name for p in plan.steps] for plan in plans] == [
+            ["Hello", "Text", "Thanks"],
+            ["Hello", "Email", "Thanks"],
+        ]
+        # The split's two days count: the text goes two days after the hello.
+        hello, text, _thanks = plans[0].steps
+        assert text.at - hello.at == timedelta(days=2)
+
+    def test_an_enrolled_contact_is_past_the_steps_before_theirs(self, split_flow, ann):
+        enrollment = enroll(split_flow, ann, trigger_key="a")
+        advance_due(now=later(minutes=1))
+        advance_due(now=later(days=2, minutes=2))
+        assert waiting_for(enrollment) == "Text"
+        enrollment = Enrollment.objects.select_related("flow", "contact", "cart").get()
+        [plan] = dry_run_enrolled([enrollment])
+        assert [(p.step.name, p.done) for p in plan.steps] == [
+            ("Hello", True), ("Text", False), ("Thanks", False),
+        ]  # fmt: skip
+
+    def test_a_contact_sent_the_other_way_sees_the_way_ahead(self, split_flow, ann):
+        enrollment = enroll(split_flow, ann, trigger_key="a")
+        Enrollment.objects.filter(pk=enrollment.pk).update(next_step=step(split_flow, "Email"))
+        enrollment = Enrollment.objects.select_related("flow", "contact", "cart").get()
+        [plan] = dry_run_enrolled([enrollment])
+        assert [(p.step.name, p.done) for p in plan.steps] == [
+            ("Email", False), ("Thanks", False),
+        ]  # fmt: skip
