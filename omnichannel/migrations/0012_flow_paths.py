@@ -5,9 +5,17 @@ import omnichannel.models.flows
 from django.db import migrations, models
 
 
+def checked_at_once(schema_editor):
+    """PostgreSQL defers the new foreign key's checks to the commit; a column cannot be
+    dropped in the same transaction while they are pending, so check them row by row."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 def steps_by_id(apps, schema_editor):
     """Point each enrollment at the step its position named, and say which trigger
     started it (a flow had one). Past the last step: none, as the engine reads it."""
+    checked_at_once(schema_editor)
     Enrollment = apps.get_model("omnichannel", "Enrollment")
     Flow = apps.get_model("omnichannel", "Flow")
     Step = apps.get_model("omnichannel", "Step")
@@ -21,6 +29,7 @@ def steps_by_id(apps, schema_editor):
 
 
 def steps_by_position(apps, schema_editor):
+    checked_at_once(schema_editor)
     Enrollment = apps.get_model("omnichannel", "Enrollment")
     Flow = apps.get_model("omnichannel", "Flow")
     Step = apps.get_model("omnichannel", "Step")
