@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from omnichannel.flows import validation
 from omnichannel.flows.engine import advance_due, enroll
+from omnichannel.flows.lifecycle import copy_flow
 from omnichannel.flows.preview import dry_run, dry_run_enrolled
 from omnichannel.models import Enrollment, Message, Step, StepContent, StepVariant
 from omnichannel.testing.factories import ContactFactory
@@ -295,3 +296,14 @@ class TestDryRun:
         assert [(p.step.name, p.done) for p in plan.steps] == [
             ("Email", False), ("Thanks", False),
         ]  # fmt: skip
+
+
+def test_a_copy_keeps_its_ways_between_its_own_steps(split_flow):
+    copy = copy_flow(split_flow)
+    ways = {
+        s.name: (getattr(s.next_step, "name", None), getattr(s.no_next_step, "name", None))
+        for s in copy.steps.select_related("next_step", "no_next_step")
+    }
+    assert ways["Agreed to SMS?"] == ("Text", "Email") and ways["Thanks"] == ("End", None)
+    assert not copy.steps.filter(next_step__flow=split_flow).exists()
+    assert validation.blocking(copy) == []
