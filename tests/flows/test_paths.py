@@ -14,7 +14,7 @@ from omnichannel.models import Enrollment, Message, Step, StepContent, StepVaria
 from omnichannel.testing.factories import ContactFactory
 
 from .conftest import make_flow
-from .test_admin import step_data, step_url
+from .test_admin import flow_url, page, step_data, step_url
 
 pytestmark = pytest.mark.django_db
 
@@ -307,3 +307,17 @@ def test_a_copy_keeps_its_ways_between_its_own_steps(split_flow):
     assert ways["Agreed to SMS?"] == ("Text", "Email") and ways["Thanks"] == ("End", None)
     assert not copy.steps.filter(next_step__flow=split_flow).exists()
     assert validation.blocking(copy) == []
+
+
+def test_the_flow_page_says_where_each_step_leads(admin_client, split_flow):
+    html = page(admin_client.get(flow_url(split_flow)))
+    assert "yes: 3. Text · no: 4. Email" in html
+    assert "ends the path" in html and "sends nothing" in html
+    assert "the next in order" in html  # Hello: no way of its own
+
+
+def test_a_split_s_page_has_no_contents_to_edit(admin_client, split_flow):
+    html = page(admin_client.get(step_url(step(split_flow, "Agreed to SMS?"))))
+    assert "contents-TOTAL_FORMS" not in html and "Where it leads" in html
+    text = page(admin_client.get(step_url(step(split_flow, "Text"))))
+    assert "contents-TOTAL_FORMS" in text

@@ -27,7 +27,7 @@ from ...flows.analytics import flow_figures
 from ...flows.graph import flow_graph
 from ...flows.preview import dry_run, dry_run_enrolled
 from ...models import Contact, Enrollment, Flow, Step
-from ...models.flows import EnrollmentState, FlowStatus
+from ...models.flows import EnrollmentState, FlowStatus, StepKind
 from ..permissions import may_view_contacts
 from .forms import DryRunForm, FiguresPeriodForm, FlowForm, StepInlineForm, renumber_steps
 from .widgets import DURATIONS_IN_WORDS
@@ -46,19 +46,45 @@ class StepInline(admin.TabularInline):
         "offer_kind",
         "offer_value",
         "content_summary",
+        "leads_to",
     )
-    readonly_fields = ("content_summary",)
+    readonly_fields = ("content_summary", "leads_to")
     extra = 0
     show_change_link = True
     verbose_name_plural = _("steps (open a step for its content, variants and conditions)")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("contents")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("next_step", "no_next_step")
+            .prefetch_related("contents")
+        )
+
+    @admin.display(description=_("leads to"))
+    def leads_to(self, obj):
+        """Where the step's ways go, in words (empty ways: the next step in the order)."""
+        if obj.pk is None:
+            return ""
+        if obj.kind == StepKind.EXIT:
+            return _("ends the path")
+
+        def named(step):
+            return f"{step.position + 1}. {step.name}" if step else _("the next in order")
+
+        if obj.kind == StepKind.SPLIT:
+            return _("yes: %(yes)s · no: %(no)s") % {
+                "yes": named(obj.next_step),
+                "no": named(obj.no_next_step),
+            }
+        return named(obj.next_step)
 
     @admin.display(description=_("content"))
     def content_summary(self, obj):
         if obj.pk is None:
             return _("(after saving)")
+        if obj.kind != StepKind.MESSAGE:
+            return _("sends nothing")
         labels = sorted({content.get_channel_display() for content in obj.contents.all()})
         return format_html(
             '{} · <a href="{}">{}</a>',

@@ -24,6 +24,7 @@ from ...flows.preview import preview_step, sample_contact
 from ...flows.variables import grouped_tags
 from ...models import ChannelCost, Contact, Step, StepContent, StepVariant
 from ...models.channels import Channel
+from ...models.flows import StepKind
 from ..permissions import may_view_contacts
 from .forms import (
     PHONE_CHANNELS,
@@ -148,6 +149,12 @@ class StepAdmin(admin.ModelAdmin):
 
     def get_model_perms(self, request):
         return {}
+
+    def get_inline_instances(self, request, obj=None):
+        # A split or an end sends nothing: no contents or variants to edit.
+        if obj is not None and obj.kind != StepKind.MESSAGE:
+            return []
+        return super().get_inline_instances(request, obj)
 
     @admin.display(description=_("delay"), ordering="delay")
     def delay_in_words(self, obj):
