@@ -4,13 +4,15 @@ checks that refuse a path the engine could not follow."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from omnichannel.flows import validation
 from omnichannel.flows.engine import advance_due, enroll
 from omnichannel.flows.lifecycle import copy_flow
 from omnichannel.flows.preview import dry_run, dry_run_enrolled
-from omnichannel.models import Enrollment, Message, Step, StepContent, StepVariant
+from omnichannel.models import Enrollment, Message, Step, StepContent, StepVariant, StepVisit
 from omnichannel.testing.factories import ContactFactory
 
 from .conftest import make_flow
@@ -321,3 +323,24 @@ def test_a_split_s_page_has_no_contents_to_edit(admin_client, split_flow):
     assert "contents-TOTAL_FORMS" not in html and "Where it leads" in html
     text = page(admin_client.get(step_url(step(split_flow, "Text"))))
     assert "contents-TOTAL_FORMS" in text
+
+
+def test_deciding_a_batch_at_a_split_costs_the_same_at_two_sizes(settings, split_flow):
+    """Splits decide on the facts read for the whole batch; the visits are one insert."""
+    Step.objects.filter(flow=split_flow, name="Agreed to SMS?").update(delay=timedelta(0))
+    # Both ways wait a day: the first round's contacts are not due in the second.
+    Step.objects.filter(flow=split_flow, name__in=["Text", "Email"]).update(delay=timedelta(1))
+    counts = []
+    for size in (2, 7):
+        for i in range(size):
+            consents = ["email", "sms"] if i % 2 else ["email"]
+            enroll(split_flow, ContactFactory(consents=consents), trigger_key=f"{size}:{i}")
+        settings.OMNICHANNEL = {**settings.OMNICHANNEL, "FLOW_BATCH_SIZE": size}
+        advance_due()  # Hello, for the newcomers
+        with CaptureQueriesContext(connection) as captured:
+            report = advance_due(now=later(seconds=1))  # the split, for the same ones
+        assert (report.claimed, report.queued) == (size, 0)
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
+    ways = StepVisit.objects.filter(step__kind="split").values_list("branch", flat=True)
+    assert sorted(ways) == sorted([bool(i % 2) for size in (2, 7) for i in range(size)])
