@@ -2,8 +2,9 @@
 
 The sweeper never sends: for each due enrollment it re-checks the exit goals, picks the
 step's variant, channel and content, makes the offer code, and queues one outbox message
-whose idempotency key is (enrollment, step), so advancing twice queues once. The
-dispatcher then applies consent, windows and caps, and re-checks the goals at send time.
+whose idempotency key is (enrollment, step), so advancing twice queues once. A split step
+sends nothing: it picks the contact's way (``paths``). The dispatcher then applies
+consent, windows and caps, and re-checks the goals at send time.
 """
 
 import logging
