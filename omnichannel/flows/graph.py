@@ -43,7 +43,7 @@ def flow_graph(flow, start=None, end=None):
     paths = Paths(flow.steps.order_by("position", "id"))
     figures = FlowFigures(**enrollment_counts(cohort, flow.attribution_window))
     per_step = _per_step(message_rows(flow, cohort, figures))
-    states = _states(cohort)
+    states = _states(cohort, flow.trigger)
     visits = _visits(cohort)
     waiting = dict(
         cohort.filter(state=EnrollmentState.ACTIVE, next_step__isnull=False)
@@ -92,13 +92,15 @@ def _per_step(rows):
     return per_step
 
 
-def _states(cohort):
-    """Entered and held out per trigger, completed in all, exited per reason: one query."""
+def _states(cohort, main_trigger):
+    """Entered and held out per trigger, completed in all, exited per reason: one query.
+    A row written without its trigger (by hand, say) came by the main one."""
     states = {"entered": defaultdict(int), "held_out": defaultdict(int), "completed": 0}
     states["exited"] = defaultdict(int)
     for trigger, state, reason, n in (
         cohort.values_list("trigger", "state", "exit_reason").annotate(n=Count("pk")).order_by()
     ):
+        trigger = trigger or main_trigger
         if state == EnrollmentState.HELD_OUT:
             states["held_out"][trigger] += n
             continue
@@ -128,18 +130,16 @@ def _visits(cohort):
 
 
 def _trigger_node(flow, trigger, states):
-    # Rows from before a flow had several triggers say nothing: its main one started them.
-    entered = states["entered"][trigger] + (states["entered"][""] if trigger == flow.trigger else 0)
-    held_out = states["held_out"][trigger] + (
-        states["held_out"][""] if trigger == flow.trigger else 0
-    )
     return {
         "id": node_id("trigger", trigger),
         "type": "trigger",
         "trigger": trigger,
         "label": str(Trigger(trigger).label) if trigger in Trigger.values else trigger,
         "event": flow.trigger_event if trigger == Trigger.CUSTOM_EVENT else "",
-        "figures": {"entered": entered, "held_out": held_out},
+        "figures": {
+            "entered": states["entered"][trigger],
+            "held_out": states["held_out"][trigger],
+        },
     }
 
 
