@@ -20,6 +20,8 @@ omnichannel.E016  PUBLIC_BASE_URL is not an absolute http(s) address, or is miss
                   channel that sends links (email, SMS, WhatsApp, push) is enabled
 omnichannel.E017  the webhook timings contradict each other: a POST's timeout is not under
                   half the delivery lease, or the backoff's cap is below its start
+omnichannel.E018  REVIEW_ORDER_STATUSES lists a status that PURCHASE_ORDER_STATUSES does not
+                  count as a purchase: an order in it would never get its review request
 omnichannel.W001  Celery runs tasks eagerly while DEBUG is off
 omnichannel.W002  no SessionMiddleware: guest carts and popups cannot be tied to a visitor
 omnichannel.W003  (retired: Twilio without PUBLIC_BASE_URL is now omnichannel.E016)
@@ -144,6 +146,28 @@ def check_webhook_timings(app_configs, **kwargs):
             )
         )
     return errors
+
+
+@register("omnichannel")
+@reads_settings
+def check_review_statuses(app_configs, **kwargs):
+    purchases = omnichannel_settings.PURCHASE_ORDER_STATUSES
+    if purchases is None:
+        return []
+    outside = [s for s in omnichannel_settings.REVIEW_ORDER_STATUSES if s not in purchases]
+    if not outside:
+        return []
+    return [
+        Error(
+            f'{SETTINGS_NAME}["REVIEW_ORDER_STATUSES"] lists {", ".join(map(repr, outside))}, '
+            f'which {SETTINGS_NAME}["PURCHASE_ORDER_STATUSES"] does not count as a purchase: '
+            "an order in that status is no purchase, so it never gets its review request "
+            "(and its buyer's win-back clock stops).",
+            hint=f'Add {", ".join(map(repr, outside))} to "PURCHASE_ORDER_STATUSES", or take '
+            'it out of "REVIEW_ORDER_STATUSES".',
+            id="omnichannel.E018",
+        )
+    ]
 
 
 @register("omnichannel")

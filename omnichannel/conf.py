@@ -47,6 +47,16 @@ DEFAULTS = {
     # Order statuses that count as a purchase (convert the cart, stop recovery). None means
     # every tracked order counts; a shop with bank transfers lists only its paid statuses.
     "PURCHASE_ORDER_STATUSES": None,
+    # --- after the purchase ---------------------------------------------------------------
+    # Order statuses at which an order counts as delivered: reaching one starts the flows
+    # triggered by "An order is delivered" (the review request).
+    "REVIEW_ORDER_STATUSES": ["delivered", "complete"],
+    # A buyer is lapsed (win-back) when their last purchase is this many days old, or, with
+    # at least WINBACK_MIN_ORDERS purchases, WINBACK_INTERVAL_MULTIPLE times their median
+    # interval between purchases when that is longer.
+    "WINBACK_AFTER_DAYS": 90,
+    "WINBACK_MIN_ORDERS": 3,
+    "WINBACK_INTERVAL_MULTIPLE": 2,
     # A cart with lines and a reachable contact is abandoned after this long without activity.
     "CART_IDLE_MINUTES": 30,
     # Cart reminders to contacts who started checkout but gave no marketing consent, as
@@ -57,6 +67,12 @@ DEFAULTS = {
     "CART_RESTORE_LINK_MAX_AGE_DAYS": 14,
     # Days without activity after which an unconverted cart snapshot is marked expired.
     "CART_EXPIRY_DAYS": 30,
+    # An identified visitor's browsing has ended after this long without a product view;
+    # only views this recent then count for a browse-abandonment reminder.
+    "BROWSE_IDLE_MINUTES": 60,
+    "BROWSE_WINDOW_HOURS": 24,
+    # Back in stock / price drop also reach contacts who viewed the product this recently.
+    "PRODUCT_NEWS_VIEW_DAYS": 30,
     # Key under which the visitor / contact ids live in request.session.
     "SESSION_KEY": "omnichannel",
     # request.META key holding the client IP when behind your own proxy, e.g.
@@ -131,6 +147,9 @@ DEFAULTS = {
         "whatsapp": {"*": {"start": "09:00", "end": "20:00"}},
         "push": {"*": {"start": "08:00", "end": "21:00"}},
     },
+    # A flow's marketing waits while a flow of higher priority messaged the contact this
+    # many hours before, or will within as many hours after (omnichannel.outbox.policy).
+    "FLOW_PRIORITY_WINDOW_HOURS": 24,
     # Marketing messages per contact: "all" across channels, or per channel.
     # action "defer" waits until the cap allows, "skip" cancels the message.
     "FREQUENCY_CAPS": {
@@ -226,6 +245,9 @@ DEFAULTS = {
         "popup_events": 365,
         "inbound_messages": 730,
         "messages": None,
+        # Browsing is worth little after a season, and is personal data.
+        "product_views": 180,
+        "product_events": 365,
     },
     # Rows the purge deletes per statement (at most 1000), so no run holds long locks.
     "RETENTION_BATCH_SIZE": 1000,
@@ -268,10 +290,19 @@ PARSERS = {
     "PURCHASE_ORDER_STATUSES": types.optional(
         types.list_of(types.text, 'a list of statuses, e.g. ["paid", "shipped"]')
     ),
+    "REVIEW_ORDER_STATUSES": types.list_of(
+        types.text, 'a list of statuses, e.g. ["delivered", "complete"]'
+    ),
+    "WINBACK_AFTER_DAYS": _days,
+    "WINBACK_MIN_ORDERS": types.number(minimum=2, above=False, whole=True),
+    "WINBACK_INTERVAL_MULTIPLE": types.number(minimum=1, above=False),
     "CART_IDLE_MINUTES": _minutes,
     "CART_RECOVERY_TRANSACTIONAL": types.boolean,
     "CART_RESTORE_LINK_MAX_AGE_DAYS": _days,
     "CART_EXPIRY_DAYS": _days,
+    "BROWSE_IDLE_MINUTES": _minutes,
+    "BROWSE_WINDOW_HOURS": types.number(unit="hours"),
+    "PRODUCT_NEWS_VIEW_DAYS": _days,
     "SESSION_KEY": types.text,
     "CLIENT_IP_HEADER": _text,
     "SIGNUP_PROFILE_FIELDS": types.list_of(
@@ -304,6 +335,7 @@ PARSERS = {
         types.mapping(types.country_key, types.send_window, '{"*": ' + types.WINDOW_EXAMPLE + "}"),
         '{"sms": {"*": ' + types.WINDOW_EXAMPLE + "}}",
     ),
+    "FLOW_PRIORITY_WINDOW_HOURS": types.number(unit="hours"),
     "FREQUENCY_CAPS": types.mapping(
         types.known_key(("all", *CHANNELS), '"all" or channel names'),
         types.frequency_cap,

@@ -26,6 +26,12 @@ def periodic_tasks():
             omnichannel_settings.SWEEP_INTERVAL_SECONDS,
         ),
         "omnichannel: detect abandoned carts": ("omnichannel.detect_abandoned_carts", 60),
+        "omnichannel: detect lapsed buyers": ("omnichannel.detect_lapsed_buyers", 300),
+        "omnichannel: detect abandoned browsing": ("omnichannel.detect_abandoned_browsing", 60),
+        "omnichannel: announce back in stock and price drops": (
+            "omnichannel.announce_product_news",
+            60,
+        ),
         "omnichannel: expire stale carts": ("omnichannel.expire_stale_carts", 3600),
         "omnichannel: purge old data": ("omnichannel.purge_old_data", 24 * 3600),
     }

@@ -7,7 +7,9 @@ scheduled with a Celery ETA or countdown.
 
 from celery import shared_task
 
-from .carts import carts, recovery
+from .browsing import abandonment as browsing
+from .browsing import news
+from .carts import carts, recovery, winback
 from .contacts.privacy import retention
 from .flows import engine as flows
 from .outbox.tasks import dispatch_due  # noqa: F401  (the worker finds every task here)
@@ -24,6 +26,24 @@ def advance_flows():
 def detect_abandoned_carts():
     """Mark idle carts abandoned and start their recovery flows."""
     return recovery.detect_all().__dict__
+
+
+@shared_task(name="omnichannel.detect_lapsed_buyers", ignore_result=True)
+def detect_lapsed_buyers():
+    """Start the win-back flows of buyers whose last purchase is due a win-back."""
+    return winback.detect_all().__dict__
+
+
+@shared_task(name="omnichannel.detect_abandoned_browsing", ignore_result=True)
+def detect_abandoned_browsing():
+    """Start browse-abandonment flows for contacts who stopped browsing without a cart."""
+    return browsing.detect_all().__dict__
+
+
+@shared_task(name="omnichannel.announce_product_news", ignore_result=True)
+def announce_product_news():
+    """Tell the contacts who care that a product is back in stock or costs less."""
+    return news.announce_all().__dict__
 
 
 @shared_task(name="omnichannel.expire_stale_carts", ignore_result=True)

@@ -168,6 +168,8 @@ OMNICHANNEL = {
     "DEFAULT_CURRENCY": "EUR",
     # Orders awaiting a bank transfer are tracked but are not purchases until paid.
     "PURCHASE_ORDER_STATUSES": ["paid", "shipped"],
+    # Marking an order shipped in the admin starts the review request.
+    "REVIEW_ORDER_STATUSES": ["shipped"],
     # Links in messages point here (click tracking, unsubscribe, cart restore).
     "PUBLIC_BASE_URL": SHOP_BASE_URL,
     # Texts are printed by the worker instead of sent, so the demo needs no Twilio account.
@@ -180,8 +182,14 @@ OMNICHANNEL = {
     "SIGNUP_PROFILE_FIELDS": ["country", "birth_year", "phone", "email_frequency"],
 }
 if DEMO_FAST_FLOWS:
-    # A cart counts as abandoned after 2 minutes instead of 30.
+    # A cart counts as abandoned after 2 minutes instead of 30, browsing as ended after 2
+    # instead of 60.
     OMNICHANNEL["CART_IDLE_MINUTES"] = 2
+    OMNICHANNEL["BROWSE_IDLE_MINUTES"] = 2
+    # A buyer lapses (win-back) 10 minutes after their last order instead of 90 days, and
+    # a flow holds lower-priority ones back a minute instead of a day.
+    OMNICHANNEL["WINBACK_AFTER_DAYS"] = 10 / (24 * 60)
+    OMNICHANNEL["FLOW_PRIORITY_WINDOW_HOURS"] = 1 / 60
     # The default caps (email 1 per 16 h, others 1 per 24 h) on the demo's minute-long days.
     OMNICHANNEL["FREQUENCY_CAPS"] = {
         channel: {"count": 1, "hours": hours / 24 / 60, "action": "defer"}

@@ -171,7 +171,11 @@ def test_twilio_without_public_base_url_is_e016():
         "RETENTION_DAYS": {"messages": 1095, "popup_events": None},
         "POPUP_RATE_LIMITS": {"subscribe_per_ip": "10/minute", "push_per_ip": None},
         "FLOW_BATCH_SIZE": 100,
-        "PURCHASE_ORDER_STATUSES": ["paid"],
+        "PURCHASE_ORDER_STATUSES": ["paid", "shipped"],
+        "REVIEW_ORDER_STATUSES": ["shipped"],
+        "WINBACK_AFTER_DAYS": 120,
+        "WINBACK_MIN_ORDERS": 4,
+        "WINBACK_INTERVAL_MULTIPLE": 1.5,
     }
 )
 def test_a_valid_configuration_of_every_kind_has_no_messages():
@@ -211,6 +215,11 @@ BAD_VALUES = [
     ("FREQUENCY_CAPS", {"email": {"count": 1}}, "E014", "has no 'hours'", '"hours": 24'),
     ("FREQUENCY_CAPS", cap(count=0), "E014", "['count'] is 0", "at least 1"),
     ("POPUP_RATE_LIMITS", {"subscribe_per_ip": "lots"}, "E015", "'lots'", '"20/hour"'),
+    ("REVIEW_ORDER_STATUSES", "delivered", "E008", "'delivered'", '["delivered", "complete"]'),
+    ("WINBACK_AFTER_DAYS", 0, "E009", "greater than 0", "The default is 90."),
+    ("FLOW_PRIORITY_WINDOW_HOURS", -1, "E009", "greater than 0", "The default is 24."),
+    ("WINBACK_MIN_ORDERS", 1, "E009", "at least 2", "The default is 3."),
+    ("WINBACK_INTERVAL_MULTIPLE", 0.5, "E009", "at least 1", "The default is 2."),
     ("PUBLIC_BASE_URL", "shop.example.com", "E016", "not an absolute", '"https://shop.'),
     ("PUBLIC_BASE_URL", "https://shop.example.com/?ref=x", "E016", "no query", "scheme, host"),
 ]
@@ -249,6 +258,15 @@ def test_unknown_keys_are_reported_not_raised():
         "Did you mean 'SEND_WINDOWS'?",
         "Did you mean 'CART_IDLE_MINUTES'?",
     ]
+
+
+def test_a_review_status_that_is_no_purchase_is_e018():
+    config = {**VALID, "PURCHASE_ORDER_STATUSES": ["paid"], "REVIEW_ORDER_STATUSES": ["shipped"]}
+    with override_settings(OMNICHANNEL=config):
+        [message] = run_checks(tags=["omnichannel"])
+    assert message.id == "omnichannel.E018"
+    assert "'shipped'" in message.msg and "never gets its review request" in message.msg
+    assert message.hint.startswith("Add 'shipped' to \"PURCHASE_ORDER_STATUSES\"")
 
 
 @override_settings(OMNICHANNEL=["SHOP_ADAPTER"])

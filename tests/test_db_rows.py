@@ -6,13 +6,13 @@ The fast tier runs these on SQLite (``executemany``), the services tier on Postg
 """
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
 
-from omnichannel.core.db import insert_objects, insert_rows, update_rows
+from omnichannel.core.db import _prepared, insert_objects, insert_rows, update_rows
 from omnichannel.models import Enrollment, Message
 from omnichannel.testing.factories import ContactFactory
 
@@ -167,3 +167,44 @@ def test_a_unique_column_without_a_value_per_row_is_refused(flow):
             common={"flow": flow.pk, "enrolled_at": timezone.now()}, returning="pk",
         )  # fmt: skip
     assert not Enrollment.objects.exists()
+
+
+class PhoneLikeField(models.CharField):
+    """A subclass that prepares its values its own way: never passed as it is."""
+
+    def get_prep_value(self, value):
+        return super().get_prep_value(value).replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        (models.CharField(max_length=10), "ann"),
+        (models.CharField(max_length=10), 42),  # not a str: Django makes it one
+        (models.IntegerField(), 7),
+        (models.IntegerField(), True),
+        (models.IntegerField(), "7"),
+        (models.BooleanField(), False),
+        (models.UUIDField(), uuid.UUID(int=5)),
+        (models.UUIDField(), "00000000-0000-0000-0000-000000000005"),
+        (models.DateTimeField(), timezone.now()),
+        (models.DateTimeField(), datetime(2026, 3, 1, 10, 30)),  # naive: Django makes it aware
+        (models.DateTimeField(), "2026-03-01T10:30:00+00:00"),
+        (Message._meta.get_field("contact"), 3),
+        (Message._meta.get_field("content"), {"subject": "Hi"}),
+        (PhoneLikeField(max_length=20), "+33 6 12"),
+    ],
+    ids=repr,
+)
+@pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime")
+def test_values_are_prepared_as_django_would_prepare_them(field, value):
+    # The rows' values skip Django's field preparation when it would return them as they
+    # are; whatever the database, what is written is what Django would write.
+    prepared = _prepared(field, value, connection)
+    expected = field.get_db_prep_save(value, connection)
+    # (Django wraps an int in psycopg's Int4 for server-side binding; either is the same
+    # integer to PostgreSQL.)
+    assert isinstance(prepared, type(expected)) or isinstance(expected, type(prepared))
+    assert prepared == expected or (
+        hasattr(expected, "obj") and prepared.obj == expected.obj  # psycopg's Jsonb wrapper
+    )

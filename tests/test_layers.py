@@ -19,7 +19,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent / "omnichannel"
 #: The flow engine queues messages into the outbox and cancels them there, while the
 #: dispatcher never calls the engine: the outbox sits below the flows. The dispatcher calls
 #: the channel backends, which need nothing from the outbox: the channels sit below it.
-#: Segments, cart recovery and erasure drive flows, so they sit above them.
+#: Segments, cart recovery, win-back and erasure drive flows, so they sit above them.
 LAYERS = [
     ("settings", ["omnichannel.conf", "omnichannel.setting_types", "omnichannel.exceptions",
                   "omnichannel.signals", "omnichannel.presets"]),
@@ -27,12 +27,14 @@ LAYERS = [
               "omnichannel.integrations.session", "omnichannel.integrations.safety"]),
     ("models", ["omnichannel.models"]),
     ("records", ["omnichannel.contacts", "omnichannel.carts", "omnichannel.push",
-                 "omnichannel.integrations"]),
+                 "omnichannel.integrations", "omnichannel.browsing"]),
     ("channels", ["omnichannel.channels"]),
     ("outbox", ["omnichannel.outbox"]),
     ("flows", ["omnichannel.flows"]),
     ("services", ["omnichannel.contacts.segments", "omnichannel.contacts.privacy.erasure",
-                  "omnichannel.carts.recovery", "omnichannel.popups", "omnichannel.outgoing"]),
+                  "omnichannel.carts.recovery", "omnichannel.carts.winback", "omnichannel.popups",
+                  "omnichannel.outgoing", "omnichannel.browsing.abandonment",
+                  "omnichannel.browsing.news"]),
     ("interfaces", ["omnichannel", "omnichannel.webhooks", "omnichannel.api",
                     "omnichannel.views", "omnichannel.admin", "omnichannel.templatetags",
                     "omnichannel.management", "omnichannel.testing", "omnichannel.forms",

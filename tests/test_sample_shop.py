@@ -291,11 +291,15 @@ def test_load_demo_data_installs_the_fast_default_flows_and_the_periodic_tasks(s
     assert welcome.status == recovery.status == "active"
     assert welcome.steps.get(position=1).delay == timedelta(minutes=4)
     assert recovery.steps.get(position=0).delay == timedelta(seconds=2.5)  # an hour, fast
+    winback = Flow.objects.get(slug="win-back")
+    assert winback.status == "active"
+    assert winback.steps.get(position=1).delay == timedelta(minutes=7)
     tasks = set(PeriodicTask.objects.values_list("task", flat=True))
     assert {
         "omnichannel.advance_flows",
         "omnichannel.dispatch_due",
         "omnichannel.detect_abandoned_carts",
+        "omnichannel.detect_lapsed_buyers",
     } <= tasks
 
 
@@ -407,9 +411,78 @@ def test_demo_a_guest_who_leaves_an_email_is_reminded_until_they_order(client, m
     enrollment.refresh_from_db()
     assert (enrollment.state, enrollment.exit_reason) == ("exited", ExitGoal.ORDERED.label)
     later = due + timedelta(days=30)
-    assert advance_due(now=later).queued == 0
-    assert dispatch_batch("demo", now=later).sent == 0
-    assert Message.objects.count() == 1 and len(mail.outbox) == 1
+    advance_due(now=later)
+    dispatch_batch("demo", now=later)
+    # No more reminders: what goes now is the order's own thank-you (post-purchase).
+    assert Message.objects.filter(enrollment=enrollment).count() == 1
+    [thanks] = Message.objects.exclude(enrollment=enrollment)
+    assert (thanks.source, thanks.purpose, thanks.status) == (
+        "flow:post-purchase:1",
+        "transactional",
+        "sent",
+    )
+    assert len(mail.outbox) == 2 and mail.outbox[1].subject.startswith("Thank you for your order")
+
+
+def test_demo_after_the_order_thanks_a_review_request_a_cross_sell_and_a_win_back(
+    client, mug, settings
+):
+    """The flows after a purchase in the shop, with the real pieces: the order's lines come
+    from the shop, shipping it asks for a review linking the product, a week later the
+    shop's recommendations go with it, and months later the buyer is won back."""
+    from datetime import timedelta
+
+    from django.core import mail
+    from django.utils import timezone
+
+    from omnichannel.carts.winback import detect_lapsed
+    from omnichannel.flows.defaults import install_defaults
+    from omnichannel.flows.engine import advance_due
+    from omnichannel.integrations import track_order
+    from omnichannel.models import Enrollment, Flow, Message
+    from omnichannel.outbox.dispatch import dispatch_batch
+    from sample_shop.shop.models import OrderStatus
+
+    settings.OMNICHANNEL = {**settings.OMNICHANNEL, "REVIEW_ORDER_STATUSES": ["shipped"]}
+    Product.objects.create(name="Teapot", slug="teapot", price=Decimal("30"), sku="TEA")
+    install_defaults(activate=True)
+    Flow.objects.update(activated_at=timezone.now() - timedelta(days=1))
+    add(client, mug, 2)
+    assert check_out(client, email_offers="on").status_code == 302
+    shop_order, start = Order.objects.get(), timezone.now()
+
+    def emails_at(at):
+        advance_due(now=at)
+        dispatch_batch("demo", now=at)
+        return [(message.subject, message.body) for message in mail.outbox[-1:]]
+
+    [(subject, body)] = emails_at(start)
+    assert subject == f"Thank you for your order {shop_order.uuid}"
+    assert "- Mug x 2" in body
+
+    shop_order.status = OrderStatus.SHIPPED  # as staff do in the shop's admin
+    shop_order.save()
+    track_order(shop_order)
+    [(subject, body)] = emails_at(start + timedelta(days=3, seconds=1))
+    assert subject == "How do you like your order?"
+    assert "- Mug: https://shop.example.com/products/mug/" in body
+
+    [(subject, body)] = emails_at(start + timedelta(days=7, seconds=1))
+    assert subject == "Something to go with your order" and "- Teapot (30.00)" in body
+
+    lapsed = start + timedelta(days=91)
+    assert detect_lapsed(now=lapsed).enrolled == 1
+    [(subject, body)] = emails_at(lapsed)
+    assert subject == "It has been a while: here is what is new at Sample Shop"
+    assert len(mail.outbox) == 4
+
+    # She comes back and orders: the win-back ends before its offer.
+    add(client, mug)
+    assert check_out(client).status_code == 302
+    winback = Enrollment.objects.get(flow__slug="win-back")
+    assert (winback.state, winback.exit_reason) == ("exited", "Placed an order")
+    emails_at(lapsed + timedelta(days=8))
+    assert not Message.objects.filter(enrollment=winback, step__position=1).exists()
 
 
 def test_the_details_step_orders_nothing_and_the_payment_step_needs_it(client, mug):
@@ -593,3 +666,155 @@ def test_a_code_used_meanwhile_is_removed_with_a_message(client, mug, monkeypatc
     assert response.status_code == 200
     assert "was just used or expired" in response.content.decode()
     assert not Order.objects.exists() and client.session["cart"].get("discount_code") is None
+
+
+def test_a_product_page_writes_its_view_only_after_the_response(client, mug, monkeypatch):
+    from omnichannel.integrations import api
+    from omnichannel.models import ProductView
+
+    page = reverse("shop:product_detail", args=[mug.slug])
+    client.get(page)  # the session exists from here on
+    flushed_at = []
+    write = api.write_buffered_views
+
+    def noting_when(*args):
+        flushed_at.append(len(queries.captured_queries))
+        return write(*args)
+
+    monkeypatch.setattr(api, "write_buffered_views", noting_when)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(page).status_code == 200
+    during_request = [q["sql"] for q in queries.captured_queries[: flushed_at[0]]]
+    assert not [sql for sql in during_request if "omnichannel_" in sql]
+    after_response = [q["sql"] for q in queries.captured_queries[flushed_at[0] :]]
+    assert len(after_response) == 1 and "omnichannel_productview" in after_response[0]
+    view = ProductView.objects.get()
+    assert (view.product_id, view.name, view.url, view.price) == (
+        str(mug.pk),
+        "Mug",
+        page,
+        Decimal("12.50"),
+    )
+
+
+def test_demo_a_customer_who_browses_and_leaves_is_reminded_of_what_they_viewed(
+    client, mug, profile_fields
+):
+    """The shipped browse abandonment in the sample shop: a customer signs up with email
+    offers, looks at two products, adds nothing and leaves; about two hours later one
+    email shows both products. Someone who added to the cart instead gets none."""
+    from datetime import timedelta
+
+    from django.core import mail
+    from django.utils import timezone
+
+    from omnichannel.browsing.abandonment import detect_abandoned_browsing
+    from omnichannel.flows.defaults import install_defaults
+    from omnichannel.flows.engine import advance_due
+    from omnichannel.flows.lifecycle import activate
+    from omnichannel.models import Enrollment, Flow, ProductView
+    from omnichannel.outbox.dispatch import dispatch_batch
+
+    teapot = Product.objects.create(name="Teapot", slug="teapot", price=Decimal("30"), sku="TP")
+    install_defaults()
+    # The browse abandonment alone: the welcome email would take the day's email (the cap).
+    browse = Flow.objects.get(slug="browse-abandonment")
+    activate([browse])
+    Flow.objects.filter(pk=browse.pk).update(activated_at=timezone.now() - timedelta(days=1))
+    sign_up(client, email_offers="on")
+    other = client.__class__()
+    sign_up(other, username="bo", email_offers="on")
+    for shopper in (client, other):
+        shopper.get(reverse("shop:product_detail", args=[mug.slug]))
+        shopper.get(reverse("shop:product_detail", args=[teapot.slug]))
+    add(other, mug)  # Bo puts the mug in the cart: the cart recovery speaks for Bo
+    ann = Contact.objects.get(email="ann@example.com")
+    assert set(ProductView.objects.filter(contact=ann).values_list("name", flat=True)) == {
+        "Mug",
+        "Teapot",
+    }
+
+    # Time passes: nobody has looked at a product for more than an hour.
+    ProductView.objects.update(last_viewed_at=timezone.now() - timedelta(minutes=61))
+    report = detect_abandoned_browsing()
+    assert (report.contacts, report.skipped, report.enrolled) == (2, 1, 1)
+    enrollment = Enrollment.objects.get(flow__slug="browse-abandonment")
+    assert enrollment.contact == ann
+    mail.outbox.clear()
+    advance_due(now=enrollment.next_step_at)
+    assert dispatch_batch("demo", now=enrollment.next_step_at).sent == 1
+    [email] = mail.outbox
+    assert email.to == ["ann@example.com"] and email.subject == "Still thinking it over?"
+    assert "- Teapot 30" in email.body and "- Mug 12.50" in email.body
+
+
+def test_demo_a_visitor_who_asked_hears_of_the_price_drop_the_staff_makes(
+    client, mug, admin_client
+):
+    """The "notify me" form of the product page, then staff lower the price in the admin:
+    the asker gets the shipped price-drop email, without having agreed to marketing."""
+    import json
+
+    from django.core import mail
+    from django.utils import timezone
+
+    from omnichannel.browsing.news import announce_due
+    from omnichannel.flows.defaults import install_defaults
+    from omnichannel.flows.engine import advance_due
+    from omnichannel.flows.lifecycle import activate
+    from omnichannel.models import Flow, ProductAlert
+    from omnichannel.outbox.dispatch import dispatch_batch
+
+    install_defaults()
+    activate([Flow.objects.get(slug="price-drop")])
+    page = client.get(reverse("shop:product_detail", args=[mug.slug])).content.decode()
+    assert 'id="price-alert"' in page and reverse("omnichannel:product-notify-me") in page
+    response = client.post(
+        reverse("omnichannel:product-notify-me"),
+        json.dumps({"email": "ann@example.com", "product_id": str(mug.pk), "kind": "price_drop"}),
+        content_type="application/json",
+        HTTP_ORIGIN="http://testserver",
+    )
+    assert response.status_code == 201, response.content
+    assert ProductAlert.objects.get().contact.email == "ann@example.com"
+
+    change = reverse("admin:shop_product_change", args=[mug.pk])
+    fields = {"name": "Mug", "slug": "mug", "price": "9.90", "sku": "MUG", "is_active": "on"}
+    assert admin_client.post(change, fields).status_code == 302
+    assert announce_due().enrolled == 1
+    now = timezone.now()
+    advance_due(now=now)
+    mail.outbox.clear()
+    assert dispatch_batch("demo", now=now).sent == 1
+    [email] = mail.outbox
+    assert email.to == ["ann@example.com"] and email.subject == "Mug now costs less"
+    assert "9.90 instead of 12.50" in email.body
+
+
+def test_demo_a_product_back_on_sale_is_news_for_who_looked_at_it(client, mug, admin_client):
+    from django.core import mail
+    from django.utils import timezone
+
+    from omnichannel.browsing.news import announce_due
+    from omnichannel.flows.defaults import install_defaults
+    from omnichannel.flows.engine import advance_due
+    from omnichannel.flows.lifecycle import activate
+    from omnichannel.models import Flow
+    from omnichannel.outbox.dispatch import dispatch_batch
+
+    install_defaults()
+    activate([Flow.objects.get(slug="back-in-stock")])
+    sign_up(client, email_offers="on")
+    client.get(reverse("shop:product_detail", args=[mug.slug]))
+    change = reverse("admin:shop_product_change", args=[mug.pk])
+    fields = {"name": "Mug", "slug": "mug", "price": "12.50", "sku": "MUG"}
+    assert admin_client.post(change, fields).status_code == 302  # taken off sale
+    assert announce_due().claimed == 0
+    assert admin_client.post(change, {**fields, "is_active": "on"}).status_code == 302
+    assert announce_due().enrolled == 1
+    now = timezone.now()
+    advance_due(now=now)
+    mail.outbox.clear()
+    assert dispatch_batch("demo", now=now).sent == 1
+    [email] = mail.outbox
+    assert email.to == ["ann@example.com"] and email.subject == "It is back: Mug"

@@ -262,7 +262,7 @@ def busy_contact(size):
 
 
 # One query per source and one for the delivery events of the page's messages.
-TIMELINE_QUERIES = 16
+TIMELINE_QUERIES = 17
 
 
 @pytest.mark.parametrize("size", [10, 200])
@@ -404,3 +404,21 @@ def test_entries_link_only_to_registered_admin_pages(admin_client, history):
     assert links["cart_changed"] == reverse(
         "admin:omnichannel_cartsnapshot_change", args=[CartSnapshot.objects.get().pk]
     )
+
+
+def test_the_products_a_contact_looked_at_are_on_their_timeline(admin_client):
+    from decimal import Decimal
+
+    from omnichannel.models import ProductView
+
+    contact = ContactFactory()
+    ProductView.objects.create(
+        viewer=f"contact:{contact.pk}", contact=contact, product_id="7", name="Mug",
+        price=Decimal("12.50"), first_viewed_at=at(0), last_viewed_at=at(90),
+    )  # fmt: skip
+    [entry] = contact_timeline(contact).entries
+    assert (entry.kind, entry.at, entry.title) == ("view", at(90), "Viewed “Mug”")
+    assert entry.detail == f"12.50 · first viewed {at(0).date()}"
+    assert contact_timeline(contact, kinds=["view"]).entries == [entry]
+    page = admin_client.get(reverse("admin:omnichannel_contact_timeline", args=[contact.pk]))
+    assert "Viewed “Mug”" in page.content.decode()

@@ -24,6 +24,7 @@ _READ = (
     "contact", "consent", "consentevent", "suppression", "message", "deliveryevent",
     "cartsnapshot", "cartrecovery", "trackedorder", "popupsignup", "channelcost",
     "pushsubscription", "inboundmessage", "webhookendpoint", "webhookdelivery",
+    "productview", "productalert", "productevent",
 )  # fmt: skip
 
 MARKETING_PERMISSIONS = tuple(

@@ -12,6 +12,7 @@ from ..core.normalize import clean_email, normalize_phone
 from ..core.request_meta import header_country
 from ..core.tokens import seconds_since_shown
 from ..models import Contact, PopupVariant
+from ..models.browsing import ProductAlertKind
 from ..models.channels import Channel
 from ..models.popups import PROFILE_FIELD_NAMES
 from ..popups.markup import consent_options
@@ -226,3 +227,42 @@ class PushSubscribeSerializer(PopupVariantField):
 
 class PushResponseSerializer(serializers.Serializer):
     status = serializers.CharField()
+
+
+class NotifyMeSerializer(serializers.Serializer):
+    """The "notify me" form of a product page."""
+
+    email = serializers.CharField(max_length=column_length(Contact, "email"))
+    product_id = serializers.CharField(
+        max_length=64, help_text="The shop's id of the product, as track_product_view gets it."
+    )
+    kind = serializers.ChoiceField(
+        choices=ProductAlertKind.choices,
+        default=ProductAlertKind.BACK_IN_STOCK,
+        help_text="What to be told about.",
+    )
+    website = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="The honeypot: people leave it empty.",
+    )
+
+    def validate_email(self, value):
+        try:
+            return clean_email(value)
+        except DjangoValidationError:
+            raise serializers.ValidationError(
+                _("Enter a valid email address, e.g. name@example.com."), code="invalid"
+            ) from None
+
+    def validate(self, attrs):
+        if attrs.get("website"):
+            raise serializers.ValidationError(
+                _("This form was not sent by a person."), code="honeypot"
+            )
+        return attrs
+
+
+class NotifyMeResponseSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["requested"])

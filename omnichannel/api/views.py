@@ -1,4 +1,4 @@
-"""The popup API: events (impression, close), subscribe, web push.
+"""The popup API: events (impression, close), subscribe, web push, "notify me".
 
 Public endpoints called by ``popup.js`` from the shop's own pages. They take JSON only,
 need no login and no CSRF token (see ``permissions`` for why that is safe), are rate
@@ -14,7 +14,9 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from ..browsing import alerts
 from ..core.tokens import form_token
+from ..integrations import identify
 from ..models import PopupEvent
 from ..popups.subscribe import FormAlreadySent, SubscriptionFailed, subscribe
 from ..push.subscriptions import subscribe_push
@@ -151,3 +153,29 @@ class PushSubscriptionView(PopupAPIView):
             contact=visitor_contact(request._request),
         )
         return Response({"status": "subscribed"}, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    summary="Ask to be told when a product is back in stock (or costs less)",
+    description="Creates or finds the contact by email and records the request; the "
+    "back-in-stock (or price-drop) flow sends the one notice it asked for when the shop "
+    "reports the news, even without marketing consent.",
+    request=serializers.NotifyMeSerializer,
+    responses={
+        201: serializers.NotifyMeResponseSerializer,
+        **ERRORS,
+        503: OpenApiResponse(ErrorSerializer, description="Could not be saved; try again."),
+    },
+)
+class NotifyMeView(PopupAPIView):
+    operation_id = "product_notify_me"
+    # A request to be emailed: limited like a subscription, per IP and per address.
+    throttle_classes = [throttles.SubscribePerIP, throttles.SubscribePerEmail]
+
+    def post(self, request):
+        data = self.validated(serializers.NotifyMeSerializer, request)
+        contact = identify(request._request, email=data["email"], source="notify_me")
+        if contact is None:  # identify() logged why
+            raise TryLater()
+        alerts.request_alert(contact, data["product_id"], data["kind"])
+        return Response({"status": "requested"}, status=status.HTTP_201_CREATED)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from ..conf import omnichannel_settings
 from ..core import claims
 from ..core.batches import Report, run_batches
-from ..flows.engine import Entry, enroll_many, flows_started_by
+from ..flows.engine import Entry, enroll_triggered
 from ..models import CartSnapshot, Consent, Contact, TrackedOrder
 from ..models.carts import CartStatus
 from ..models.consent import ConsentStatus, Purpose
@@ -119,13 +119,11 @@ def detect_abandoned(now=None, batch_size=None):
             contact_id=cart.contact_id,
             cart=cart,
             trigger_key=f"cart:{cart.uuid}",
-            trigger=Trigger.CART_ABANDONED,
             triggered_at=cart.last_activity_at + idle,
         )
         for cart in reachable
     ]
-    for flow in flows_started_by(Trigger.CART_ABANDONED, prefetch=["steps__variants"]):
-        report.enrolled += len(enroll_many(flow, entries))
+    report.enrolled += enroll_triggered(Trigger.CART_ABANDONED, entries)
     return report
 
 

@@ -1,6 +1,7 @@
 """One contact's history across every source, newest first, one page at a time.
 
-Support and marketing read the same story on the contact: signups, popups, carts, orders,
+Support and marketing read the same story on the contact: signups, popups, the products
+they looked at, carts, orders,
 flows, every message with what happened to it, opens and clicks, replies, consent changes.
 
 A busy contact has thousands of rows spread over a dozen tables, so a page is read with
@@ -47,6 +48,7 @@ from ..models import (
     Message,
     PopupEvent,
     PopupSignup,
+    ProductView,
     TrackedOrder,
 )
 from ..models.carts import CartStatus
@@ -61,6 +63,7 @@ class Kind(models.TextChoices):
 
     SIGNUP = "signup", gettext_lazy("Signups")
     POPUP = "popup", gettext_lazy("Popups")
+    VIEW = "view", gettext_lazy("Product views")
     CART = "cart", gettext_lazy("Carts")
     ORDER = "order", gettext_lazy("Orders")
     FLOW = "flow", gettext_lazy("Flows")
@@ -251,6 +254,19 @@ def cart_size(cart):
     return f"{count}, {money(cart.value, cart.currency)}"
 
 
+def describe_product_view(view):
+    # One row per product: its latest view, and since when they come back to it.
+    again = view.first_viewed_at < view.last_viewed_at
+    return {
+        "title": _("Viewed “%(product)s”") % {"product": view.name},
+        "detail": join(
+            view.price is not None and view.price,
+            again and _("first viewed %(date)s") % {"date": view.first_viewed_at.date()},
+        ),
+        "obj": view,
+    }
+
+
 def describe_cart_started(cart):
     return {"title": _("Started a cart"), "obj": cart}
 
@@ -413,6 +429,9 @@ SOURCES = (
         lambda: PopupSignup.objects.select_related("popup"),
         "completed_at",
         describe_popup_signup,
+    ),
+    Source(
+        "product_view", Kind.VIEW, ProductView.objects.all, "last_viewed_at", describe_product_view
     ),
     Source(
         "cart_started", Kind.CART, CartSnapshot.objects.all, "created_at", describe_cart_started

@@ -27,6 +27,23 @@ The cart recovery (started when a cart is abandoned, ends when it is ordered or 
    contact agreed to texts (the step is skipped otherwise; add a WhatsApp template in
    the admin to use WhatsApp too);
 4. two days later, by email: a last note before the code expires.
+
+The browse abandonment (started when an identified visitor stopped looking at products
+without a cart; ends on a cart or an order; once a week at most), in English, French,
+Russian, Bulgarian and Slovak:
+
+1. an hour later, on the best channel (email, push or inbox): the products they looked
+   at, with a link to each.
+
+Back in stock and price drop (started by ``notify_back_in_stock`` / ``notify_price_drop``
+for the contacts who asked or viewed the product lately), in the same languages: one
+email at once with the product and a link to it.
+
+After a purchase (their content, in five languages, and their steps: ``order_flows``):
+thank you and cross-sell (every purchase), the review request (an order delivered) and
+the win-back (a buyer who stopped ordering). Priorities: cart recovery 30, back in
+stock / price drop 25, browse abandonment 20, post-purchase 15, win-back 10, welcome 0
+(see ``omnichannel.outbox.policy``).
 """
 
 from dataclasses import dataclass, field
@@ -38,7 +55,8 @@ from django.db import transaction
 from ..models import Flow, Step, StepContent
 from ..models.channels import Channel
 from ..models.flows import BEST_CHANNEL, ExitGoal, FlowKind, FlowStatus, OfferKind, Trigger
-from . import lifecycle
+from . import lifecycle, order_flows
+from .email_layout import button, code_box, email_html
 
 DAY = timedelta(days=1)
 # With ``fast=True`` (demos, trying a flow out) a day of the series takes a minute.
@@ -58,9 +76,11 @@ class StepSpec:
     name: str
     delay: timedelta
     channel: str
-    contents: dict  # channel -> StepContent fields
+    contents: dict  # channel -> StepContent fields, in the default language
     offer: Offer | None = None
     min_cart_value: Decimal | None = None
+    transactional: bool = False
+    translations: dict = field(default_factory=dict)  # language -> {channel -> fields}
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,9 @@ class FlowSpec:
     steps: list
     exit_goals: list = field(default_factory=list)
     also_triggered_by: list = field(default_factory=list)
+    # Cart recovery outranks browse abandonment, post-purchase and win-back (policy).
+    priority: int = 0
+    reentry_cooldown: timedelta | None = None
 
 
 # --- the welcome series' content ------------------------------------------------------------
@@ -88,50 +111,6 @@ Unsubscribe: {{ unsubscribe_url }}
 Choose what we send and how often: {{ preferences_url }}
 {{ shop.address }}
 """
-
-
-def email_html(body):
-    """``body`` (HTML) in a simple centred table with the footer: inline styles only, no
-    images or fonts to fetch, so it reads the same in every mail client."""
-    return (
-        '<!doctype html><html><body style="margin:0;padding:0;background:#f4f1ec;">'
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
-        'style="background:#f4f1ec;"><tr><td align="center" style="padding:24px 12px;">'
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
-        'style="max-width:560px;background:#ffffff;border-radius:6px;">'
-        '<tr><td style="padding:28px 32px 8px;font:bold 20px Georgia,serif;color:#2b2118;">'
-        "{{ shop.name }}</td></tr>"
-        '<tr><td style="padding:8px 32px 24px;font:16px/1.55 Arial,sans-serif;color:#2b2118;">'
-        f"{body}</td></tr></table>"
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
-        'style="max-width:560px;"><tr><td style="padding:16px 32px;'
-        'font:12px/1.5 Arial,sans-serif;color:#6b625a;text-align:center;">'
-        "You receive this email because you created an account at {{ shop.name }}.<br>"
-        '<a href="{{ unsubscribe_url }}" style="color:#6b625a;">Unsubscribe</a> &middot; '
-        '<a href="{{ preferences_url }}" style="color:#6b625a;">Choose what we send</a><br>'
-        "{{ shop.address }}</td></tr></table>"
-        "</td></tr></table></body></html>"
-    )
-
-
-def code_box(note):
-    return (
-        '<table role="presentation" cellpadding="0" cellspacing="0" style="margin:20px 0;">'
-        '<tr><td style="padding:14px 22px;border:2px dashed #b5651d;border-radius:6px;'
-        'font:bold 20px/1.2 Courier,monospace;color:#b5651d;letter-spacing:2px;">'
-        "{{ discount.code }}</td></tr></table>"
-        f'<p style="margin:0 0 16px;font-size:14px;color:#6b625a;">{note}</p>'
-    )
-
-
-def button(label):
-    return (
-        '<table role="presentation" cellpadding="0" cellspacing="0" style="margin:8px 0 20px;">'
-        '<tr><td style="background:#2b2118;border-radius:4px;">'
-        '<a href="{{ shop.url }}" style="display:inline-block;padding:12px 24px;'
-        f'font:bold 15px Arial,sans-serif;color:#ffffff;text-decoration:none;">{label}</a>'
-        "</td></tr></table>"
-    )
 
 
 RECOMMENDATIONS_HTML = (
@@ -394,6 +373,7 @@ CART_RECOVERY = FlowSpec(
     kind=FlowKind.CART_RECOVERY,
     trigger=Trigger.CART_ABANDONED,
     exit_goals=[ExitGoal.ORDERED, ExitGoal.CART_EMPTIED],
+    priority=30,
     steps=[
         StepSpec("Reminder with the cart", timedelta(hours=1), BEST_CHANNEL, CART_REMINDER),
         StepSpec(
@@ -421,7 +401,439 @@ CART_RECOVERY = FlowSpec(
     ],
 )
 
-DEFAULT_FLOWS = [WELCOME_SERIES, CART_RECOVERY]
+# --- the journey after a purchase (content in five languages: ``order_flows``) ----------------
+
+
+def email_step(name, delay, words, *, block=None, marketing=True, offer=None):
+    """An email step of ``order_flows`` content; not marketing means transactional."""
+    contents, translations = order_flows.email_contents(words, block=block, marketing=marketing)
+    return StepSpec(
+        name,
+        delay,
+        Channel.EMAIL,
+        contents,
+        offer,
+        transactional=not marketing,
+        translations=translations,
+    )
+
+
+POST_PURCHASE = FlowSpec(
+    slug="post-purchase",
+    name="Thank you and cross-sell",
+    kind=FlowKind.POST_PURCHASE,
+    trigger=Trigger.ORDER_PLACED,
+    priority=15,
+    steps=[
+        email_step(
+            "Thank you for the order",
+            timedelta(0),
+            order_flows.THANK_YOU,
+            block=order_flows.order_lines,
+            marketing=False,
+        ),
+        email_step(
+            "Goes well with the order",
+            7 * DAY,
+            order_flows.CROSS_SELL,
+            block=order_flows.products,
+        ),
+    ],
+)
+
+REVIEW_REQUEST = FlowSpec(
+    slug="review-request",
+    name="Review request",
+    kind=FlowKind.POST_PURCHASE,
+    trigger=Trigger.ORDER_DELIVERED,
+    priority=15,
+    steps=[
+        email_step(
+            "Review the order",
+            3 * DAY,
+            order_flows.REVIEW_REQUEST,
+            block=order_flows.review_links,
+        )
+    ],
+)
+
+COME_BACK = Offer(
+    kind=OfferKind.PERCENT, value=Decimal("15"), prefix="COMEBACK", valid_for=14 * DAY
+)
+
+WIN_BACK = FlowSpec(
+    slug="win-back",
+    name="Win-back",
+    kind=FlowKind.WIN_BACK,
+    trigger=Trigger.LAPSED,
+    exit_goals=[ExitGoal.ORDERED],
+    priority=10,
+    steps=[
+        email_step("We miss you", timedelta(0), order_flows.MISS_YOU, block=order_flows.products),
+        email_step(
+            "A gift to come back",
+            7 * DAY,
+            order_flows.COME_BACK_GIFT,
+            block=order_flows.code,
+            offer=COME_BACK,
+        ),
+        email_step(
+            "Last note before the code ends", 10 * DAY, order_flows.LAST_CALL, offer=COME_BACK
+        ),
+    ],
+)
+
+# --- browse abandonment (omnichannel.browsing) -----------------------------------------------
+# One reminder, in the five languages the app ships, of the products a contact looked at
+# (``trigger.products``, the latest first). The wording never claims a product is in stock
+# or reserved: the shop knows that, the reminder does not.
+
+VIEWED_HTML = (
+    '<table role="presentation" cellpadding="0" cellspacing="0" width="100%" '
+    'style="margin:8px 0 16px;">'
+    "{% for product in trigger.products %}"
+    '<tr><td style="padding:6px 0;border-top:1px solid #eee6dc;">'
+    '<a href="{{ product.url }}" style="color:#2b2118;">{{ product.name }}</a></td>'
+    '<td align="right" style="padding:6px 0;border-top:1px solid #eee6dc;color:#6b625a;">'
+    "{{ product.price }}</td></tr>"
+    "{% endfor %}</table>"
+)
+VIEWED_TEXT = (
+    "{% for product in trigger.products %}- {{ product.name }} {{ product.price }}\n"
+    "  {{ product.url }}\n{% endfor %}"
+)
+
+BROWSE_WORDS = {
+    "": {
+        "subject": "Still thinking it over?",
+        "preheader": "The things you looked at, in one place.",
+        "greeting": f"Hi {GREETING},",
+        "intro": "You were looking at these at {{ shop.name }}. Here they are again:",
+        "outro": (
+            "A question about one of them (size, delivery, returns)? Just reply: a person "
+            "will answer."
+        ),
+        "button": "Take another look",
+        "signoff": "The {{ shop.name }} team",
+        "reason": "You receive this email because you agreed to hear from {{ shop.name }}.",
+        "unsubscribe": "Unsubscribe",
+        "preferences": "Choose what we send",
+        "title": "Still thinking it over?",
+        "body": "The things you looked at are one tap away.",
+    },
+    "fr": {
+        "subject": "Vous hésitez encore\N{NO-BREAK SPACE}?",
+        "preheader": "Les articles que vous avez regardés, réunis au même endroit.",
+        "greeting": "Bonjour{% if contact.first_name %} {{ contact.first_name }}{% endif %},",
+        "intro": "Vous regardiez ces articles chez {{ shop.name }}. Les voici\N{NO-BREAK SPACE}:",
+        "outro": (
+            "Une question sur l’un d’eux (taille, livraison, retours)\N{NO-BREAK SPACE}? "
+            "Répondez simplement à ce message\N{NO-BREAK SPACE}: une personne vous répondra."
+        ),
+        "button": "Les revoir",
+        "signoff": "L’équipe {{ shop.name }}",
+        "reason": (
+            "Vous recevez cet e-mail parce que vous avez accepté d’avoir des nouvelles de "
+            "{{ shop.name }}."
+        ),
+        "unsubscribe": "Se désabonner",
+        "preferences": "Choisir ce que nous envoyons",
+        "title": "Vous hésitez encore\N{NO-BREAK SPACE}?",
+        "body": "Les articles que vous avez regardés sont à portée de clic.",
+    },
+    "ru": {
+        "subject": "Всё ещё выбираете?",
+        "preheader": "Товары, которые вы смотрели, собраны в одном месте.",
+        "greeting": "Здравствуйте{% if contact.first_name %}, {{ contact.first_name }}{% endif %}!",
+        "intro": "Недавно вы смотрели эти товары в магазине {{ shop.name }}. Вот они:",
+        "outro": (
+            "Есть вопрос о каком-то из них (размер, доставка, возврат)? Просто ответьте на "
+            "это письмо: вам ответит живой человек."
+        ),
+        "button": "Посмотреть ещё раз",
+        "signoff": "Команда {{ shop.name }}",
+        "reason": (
+            "Вы получили это письмо, потому что согласились получать новости от {{ shop.name }}."
+        ),
+        "unsubscribe": "Отписаться",
+        "preferences": "Выбрать, что мы присылаем",
+        "title": "Всё ещё выбираете?",
+        "body": "Товары, которые вы смотрели, в одном касании.",
+    },
+    "bg": {
+        "subject": "Още ли се колебаете?",
+        "preheader": "Продуктите, които разгледахте, на едно място.",
+        "greeting": "Здравейте{% if contact.first_name %}, {{ contact.first_name }}{% endif %}!",
+        "intro": "Наскоро разгледахте тези продукти в {{ shop.name }}. Ето ги отново:",
+        "outro": (
+            "Имате въпрос за някой от тях (размер, доставка, връщане)? Просто отговорете на "
+            "този имейл: ще ви отговори човек."
+        ),
+        "button": "Разгледайте отново",
+        "signoff": "Екипът на {{ shop.name }}",
+        "reason": (
+            "Получавате този имейл, защото сте се съгласили да получавате новини от "
+            "{{ shop.name }}."
+        ),
+        "unsubscribe": "Отписване",
+        "preferences": "Изберете какво да ви изпращаме",
+        "title": "Още ли се колебаете?",
+        "body": "Продуктите, които разгледахте, са на едно докосване.",
+    },
+    "sk": {
+        "subject": "Ešte váhate?",
+        "preheader": "Produkty, ktoré ste si prezerali, na jednom mieste.",
+        "greeting": "Dobrý deň{% if contact.first_name %}, {{ contact.first_name }}{% endif %},",
+        "intro": "Nedávno ste si v obchode {{ shop.name }} prezerali tieto produkty. Tu sú:",
+        "outro": (
+            "Máte otázku k niektorému z nich (veľkosť, doručenie, vrátenie)? Stačí odpovedať "
+            "na tento e-mail: odpovie vám človek."
+        ),
+        "button": "Pozrieť si ich znova",
+        "signoff": "Tím {{ shop.name }}",
+        "reason": (
+            "Tento e-mail dostávate, pretože ste súhlasili so zasielaním správ od {{ shop.name }}."
+        ),
+        "unsubscribe": "Odhlásiť sa",
+        "preferences": "Vybrať, čo vám posielame",
+        "title": "Ešte váhate?",
+        "body": "Produkty, ktoré ste si prezerali, sú na jedno ťuknutie.",
+    },
+}
+
+
+def browse_reminder(words):
+    """The reminder's email, push and inbox content in one language's ``words``."""
+    html = (
+        email_html(
+            f'<p style="margin:0 0 16px;">{words["greeting"]}</p>'
+            f'<p style="margin:0;">{words["intro"]}</p>'
+            + VIEWED_HTML
+            + button(words["button"])
+            + f'<p style="margin:0 0 16px;">{words["outro"]}</p>'
+            + f'<p style="margin:0;">{words["signoff"]}</p>'
+        )
+        .replace("You receive this email because you created an account at {{ shop.name }}.",
+                 words["reason"])
+        .replace(">Unsubscribe<", f'>{words["unsubscribe"]}<')
+        .replace(">Choose what we send<", f'>{words["preferences"]}<')
+    )  # fmt: skip
+    text = (
+        f"{words['greeting']}\n\n{words['intro']}\n\n{VIEWED_TEXT}\n"
+        f"{words['outro']}\n\n{words['signoff']}\n"
+        f"\n--\n{words['reason']}\n"
+        f"{words['unsubscribe']}: {{{{ unsubscribe_url }}}}\n"
+        f"{words['preferences']}: {{{{ preferences_url }}}}\n"
+        "{{ shop.address }}\n"
+    )
+    short = {"title": words["title"], "body": words["body"], "url": "{{ shop.url }}"}
+    email = {
+        "subject": words["subject"],
+        "preheader": words["preheader"],
+        "text": text,
+        "html": html,
+    }
+    return {Channel.EMAIL: email, Channel.PUSH: short, Channel.INBOX: short}
+
+
+BROWSE_ABANDONMENT = FlowSpec(
+    slug="browse-abandonment",
+    name="Browse abandonment",
+    kind=FlowKind.BROWSE_ABANDONMENT,
+    trigger=Trigger.BROWSE_ABANDONED,
+    exit_goals=[ExitGoal.ORDERED, ExitGoal.ADDED_TO_CART],
+    # Below cart recovery (a cart is the stronger signal), above what follows a purchase.
+    priority=20,
+    # One reminder a week at most, however often the contact browses.
+    reentry_cooldown=7 * DAY,
+    steps=[
+        StepSpec(
+            "The products viewed",
+            timedelta(hours=1),
+            BEST_CHANNEL,
+            browse_reminder(BROWSE_WORDS[""]),
+            translations={
+                language: browse_reminder(words)
+                for language, words in BROWSE_WORDS.items()
+                if language
+            },
+        ),
+    ],
+)
+
+# --- back in stock, price drop (omnichannel.browsing.news) ---------------------------------
+# One email each about ``trigger.product``, in the same five languages; the browse
+# reminder's words for the greeting, sign-off and footer links.
+
+NEWS_WORDS = {
+    "": {
+        "back_subject": "It is back: {{ trigger.product.name }}",
+        "back_preheader": "The product you looked at can be ordered again.",
+        "back_intro": "Good news: {{ trigger.product.name }} is back at {{ shop.name }}.",
+        "drop_subject": "{{ trigger.product.name }} now costs less",
+        "drop_preheader": "From {{ trigger.old_price }} to {{ trigger.new_price }}.",
+        "drop_intro": (
+            "The price of {{ trigger.product.name }} went down at {{ shop.name }}: "
+            "{{ trigger.new_price }} instead of {{ trigger.old_price }}."
+        ),
+        "button": "See the product",
+        "reason": (
+            "You receive this email because you asked us to tell you about this product, "
+            "or agreed to hear from {{ shop.name }}."
+        ),
+    },
+    "fr": {
+        "back_subject": "De retour\N{NO-BREAK SPACE}: {{ trigger.product.name }}",
+        "back_preheader": "Le produit que vous avez regardé peut de nouveau être commandé.",
+        "back_intro": (
+            "Bonne nouvelle\N{NO-BREAK SPACE}: {{ trigger.product.name }} est de retour chez "
+            "{{ shop.name }}."
+        ),
+        "drop_subject": "{{ trigger.product.name }} coûte moins cher",
+        "drop_preheader": "De {{ trigger.old_price }} à {{ trigger.new_price }}.",
+        "drop_intro": (
+            "Le prix de {{ trigger.product.name }} a baissé chez {{ shop.name }}"
+            "\N{NO-BREAK SPACE}: {{ trigger.new_price }} au lieu de {{ trigger.old_price }}."
+        ),
+        "button": "Voir le produit",
+        "reason": (
+            "Vous recevez cet e-mail parce que vous avez demandé à être prévenu pour ce "
+            "produit, ou accepté d’avoir des nouvelles de {{ shop.name }}."
+        ),
+    },
+    "ru": {
+        "back_subject": "Снова в продаже: {{ trigger.product.name }}",
+        "back_preheader": "Товар, который вы смотрели, снова можно заказать.",
+        "back_intro": (
+            "Хорошая новость: {{ trigger.product.name }} снова в продаже в магазине "
+            "{{ shop.name }}."
+        ),
+        "drop_subject": "{{ trigger.product.name }}: цена снижена",
+        "drop_preheader": "Было {{ trigger.old_price }}, стало {{ trigger.new_price }}.",
+        "drop_intro": (
+            "В магазине {{ shop.name }} снизилась цена на {{ trigger.product.name }}: "
+            "{{ trigger.new_price }} вместо {{ trigger.old_price }}."
+        ),
+        "button": "Посмотреть товар",
+        "reason": (
+            "Вы получили это письмо, потому что просили сообщить об этом товаре или "
+            "согласились получать новости от {{ shop.name }}."
+        ),
+    },
+    "bg": {
+        "back_subject": "Отново в наличност: {{ trigger.product.name }}",
+        "back_preheader": "Продуктът, който разгледахте, може да бъде поръчан отново.",
+        "back_intro": (
+            "Добра новина: {{ trigger.product.name }} отново е в наличност в {{ shop.name }}."
+        ),
+        "drop_subject": "{{ trigger.product.name }}: по-ниска цена",
+        "drop_preheader": "От {{ trigger.old_price }} на {{ trigger.new_price }}.",
+        "drop_intro": (
+            "Цената на {{ trigger.product.name }} в {{ shop.name }} падна: "
+            "{{ trigger.new_price }} вместо {{ trigger.old_price }}."
+        ),
+        "button": "Вижте продукта",
+        "reason": (
+            "Получавате този имейл, защото поискахте да ви уведомим за този продукт или сте "
+            "се съгласили да получавате новини от {{ shop.name }}."
+        ),
+    },
+    "sk": {
+        "back_subject": "Opäť na sklade: {{ trigger.product.name }}",
+        "back_preheader": "Produkt, ktorý ste si prezerali, si môžete znova objednať.",
+        "back_intro": (
+            "Dobrá správa: {{ trigger.product.name }} je opäť na sklade v obchode {{ shop.name }}."
+        ),
+        "drop_subject": "{{ trigger.product.name }}: nižšia cena",
+        "drop_preheader": "Z {{ trigger.old_price }} na {{ trigger.new_price }}.",
+        "drop_intro": (
+            "Cena produktu {{ trigger.product.name }} v obchode {{ shop.name }} klesla: "
+            "{{ trigger.new_price }} namiesto {{ trigger.old_price }}."
+        ),
+        "button": "Pozrieť si produkt",
+        "reason": (
+            "Tento e-mail dostávate, pretože ste požiadali o upozornenie na tento produkt "
+            "alebo ste súhlasili so zasielaním správ od {{ shop.name }}."
+        ),
+    },
+}
+
+
+def product_news_email(language, news):
+    """The ``news`` ("back" or "drop") email in ``language``."""
+    words = {**BROWSE_WORDS[language], **NEWS_WORDS[language]}
+    product_button = button(words["button"]).replace("{{ shop.url }}", "{{ trigger.product.url }}")
+    html = (
+        email_html(
+            f'<p style="margin:0 0 16px;">{words["greeting"]}</p>'
+            f'<p style="margin:0;">{words[news + "_intro"]}</p>'
+            + product_button
+            + f'<p style="margin:0;">{words["signoff"]}</p>'
+        )
+        .replace("You receive this email because you created an account at {{ shop.name }}.",
+                 words["reason"])
+        .replace(">Unsubscribe<", f'>{words["unsubscribe"]}<')
+        .replace(">Choose what we send<", f'>{words["preferences"]}<')
+    )  # fmt: skip
+    text = (
+        f"{words['greeting']}\n\n{words[news + '_intro']}\n\n"
+        "{{ trigger.product.url }}\n\n"
+        f"{words['signoff']}\n\n--\n{words['reason']}\n"
+        f"{words['unsubscribe']}: {{{{ unsubscribe_url }}}}\n"
+        f"{words['preferences']}: {{{{ preferences_url }}}}\n"
+        "{{ shop.address }}\n"
+    )
+    return {
+        Channel.EMAIL: {
+            "subject": words[news + "_subject"],
+            "preheader": words[news + "_preheader"],
+            "text": text,
+            "html": html,
+        }
+    }
+
+
+def product_news_flow(slug, name, trigger, news):
+    return FlowSpec(
+        slug=slug,
+        name=name,
+        kind=FlowKind.PRODUCT_NEWS,
+        trigger=trigger,
+        exit_goals=[ExitGoal.ORDERED],
+        # News of one product is timelier than a browse reminder (it may sell out again),
+        # and gives way to a cart recovery.
+        priority=25,
+        # Each product's news is its own: a second product back the same day is news too.
+        reentry_cooldown=timedelta(0),
+        steps=[
+            StepSpec(
+                name,
+                timedelta(0),
+                Channel.EMAIL,
+                product_news_email("", news),
+                translations={
+                    language: product_news_email(language, news)
+                    for language in NEWS_WORDS
+                    if language
+                },
+            )
+        ],
+    )
+
+
+BACK_IN_STOCK = product_news_flow("back-in-stock", "Back in stock", Trigger.BACK_IN_STOCK, "back")
+PRICE_DROP = product_news_flow("price-drop", "Price drop", Trigger.PRICE_DROP, "drop")
+
+DEFAULT_FLOWS = [
+    WELCOME_SERIES,
+    CART_RECOVERY,
+    BROWSE_ABANDONMENT,
+    BACK_IN_STOCK,
+    PRICE_DROP,
+    POST_PURCHASE,
+    REVIEW_REQUEST,
+    WIN_BACK,
+]
 
 
 # --- installing ----------------------------------------------------------------------------
@@ -459,6 +871,10 @@ def install_flow(spec, *, activate=False, fast=False):
         trigger=spec.trigger,
         also_triggered_by=list(spec.also_triggered_by),
         exit_goals=list(spec.exit_goals),
+        priority=spec.priority,
+        reentry_cooldown=None
+        if spec.reentry_cooldown is None
+        else scaled(spec.reentry_cooldown, fast),
         status=FlowStatus.DRAFT,
     )
     for position, step_spec in enumerate(spec.steps):
@@ -469,11 +885,14 @@ def install_flow(spec, *, activate=False, fast=False):
             delay=scaled(step_spec.delay, fast),
             channel=step_spec.channel,
             min_cart_value=step_spec.min_cart_value,
+            transactional=step_spec.transactional,
             **offer_fields(step_spec.offer, fast),
         )
+        languages = {"": step_spec.contents, **step_spec.translations}
         StepContent.objects.bulk_create(
-            StepContent(step=step, channel=channel, **parts)
-            for channel, parts in step_spec.contents.items()
+            StepContent(step=step, channel=channel, locale=locale, **parts)
+            for locale, contents in languages.items()
+            for channel, parts in contents.items()
         )
     if activate:
         lifecycle.activate([flow])

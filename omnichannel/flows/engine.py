@@ -10,11 +10,11 @@ consent, windows and caps, and re-checks the goals at send time.
 import logging
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
+from django.db.models import Exists, Max, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 
 from ..carts.carts import FINAL_STATUSES as FINAL_CART_STATUSES
@@ -26,6 +26,7 @@ from ..core.db import insert_objects, insert_rows, update_rows
 from ..core.links import restore_url
 from ..integrations.adapter import get_adapter
 from ..models import (
+    CartSnapshot,
     Consent,
     Contact,
     Enrollment,
@@ -38,11 +39,13 @@ from ..models import (
 from ..models.consent import ConsentStatus, Purpose
 from ..models.flows import (
     BEST_CHANNEL,
+    ORDER_TRIGGERS,
     EnrollmentState,
     ExitGoal,
     FlowKind,
     FlowStatus,
     StepKind,
+    Trigger,
 )
 from ..outbox import policy
 from ..outbox.dispatch import worker_id
@@ -61,6 +64,8 @@ class ContactFacts:
     """Purchases and marketing consents of many contacts, read in two queries."""
 
     def __init__(self, contact_ids):
+        self.contact_ids = contact_ids
+        self._carting = None  # read on the first flow that exits on a cart
         self.purchases = defaultdict(list)
         for contact_id, placed_at in TrackedOrder.objects.filter(
             contact_id__in=contact_ids, is_purchase=True
@@ -91,7 +96,45 @@ class ContactFacts:
             return ExitGoal.UNSUBSCRIBED
         if ExitGoal.CART_EMPTIED in goals and cart is not None and not cart.item_count:
             return ExitGoal.CART_EMPTIED
+        if ExitGoal.ADDED_TO_CART in goals and self.carted(contact_id, since):
+            return ExitGoal.ADDED_TO_CART
         return ""
+
+    def carted(self, contact_id, since):
+        """Whether the contact touched a cart since ``since``, or is in a cart recovery."""
+        if self._carting is None:
+            self._carting = cart_activity(self.contact_ids)
+        recovering, last_activity = self._carting
+        at = last_activity.get(contact_id)
+        return contact_id in recovering or (at is not None and at >= since)
+
+
+def cart_activity(contact_ids):
+    """``(contacts in an active cart recovery, contact pk -> their carts' last activity)``,
+    in two queries."""
+    recovering = set(
+        Enrollment.objects.filter(
+            contact_id__in=contact_ids,
+            state=EnrollmentState.ACTIVE,
+            flow__kind=FlowKind.CART_RECOVERY,
+        ).values_list("contact_id", flat=True)
+    )
+    last_activity = dict(
+        CartSnapshot.objects.filter(contact_id__in=contact_ids)
+        .values("contact_id")
+        .annotate(last=Max("last_activity_at"))
+        .values_list("contact_id", "last")
+    )
+    return recovering, last_activity
+
+
+def carting_contacts(contact_ids, since):
+    """The contacts of ``since`` (pk -> moment) who touched a cart from that moment on, or
+    are in a cart recovery: browsing that led to a cart is the cart's business."""
+    recovering, last_activity = cart_activity(contact_ids)
+    return recovering | {
+        contact_id for contact_id, at in last_activity.items() if at >= since[contact_id]
+    }
 
 
 # --- entering ----------------------------------------------------------------------------
@@ -216,11 +259,15 @@ def enrollment_row(flow, entry, first, first_variants):
 def reentry_blocked(flow, contact_ids, now):
     """The contacts of ``contact_ids`` that may not enter ``flow`` again yet.
 
-    A cart recovery is per cart (its trigger key names the cart): a contact may be in it
-    again for another cart, one cart at a time. Other flows: once, or after the cooldown.
+    A cart recovery is per cart and a win-back per lapse (their trigger keys name the cart
+    or the order lapsed after): a contact may be in it again for another, one at a time. A
+    post-purchase flow is per order, any number at a time. Other flows: once, or after the
+    cooldown.
     """
+    if flow.kind == FlowKind.POST_PURCHASE and flow.reentry_cooldown is None:
+        return set()
     previous = Enrollment.objects.filter(flow=flow, contact_id__in=contact_ids)
-    if flow.kind == FlowKind.CART_RECOVERY and flow.reentry_cooldown is None:
+    if flow.kind in ONE_EVENT_AT_A_TIME and flow.reentry_cooldown is None:
         previous = previous.filter(state=EnrollmentState.ACTIVE)
     elif flow.reentry_cooldown is not None:
         previous = previous.filter(
@@ -229,27 +276,41 @@ def reentry_blocked(flow, contact_ids, now):
     return set(previous.values_list("contact_id", flat=True))
 
 
+ONE_EVENT_AT_A_TIME = (FlowKind.CART_RECOVERY, FlowKind.WIN_BACK)
+
+
 def step_delay(step, variant):
     return variant.delay if variant is not None and variant.delay is not None else step.delay
 
 
-def flows_started_by(trigger_name, *, event="", prefetch=("steps",)):
-    """The active flows that ``trigger_name`` starts, as their main trigger or one of
-    ``also_triggered_by`` (the custom event ones: only those naming ``event``).
+def triggered_flows(trigger_name):
+    """The active flows ``trigger_name`` starts, as their main trigger or as one of
+    ``also_triggered_by``: the one place a trigger finds its flows.
 
-    Read as the list of active flows and picked here: a JSON list has no "contains" lookup
-    on SQLite, and a shop runs a handful of active flows.
+    An extra trigger is found as a quoted name in the stored JSON list: a JSON list has no
+    "contains" lookup on SQLite, and the list holds validated names (no quotes inside).
     """
-    flows = Flow.objects.filter(status=FlowStatus.ACTIVE).prefetch_related(*prefetch)
-    if event:
-        flows = flows.filter(trigger_event=event)
-    return [flow for flow in flows if trigger_name in flow.triggers]
+    return Flow.objects.filter(
+        Q(trigger=trigger_name) | Q(also_triggered_by__icontains=f'"{trigger_name}"'),
+        status=FlowStatus.ACTIVE,
+    )
+
+
+def enroll_triggered(trigger_name, entries):
+    """Enrol ``entries`` in every active flow ``trigger_name`` starts, each with a constant
+    number of queries (``enroll_many``); returns how many enrollments were created."""
+    entries = [replace(entry, trigger=trigger_name) for entry in entries]
+    flows = triggered_flows(trigger_name).prefetch_related("steps__variants")
+    return sum(len(enroll_many(flow, entries)) for flow in flows)
 
 
 def trigger(trigger_name, contact, *, key, triggered_at=None, cart=None, event="", context=None):
     """Enrol ``contact`` in every active flow started by ``trigger_name``; returns them."""
+    flows = triggered_flows(trigger_name)
+    if event:
+        flows = flows.filter(trigger_event=event)
     enrolled = []
-    for flow in flows_started_by(trigger_name, event=event):
+    for flow in flows.prefetch_related("steps"):
         enrollment = enroll(
             flow,
             contact,
@@ -559,9 +620,13 @@ def plan_for(enrollment, step, variant, batch):
         choice = {"candidates": batch.channels_with_content(step, variant)}
         choice["cart_value"] = cart.value if cart else None
         choice["reach"] = batch.reach()
-        channel = policy.choose_channel(contact, **choice)
-        if channel is None and not step.has_offer and transactional_recovery(enrollment):
-            # Without marketing consent, a reminder may still go as the purchase's follow-up.
+        if is_transactional(step, enrollment):
+            channel = policy.choose_channel(contact, purpose=Purpose.TRANSACTIONAL, **choice)
+        else:
+            channel = policy.choose_channel(contact, **choice)
+        if channel is None and not step.has_offer and may_go_transactional(enrollment):
+            # Without marketing consent, a cart reminder may still go as the purchase's
+            # follow-up, and a notice the contact asked for as the service they asked for.
             channel = policy.choose_channel(contact, purpose=Purpose.TRANSACTIONAL, **choice)
         if channel is None:
             return None
@@ -569,7 +634,7 @@ def plan_for(enrollment, step, variant, batch):
     if content is None:
         logger.warning("omnichannel: %s has no %s content; skipped", step, channel)
         return None
-    purpose = purpose_for(enrollment, channel, batch)
+    purpose = purpose_for(enrollment, step, channel, batch)
     if purpose == Purpose.TRANSACTIONAL and step.has_offer:
         return None  # a discount is marketing: never sent without consent
     return Planned(enrollment, step, variant, channel, content, purpose)
@@ -620,7 +685,7 @@ def recommended_products(enrollments):
     """The shop's recommendations for each enrollment's contact and cart, as JSON."""
     if not enrollments:
         return []
-    carts = [(e.contact, cart_lines_from_json(e.cart.lines if e.cart else [])) for e in enrollments]
+    carts = [(e.contact, cart_lines_from_json(bought_or_carted(e))) for e in enrollments]
     answers = get_adapter().recommendations_for(carts, limit=3)
     if len(answers) != len(carts):
         raise ValueError(
@@ -636,21 +701,54 @@ def recommended_products(enrollments):
     ]
 
 
-def purpose_for(enrollment, channel, batch):
-    """Flow messages are marketing; a cart reminder to a contact without consent is sent as
-    transactional only in the opt-in ``CART_RECOVERY_TRANSACTIONAL`` mode."""
+def bought_or_carted(enrollment):
+    """The lines recommendations go beside: the cart's, or the order's (cross-sell)."""
+    if enrollment.cart is not None:
+        return enrollment.cart.lines
+    order = enrollment.context.get("order")
+    return order.get("lines", []) if isinstance(order, dict) else []
+
+
+def purpose_for(enrollment, step, channel, batch):
+    """Flow messages are marketing, but for a transactional step of an order's flow (the
+    thank-you). To a contact without consent for ``channel``, a message that may go
+    transactional (see ``may_go_transactional``) is sent as transactional."""
+    if is_transactional(step, enrollment):
+        return Purpose.TRANSACTIONAL
     if (
-        transactional_recovery(enrollment)
+        may_go_transactional(enrollment)
         and batch.known.consents[enrollment.contact_id].get(channel) != ConsentStatus.GRANTED
     ):
         return Purpose.TRANSACTIONAL
     return Purpose.MARKETING
 
 
+def is_transactional(step, enrollment):
+    """A step marked transactional is one only in a flow started by an order, and never
+    with an offer (flow validation refuses the rest; this holds even if it is bypassed)."""
+    return step.transactional and not step.has_offer and enrollment.flow.trigger in ORDER_TRIGGERS
+
+
+def may_go_transactional(enrollment):
+    """Whether the enrollment's messages may fall back to transactional when the contact
+    gave no marketing consent: a cart reminder in the opt-in recovery mode, or a back in
+    stock / price drop notice the contact asked for."""
+    return transactional_recovery(enrollment) or requested_notice(enrollment)
+
+
 def transactional_recovery(enrollment):
     return (
         omnichannel_settings.CART_RECOVERY_TRANSACTIONAL
         and enrollment.flow.kind == FlowKind.CART_RECOVERY
+    )
+
+
+def requested_notice(enrollment):
+    """The contact asked to be told ("notify me"): the notice is the service they asked
+    for. Only these triggers: a custom event's properties are the shop's own words."""
+    return (
+        enrollment.flow.trigger in (Trigger.BACK_IN_STOCK, Trigger.PRICE_DROP)
+        and enrollment.context.get("requested") is True
     )
 
 
@@ -664,6 +762,8 @@ def message_context(plan):
         "variant": variant.name if variant else "",
         "trigger": enrollment.context,
     }
+    if isinstance(enrollment.context.get("order"), dict):
+        context["order"] = enrollment.context["order"]  # an order's flow (flows.orders)
     if cart is not None:
         context["cart"] = {
             "lines": list(cart.lines),
@@ -694,6 +794,9 @@ def cart_lines_from_json(lines):
             name=line.get("name", ""),
             quantity=line.get("quantity", 0),
             unit_price=line.get("unit_price", 0),
+            sku=line.get("sku", ""),
+            url=line.get("url", ""),
+            image_url=line.get("image_url", ""),
         )
         for line in lines
     ]

@@ -39,7 +39,14 @@ from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, StepKind, Tr
 from ..outbox import policy
 from ..outbox.rendering import HTML_PARTS, language_of, missing_uses, render_content, render_context
 from . import conditions, variables, variants
-from .engine import Batch, cart_lines_from_json, purpose_for, reentry_blocked, step_delay
+from .engine import (
+    Batch,
+    cart_lines_from_json,
+    is_transactional,
+    purpose_for,
+    reentry_blocked,
+    step_delay,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +183,8 @@ def template_context(step, contact, content, variant=None, now=None):
     }
     if variables.provides_cart(step.flow):
         context["cart"] = cart
+    if variables.provides_order(step.flow):
+        context["order"] = _order(cart)
     if step.has_offer:
         value = variant.offer_value if variant and variant.offer_value else step.offer_value
         context["discount"] = {
@@ -208,6 +217,18 @@ def _cart(contact):
         "value": str(value),
         "currency": currency,
         "restore_url": absolute_url("/"),
+    }
+
+
+def _order(cart):
+    """A stand-in order of the cart's lines, each linked to the shop for its review."""
+    lines = [{**line, "review_url": absolute_url("/")} for line in cart["lines"]]
+    return {
+        "number": "1001",
+        "total": cart["value"],
+        "currency": cart["currency"],
+        "status": "",
+        "lines": lines,
     }
 
 
@@ -478,8 +499,12 @@ def _decide(planned, enrollment, variant, batch, facts, reach):
     channel = (variant.channel if variant and variant.channel else "") or step.channel
     if channel == BEST_CHANNEL:
         candidates = batch.channels_with_content(step, variant)
+        purpose = Purpose.TRANSACTIONAL if is_transactional(step, enrollment) else Purpose.MARKETING
         channel = policy.choose_channel(
-            contact, candidates=candidates, cart_value=cart.value if cart else None
+            contact,
+            candidates=candidates,
+            purpose=purpose,
+            cart_value=cart.value if cart else None,
         )
         if channel is None:
             planned.skipped = _("no channel reaches them (consent, address or content missing)")
@@ -488,7 +513,7 @@ def _decide(planned, enrollment, variant, batch, facts, reach):
     if batch.content(step, variant, channel, contact.locale) is None:
         planned.skipped = _("no %(channel)s content") % {"channel": Channel(channel).label}
         return
-    purpose = purpose_for(enrollment, channel, batch)
+    purpose = purpose_for(enrollment, step, channel, batch)
     if purpose == Purpose.TRANSACTIONAL and step.has_offer:
         planned.skipped = _("an offer is never sent without marketing consent")
         return

@@ -13,6 +13,7 @@ from ..models.consent import ConsentStatus
 from ..models.flows import EnrollmentState, ExitGoal, Trigger
 from .analytics import attributed_message
 from .engine import exit_enrollments, exit_for_goal, trigger
+from .orders import start_order_flows
 from .paths import step_deleted
 
 
@@ -32,15 +33,20 @@ def on_popup_subscribed(sender, contact, popup, **kwargs):
 
 
 @never_raises
-def on_order(sender, order, created, became_purchase, **kwargs):
+def on_order(sender, order, created, became_purchase, previous_status="", **kwargs):
     if created and order.cart_id and not became_purchase:
         # Checked out, awaiting payment (a bank transfer): no more cart reminders.
         leaving = Enrollment.objects.filter(cart_id=order.cart_id, state=EnrollmentState.ACTIVE)
         exit_enrollments(list(leaving), "checked out, awaiting payment")
-    if not (became_purchase and order.contact_id):
+    if not order.contact_id:
         return
     contact = order.contact
-    exit_for_goal(contact, ExitGoal.ORDERED)
+    if became_purchase:
+        # Before the order's own flows start: they must not exit on the order itself.
+        exit_for_goal(contact, ExitGoal.ORDERED)
+    start_order_flows(order, became_purchase=became_purchase, previous_status=previous_status)
+    if not became_purchase:
+        return
     first = not contact.orders.filter(is_purchase=True).exclude(pk=order.pk).exists()
     if first:
         trigger(

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from ..conf import omnichannel_settings
 from ..models.channels import Channel
-from ..models.flows import BEST_CHANNEL, FlowKind, OfferKind, StepKind, Trigger
+from ..models.flows import BEST_CHANNEL, ORDER_TRIGGERS, FlowKind, OfferKind, StepKind, Trigger
 from . import conditions
 from .paths import Paths
 from .preview import preview_content, sample_contact
@@ -176,6 +176,7 @@ def _step_problems(step, contact):
     ]
     found += _offer_problems(step, name)
     contents = list(step.contents.all())
+    found += _transactional_problems(step, contents, name)
     for variant in list(step.variants.all()) or [None]:
         arm = (
             _("%(step)s, variant “%(variant)s”") % {"step": name, "variant": variant.name}
@@ -210,6 +211,27 @@ def _offer_problems(step, name):
     else:
         found = []
     return found + _offer_value_problems(step, name)
+
+
+def _transactional_problems(step, contents, name):
+    """A transactional step goes without marketing consent: the law allows that for what
+    belongs to the purchase (a thank-you, an order note), never for a promotion."""
+    if not step.transactional:
+        return []
+    if step.flow.trigger not in ORDER_TRIGGERS:
+        why = _("only a flow started by an order can send one")
+    elif step.has_offer:
+        why = _("a discount is marketing: remove the offer")
+    elif any("recommendations" in c.html + c.text + c.body for c in contents):
+        why = _("recommended products are marketing: take them out of its content")
+    else:
+        return []
+    return [
+        Problem(
+            _("%(step)s is marked transactional, but %(why)s.") % {"step": name, "why": why},
+            step,
+        )
+    ]
 
 
 def _offer_value_problems(step, name):

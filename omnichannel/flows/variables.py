@@ -7,8 +7,10 @@ the same groups) and by the step page's merge-tag picker. It mirrors what
 
 * every step: the contact's profile, the shop, the signed links, the flow and step;
 * the event that started the flow, by trigger (a popup's name, a first order's key and
-  total; a custom event's properties are the shop's own, known only at send time);
+  total, the products a browsing contact viewed; a custom event's properties are the
+  shop's own, known only at send time);
 * the cart: flows started by an abandoned cart (no other trigger has one);
+* the order: flows started by an order (placed, delivered), its lines with review links;
 * the discount: steps with an offer;
 * recommendations: every step (the shop's adapter fills them in when the content uses them).
 """
@@ -20,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ..integrations.adapter import get_adapter
-from ..models.flows import Trigger
+from ..models.flows import ORDER_TRIGGERS, Trigger
 from ..outbox.rendering import HTML_PARTS, SHOP_KEYS, TOKEN_LINKS, uses_of
 
 
@@ -55,6 +57,7 @@ GROUPS = {
     "flow": gettext_lazy("Flow"),
     "trigger": gettext_lazy("What started the flow"),
     "cart": gettext_lazy("Cart"),
+    "order": gettext_lazy("Order"),
     "offer": gettext_lazy("Offer"),
     "products": gettext_lazy("Recommended products"),
 }
@@ -89,6 +92,14 @@ EVERY_STEP = [
         open=True,
     ),
 ]
+# What the preview shows for a product the trigger carries.
+SAMPLE_PRODUCT = {
+    "product_id": "sample-1",
+    "name": "Linen shirt",
+    "url": "/",
+    "image_url": "",
+    "price": "49.00",
+}
 TRIGGER_TAGS = {
     Trigger.POPUP_SUBSCRIBED: [
         MergeTag("trigger.popup", "trigger", gettext_lazy("the popup's name"), sample="Welcome")
@@ -97,6 +108,54 @@ TRIGGER_TAGS = {
         MergeTag("trigger.order", "trigger", gettext_lazy("the order's number"), sample="1001"),
         MergeTag("trigger.total", "trigger", gettext_lazy("the order's total"), sample="79.00"),
     ],
+    Trigger.LAPSED: [
+        MergeTag(
+            "trigger.last_order", "trigger", gettext_lazy("the last order's number"), sample="1001"
+        )
+    ],
+    # The products the contact looked at last, newest first (omnichannel.browsing).
+    Trigger.BROWSE_ABANDONED: [
+        MergeTag(
+            "trigger.products",
+            "trigger",
+            gettext_lazy(
+                "the products viewed: {% for product in trigger.products %}, with .name .url "
+                ".price .image_url"
+            ),
+            open=True,
+            sample=[SAMPLE_PRODUCT, {**SAMPLE_PRODUCT, "name": "Canvas tote", "price": "15.00"}],
+        )
+    ],
+    # The product that is back or cheaper (omnichannel.browsing.news).
+    **{
+        trigger: [
+            # The whole product, for the preview's stand-in; its parts, for the picker.
+            MergeTag("trigger.product", "trigger", open=True, sample=SAMPLE_PRODUCT),
+            MergeTag("trigger.product.name", "trigger", gettext_lazy("the product's name")),
+            MergeTag("trigger.product.url", "trigger", gettext_lazy("the product's page")),
+            MergeTag("trigger.product.price", "trigger", gettext_lazy("its price")),
+            MergeTag("trigger.product.image_url", "trigger", gettext_lazy("its image")),
+            *(
+                [
+                    MergeTag(
+                        "trigger.old_price",
+                        "trigger",
+                        gettext_lazy("the price before"),
+                        sample="59.00",
+                    ),
+                    MergeTag(
+                        "trigger.new_price",
+                        "trigger",
+                        gettext_lazy("the price now"),
+                        sample="49.00",
+                    ),
+                ]
+                if trigger == Trigger.PRICE_DROP
+                else []
+            ),
+        ]
+        for trigger in (Trigger.BACK_IN_STOCK, Trigger.PRICE_DROP)
+    },
     # The properties the shop passes to track_event(): its own, known at send time only.
     Trigger.CUSTOM_EVENT: [
         MergeTag(
@@ -116,6 +175,23 @@ CART_TAGS = [
     MergeTag("cart.currency", "cart"),
     MergeTag("cart.restore_url", "cart", gettext_lazy("link that puts the cart back")),
 ]
+ORDER_TAGS = [
+    MergeTag("order.number", "order", gettext_lazy("the order's number")),
+    MergeTag(
+        "order.total", "order", gettext_lazy("the total: {{ order.total|money:order.currency }}")
+    ),
+    MergeTag("order.currency", "order"),
+    MergeTag("order.status", "order", gettext_lazy("the shop's status of the order")),
+    MergeTag(
+        "order.lines",
+        "order",
+        gettext_lazy(
+            "a list: {% for line in order.lines %}, with .name .quantity .url and, once "
+            "delivered, .review_url"
+        ),
+        open=True,
+    ),
+]
 OFFER_TAGS = [
     MergeTag("discount.code", "offer", gettext_lazy("the recipient's own code")),
     MergeTag("discount.kind", "offer"),
@@ -131,11 +207,17 @@ def provides_cart(flow):
     return flow.trigger == Trigger.CART_ABANDONED
 
 
+def provides_order(flow):
+    return flow.trigger in ORDER_TRIGGERS
+
+
 def step_tags(step):
     """Every variable ``step``'s templates can use, grouped as ``GROUPS`` orders them."""
     tags = EVERY_STEP + TRIGGER_TAGS.get(step.flow.trigger, []) + _shop_own_tags()
     if provides_cart(step.flow):
         tags += CART_TAGS
+    if provides_order(step.flow):
+        tags += ORDER_TAGS
     if step.has_offer:
         tags += OFFER_TAGS
     order = list(GROUPS)
@@ -156,7 +238,7 @@ def any_step_tags():
         EVERY_STEP
         + [t for ts in TRIGGER_TAGS.values() for t in ts]
         + _shop_own_tags()
-        + (CART_TAGS + OFFER_TAGS)
+        + (CART_TAGS + ORDER_TAGS + OFFER_TAGS)
     )
 
 
@@ -246,6 +328,8 @@ def _why(path, every):
         )
     if group == "cart":
         return _("only flows started by an abandoned cart have a cart")
+    if group == "order":
+        return _("only flows started by an order (placed or delivered) have an order")
     if group == "trigger":
         return _("the event that starts this flow does not carry it")
     return _("there is no such variable: check the spelling (the step page lists them)")

@@ -14,7 +14,16 @@ from .adapter import (
     ShopAdapter,
     get_adapter,
 )
-from .api import identify, track_cart, track_order, track_signup
+from .api import (
+    identify,
+    notify_back_in_stock,
+    notify_price_drop,
+    track_cart,
+    track_order,
+    track_order_status,
+    track_product_view,
+    track_signup,
+)
 
 __all__ = [
     "CartLine",
@@ -26,7 +35,11 @@ __all__ = [
     "ShopAdapter",
     "get_adapter",
     "identify",
+    "notify_back_in_stock",
+    "notify_price_drop",
     "track_cart",
     "track_order",
+    "track_order_status",
+    "track_product_view",
     "track_signup",
 ]

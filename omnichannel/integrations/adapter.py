@@ -8,8 +8,9 @@ imports a shop model.
 Methods that raise ``NotImplementedError`` are required for the feature that calls them:
 cart tracking needs ``get_cart_key`` / ``get_cart_lines``, order tracking needs
 ``get_order_data``, cart recovery needs ``restore_cart``, offers need
-``create_discount_code``. Flows call the batch hooks ``create_discount_codes`` and
-``recommendations_for``, whose defaults call the per-item methods.
+``create_discount_code``; review requests link what ``get_review_url`` returns. Flows
+call the batch hooks ``create_discount_codes`` and ``recommendations_for``, whose
+defaults call the per-item methods.
 
 Without ``SHOP_ADAPTER``, an installed ready integration (``omnichannel.contrib.oscar``)
 provides the adapter: its app config names it in ``omnichannel_shop_adapter``.
@@ -62,7 +63,11 @@ class CartLine:
 
 @dataclass(frozen=True)
 class OrderData:
-    """What the app needs to know about an order."""
+    """What the app needs to know about an order.
+
+    ``lines`` (``CartLine`` objects) are optional: post-purchase messages list them, link
+    each to its review page and recommend products beside them.
+    """
 
     order_key: str
     total: Decimal
@@ -73,6 +78,7 @@ class OrderData:
     user: object = None
     cart_key: str = ""
     placed_at: datetime | None = None
+    lines: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -164,7 +170,25 @@ class ShopAdapter:
         """An ``OrderData`` describing ``order``."""
         raise NotImplementedError("ShopAdapter.get_order_data() is required for track_order().")
 
+    def get_review_url(self, order, line):
+        """Where the buyer reviews ``line`` (a ``CartLine``) of ``order`` (the app's
+        ``TrackedOrder``: ``order_key``, ``status``, ``total``), or '' for none; the
+        default links nothing. Asked once per line when an order is delivered, for the
+        review request (a relative URL is joined to ``PUBLIC_BASE_URL``)."""
+        return ""
+
     # --- merchandising -----------------------------------------------------------------
+
+    def get_product(self, product):
+        """The shop's ``product`` (as passed to ``track_product_view``) as a ``Product``.
+
+        Called after the response has gone, never during the shop's request; not called
+        for a ``Product`` passed as it is.
+        """
+        raise NotImplementedError(
+            "ShopAdapter.get_product() is required for track_product_view() with "
+            f"{type(product).__name__} objects (or pass a Product)."
+        )
 
     def get_recommendations(self, contact, cart_lines, limit=3):
         """Products to show beside a cart or in a welcome message; default none."""

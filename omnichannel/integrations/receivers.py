@@ -5,16 +5,19 @@ raises into the shop. The auth, allauth and ``customer_identified`` receivers wr
 nothing in the request: their work runs after the shop's transaction commits. The
 ``cart_changed`` and ``order_placed`` receivers are ``track_cart`` and ``track_order``:
 they read the shop's cart / order in the request, in a savepoint of their own, and write
-after the commit.
+after the commit. ``request_finished`` writes the product views a request buffered.
 """
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.db.models.signals import post_save
 
 from .. import signals
-from . import api
+from ..browsing import product_views
+from . import api, safety
 from .safety import after_commit
 
 DISPATCH_PREFIX = "omnichannel."
@@ -63,7 +66,27 @@ def connect_auth_receivers():
         )
 
 
+def request_started_receiver(sender, **kwargs):
+    product_views.discard_buffered()
+
+
+def request_finished_receiver(sender, **kwargs):
+    # The response has gone: the request's product views cost the shopper nothing now.
+    if product_views.has_buffered():  # most pages: not even a savepoint
+        safety.never_raises(api.write_buffered_views)()
+
+
 def connect_shop_signals():
+    request_started.connect(request_started_receiver, dispatch_uid=DISPATCH_PREFIX + "started")
+    # The views must be written before Django closes the request's database connection
+    # (``close_old_connections``, which closes it outright with CONN_MAX_AGE = 0): after
+    # it, the write would open a connection of its own and leave it open in the thread.
+    # Receivers run in the order they were connected, so Django's goes after ours.
+    request_finished.disconnect(close_old_connections)
+    request_finished.connect(
+        request_finished_receiver, dispatch_uid=DISPATCH_PREFIX + "views_written"
+    )
+    request_finished.connect(close_old_connections)
     signals.cart_changed.connect(cart_changed_receiver, dispatch_uid=DISPATCH_PREFIX + "cart")
     signals.order_placed.connect(order_placed_receiver, dispatch_uid=DISPATCH_PREFIX + "order")
     signals.customer_identified.connect(

@@ -1,3 +1,4 @@
+from .browsing import ProductAlert, ProductEvent, ProductView
 from .carts import CartRecovery, CartSnapshot
 from .consent import Consent, ConsentEvent, Suppression
 from .contacts import Contact
@@ -31,6 +32,9 @@ __all__ = [
     "PopupFormUse",
     "PopupSignup",
     "PopupVariant",
+    "ProductAlert",
+    "ProductEvent",
+    "ProductView",
     "PushSubscription",
     "SeenInboundMessage",
     "Segment",

@@ -14,6 +14,11 @@ from .channels import Channel
 class FlowKind(models.TextChoices):
     WELCOME = "welcome", _("Welcome series")
     CART_RECOVERY = "cart_recovery", _("Cart recovery")
+    # The journey after a purchase: per order (post-purchase), and after a lapse (win-back).
+    POST_PURCHASE = "post_purchase", _("Post-purchase")
+    WIN_BACK = "win_back", _("Win-back")
+    BROWSE_ABANDONMENT = "browse_abandonment", _("Browse abandonment")
+    PRODUCT_NEWS = "product_news", _("Back in stock / price drop")
     CUSTOM = "custom", _("Custom")
 
 
@@ -29,7 +34,19 @@ class Trigger(models.TextChoices):
     POPUP_SUBSCRIBED = "popup_subscribed", _("Subscribes through a popup")
     FIRST_ORDER = "first_order", _("Places a first order")
     CART_ABANDONED = "cart_abandoned", _("Abandons a cart")
+    # Orders: each purchase, an order reaching REVIEW_ORDER_STATUSES, a lapse (win-back).
+    ORDER_PLACED = "order_placed", _("Places an order")
+    ORDER_DELIVERED = "order_delivered", _("An order is delivered")
+    LAPSED = "lapsed", _("Has not ordered for a while")
     CUSTOM_EVENT = "custom_event", _("A custom event (track_event)")
+    # Browsing (omnichannel.browsing)
+    BROWSE_ABANDONED = "browse_abandoned", _("Views products and leaves without a cart")
+    BACK_IN_STOCK = "back_in_stock", _("A product they viewed or asked about is back")
+    PRICE_DROP = "price_drop", _("A product they viewed or asked about costs less")
+
+
+# The triggers that enrol with an order: their steps know it, and may be transactional.
+ORDER_TRIGGERS = (Trigger.ORDER_PLACED, Trigger.ORDER_DELIVERED)
 
 
 def validate_triggers(value):
@@ -54,6 +71,8 @@ class ExitGoal(models.TextChoices):
     ORDERED = "ordered", _("Placed an order")
     UNSUBSCRIBED = "unsubscribed", _("Unsubscribed from every channel")
     CART_EMPTIED = "cart_emptied", _("Emptied the cart")
+    # Browsing (omnichannel.browsing): a cart recovery running counts, it takes over.
+    ADDED_TO_CART = "added_to_cart", _("Added to the cart")
 
 
 class Flow(models.Model):
@@ -92,7 +111,10 @@ class Flow(models.Model):
     priority = models.SmallIntegerField(
         _("priority"),
         default=0,
-        help_text=_("When a contact is in several flows, the highest priority sends first."),
+        help_text=_(
+            "When a contact is in several flows, the highest priority sends first, and a "
+            "lower one's marketing waits a day after a higher one's."
+        ),
     )
     conditions = models.JSONField(
         _("entry conditions"),
@@ -232,6 +254,14 @@ class Step(models.Model):
     offer_prefix = models.CharField(_("code prefix"), max_length=12, blank=True)
     offer_valid_for = models.DurationField(
         _("code valid for"), default=timedelta(days=3), help_text=_("From the send.")
+    )
+    transactional = models.BooleanField(
+        _("transactional"),
+        default=False,
+        help_text=_(
+            "Sent without marketing consent, as part of the order: only for a thank-you or "
+            "order note of a flow started by an order, with no offer and no products."
+        ),
     )
     min_cart_value = models.DecimalField(
         _("minimum cart value"),

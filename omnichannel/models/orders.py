@@ -31,12 +31,23 @@ class TrackedOrder(models.Model):
     total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     placed_at = models.DateTimeField(_("placed"), db_index=True)
+    lines = models.JSONField(_("lines"), default=list, blank=True)
+    # When the buyer counts as lapsed (win-back), on their newest purchase only; cleared by
+    # a later purchase and by the sweep that starts the win-back (``carts.winback``).
+    lapses_at = models.DateTimeField(_("lapses"), null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-placed_at"]
+        indexes = [
+            models.Index(
+                fields=["lapses_at"],
+                condition=models.Q(lapses_at__isnull=False),
+                name="omnichannel_order_lapse",
+            )
+        ]
 
     def __str__(self):
         return f"order {self.order_key}"

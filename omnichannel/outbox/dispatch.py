@@ -54,7 +54,7 @@ from ..conf import omnichannel_settings
 from ..contacts.consent import suppress
 from ..core import claims
 from ..core.batches import Report, run_batches
-from ..core.db import execute_prepared, update_rows
+from ..core.db import execute_prepared, insert_objects, update_rows
 from ..exceptions import (
     ChannelNotConfigured,
     PermanentSendError,
@@ -451,7 +451,7 @@ class Outcomes:
                     status=status, last_error=reason, locked_until=None, locked_by="",
                     updated_at=self.now,
                 )  # fmt: skip
-            DeliveryEvent.objects.bulk_create(self.events, batch_size=500)
+            insert_objects(self.events)  # a batch's events in one statement
             for message, reason, address, detail in self.suppressions:
                 suppress(message.channel, address, reason, contact=message.contact, detail=detail)
             sent = [m for m in self.sent if m.pk in ours]

@@ -4,6 +4,12 @@ The dispatcher asks ``decide()`` for every claimed message, right before sending
 facts prefetched for the whole batch (``BatchFacts``), so a batch of any size costs the
 same few queries. Checks run in order of finality: expired, no address, suppressed, no
 consent, outside the send window (wait), over a frequency cap (wait or skip).
+
+Flow priority: a marketing message of a flow waits while a flow of higher priority has
+messaged the contact within the last ``FLOW_PRIORITY_WINDOW_HOURS`` (a day), or will
+within the next (a message queued, a step due), so one contact never gets a cart
+reminder, a browse reminder and a win-back on the same day: the highest goes, the others
+wait (and expire when their wait outlasts them).
 """
 
 import datetime as dt
@@ -20,6 +26,7 @@ from ..models import CartSnapshot, Consent, Enrollment, Message, Suppression, Tr
 from ..models.consent import ConsentStatus, Purpose
 from ..models.flows import EnrollmentState, ExitGoal, FlowKind, FlowStatus
 from ..models.messages import MessageStatus
+from .status import STOPPABLE
 
 SEND, DEFER, CANCEL, EXPIRE = "send", "defer", "cancel", "expire"
 
@@ -43,6 +50,8 @@ class BatchFacts:
     sent: dict = field(default_factory=lambda: defaultdict(list))  # (contact_id, channel)
     purchases: dict = field(default_factory=lambda: defaultdict(list))  # contact_id -> [at]
     recovering: set = field(default_factory=set)  # contacts in an active cart recovery
+    # contact_id -> [(flow priority, flow name, until)]: flows messaging them about now
+    ahead: dict = field(default_factory=lambda: defaultdict(list))
 
     @classmethod
     def load(cls, messages, addresses, now):
@@ -74,6 +83,7 @@ class BatchFacts:
                 flow__kind=FlowKind.CART_RECOVERY,
             ).values_list("contact_id", flat=True)
         )
+        facts.load_ahead({m.contact_id for m in messages if is_flow_marketing(m)}, now)
         longest = max((cap.window for cap in caps().values()), default=None)
         if longest:
             recent = Message.objects.filter(
@@ -85,6 +95,34 @@ class BatchFacts:
             for contact_id, channel, sent_at in recent:
                 facts.sent[contact_id, channel].append(sent_at)
         return facts
+
+    def load_ahead(self, contact_ids, now):
+        """The flows that messaged ``contact_ids`` within the priority window or will, and
+        until when each holds lower-priority flows back (two queries)."""
+        if not contact_ids:
+            return
+        window = priority_window()
+        near = Q(
+            status__in=(MessageStatus.SENT, MessageStatus.DELIVERED),
+            sent_at__gte=now - window,
+        ) | Q(status__in=STOPPABLE, handed_at__isnull=True, scheduled_at__lte=now + window)
+        for contact_id, priority, name, sent_at, scheduled_at in (
+            Message.objects.filter(near, contact_id__in=contact_ids, purpose=Purpose.MARKETING)
+            .exclude(enrollment=None)
+            .values_list(
+                "contact_id", "enrollment__flow__priority", "enrollment__flow__name",
+                "sent_at", "scheduled_at",
+            )
+        ):  # fmt: skip
+            until = (sent_at or scheduled_at) + window
+            self.ahead[contact_id].append((priority, name, until))
+        for contact_id, priority, name, due_at in Enrollment.objects.filter(
+            contact_id__in=contact_ids,
+            state=EnrollmentState.ACTIVE,
+            flow__status=FlowStatus.ACTIVE,
+            next_step_at__lte=now + window,
+        ).values_list("contact_id", "flow__priority", "flow__name", "next_step_at"):
+            self.ahead[contact_id].append((priority, name, due_at + window))
 
     def record_send(self, message, now):
         """Count a message decided in this batch against the caps of the rest."""
@@ -119,10 +157,43 @@ def decide(message, address, facts, now):
     if message.contact_id in facts.recovering and not is_cart_recovery(message):
         # Cart recovery goes first: other marketing waits instead of piling on.
         return Decision(DEFER, "the contact is in a cart recovery", now + RECOVERY_HOLD)
+    outranked = outranked_by(message, facts, now)
+    if outranked is not None:
+        return outranked
     opening = window_opening(message.contact, message.channel, now)
     if opening is not None:
         return Decision(DEFER, "outside the send window", opening)
     return check_caps(message, facts, now)
+
+
+def priority_window():
+    """How long a flow's message holds back lower-priority flows' marketing, either side."""
+    return dt.timedelta(hours=omnichannel_settings.FLOW_PRIORITY_WINDOW_HOURS)
+
+
+def is_flow_marketing(message):
+    return message.enrollment_id is not None and message.purpose == Purpose.MARKETING
+
+
+def outranked_by(message, facts, now):
+    """A deferral when a higher-priority flow messages the contact within the priority
+    window, else None.
+
+    The message waits until the last such message is a window old; by then it may have
+    expired (``FLOW_MESSAGE_TTL_SECONDS``), which is the point: it does not pile on.
+    """
+    if message.enrollment is None:
+        return None
+    own = message.enrollment.flow.priority
+    higher = [
+        (name, until)
+        for priority, name, until in facts.ahead[message.contact_id]
+        if priority > own and until > now
+    ]
+    if not higher:
+        return None
+    name, until = max(higher, key=lambda pair: pair[1])
+    return Decision(DEFER, f"flow priority: {name!r} goes first", until)
 
 
 @dataclass(frozen=True)
@@ -282,6 +353,10 @@ def left_flow(message, facts):
         ordered = any(t >= enrollment.triggered_at for t in facts.purchases[message.contact_id])
         if ordered or (cart is not None and cart.status in FINAL_CART_STATUSES):
             return "left the flow: placed an order"
+    if ExitGoal.ADDED_TO_CART in enrollment.flow.exit_goals and message.contact_id in (
+        facts.recovering
+    ):
+        return "left the flow: a cart recovery took over"
     return ""
 
 

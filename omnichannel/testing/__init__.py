@@ -13,7 +13,9 @@
 
 from dataclasses import dataclass
 
-from ..carts import recovery
+from ..browsing import abandonment as browsing
+from ..browsing import news
+from ..carts import recovery, winback
 from ..channels.locmem import clear as clear_sent
 from ..channels.locmem import outbox as sent
 from ..conf import CHANNELS
@@ -45,24 +47,33 @@ class RunReport:
     """What ``run_due()`` did, summed over its rounds."""
 
     abandoned: int = 0  # carts found abandoned (and enrolled in recovery flows if due)
+    lapsed: int = 0  # buyers found lapsed (and enrolled in win-back flows if due)
+    browsing: int = 0  # contacts found to have stopped browsing (enrolled if due)
     queued: int = 0  # flow messages queued
     sent: int = 0  # messages handed to a backend
     rounds: int = 0
 
 
 def run_due(max_rounds=10):
-    """Detect abandoned carts, advance due flow steps and send due messages, until a round
-    finds nothing to do (or ``max_rounds`` is reached). Only what is due now: to get to a
-    later step, move the clock (e.g. ``time_machine``) and call it again."""
+    """Detect abandoned carts, lapsed buyers and ended browsing, announce product news,
+    advance due flow steps and send due messages, until a round finds nothing to do (or
+    ``max_rounds`` is reached). Only what is due now: to get to a later step, move the clock
+    (e.g. ``time_machine``) and call it again."""
     report = RunReport()
     for _round in range(max_rounds):
         detected = recovery.detect_all()
+        lapsed = winback.detect_all()
+        browsed = browsing.detect_all()
+        announced = news.announce_all()
         advanced = engine.advance_all()
         swept = dispatch.sweep()
         report.rounds += 1
         report.abandoned += detected.abandoned
+        report.lapsed += lapsed.claimed
+        report.browsing += browsed.contacts
         report.queued += advanced.queued
         report.sent += swept.sent
-        if not (detected.abandoned or advanced.claimed or swept.claimed):
+        found = (detected.abandoned, lapsed.claimed, browsed.claimed, announced.claimed)
+        if not (any(found) or advanced.claimed or swept.claimed):
             break
     return report

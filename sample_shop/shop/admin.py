@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import ngettext
 
-from omnichannel.integrations import track_order
+from omnichannel.integrations import notify_back_in_stock, notify_price_drop, track_order
 
 from .models import DiscountCode, Order, OrderLine, OrderStatus, Product
 
@@ -13,6 +13,17 @@ class ProductAdmin(admin.ModelAdmin):
     list_editable = ("is_active",)
     search_fields = ("name", "sku", "description")
     prepopulated_fields = {"slug": ("name",)}
+
+    def save_model(self, request, obj, form, change):
+        """A product for sale again, or cheaper: news for those who asked or looked."""
+        before = Product.objects.filter(pk=obj.pk).values("is_active", "price").first()
+        super().save_model(request, obj, form, change)
+        if before is None:
+            return
+        if obj.is_active and not before["is_active"]:
+            notify_back_in_stock(obj)
+        if obj.is_active and obj.price < before["price"]:
+            notify_price_drop(obj, before["price"], obj.price)
 
 
 class OrderLineInline(admin.TabularInline):

@@ -105,9 +105,34 @@ class SampleShopAdapter(ShopAdapter):
             user=order.user,
             cart_key=order.cart_key,
             placed_at=order.created_at,
+            lines=[
+                CartLine(
+                    product_id=str(line.product_id),
+                    name=line.name,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    sku=line.product.sku,
+                    url=line.product.get_absolute_url(),
+                )
+                for line in order.lines.select_related("product")
+            ],
         )
 
+    def get_review_url(self, order, line):
+        # The demo has no reviews of its own: the link opens the product's page.
+        return line.url
+
     # --- merchandising ---------------------------------------------------------------------
+
+    def get_product(self, product):
+        """A shop product as messages show it (no query: the row is loaded)."""
+        return Product(
+            product_id=str(product.pk),
+            name=product.name,
+            url=product.get_absolute_url(),
+            price=product.price,
+            image_url=product.image_url,
+        )
 
     def get_recommendations(self, contact, cart_lines, limit=3):
         return self.recommendations_for([(contact, cart_lines)], limit=limit)[0]
@@ -121,16 +146,7 @@ class SampleShopAdapter(ShopAdapter):
                 : limit + max(map(len, in_carts), default=0)
             ]
         )
-        shown = [
-            Product(
-                product_id=str(product.pk),
-                name=product.name,
-                url=product.get_absolute_url(),
-                price=product.price,
-                image_url=product.image_url,
-            )
-            for product in newest
-        ]
+        shown = [self.get_product(product) for product in newest]
         return [
             [product for product in shown if product.product_id not in in_cart][:limit]
             for in_cart in in_carts

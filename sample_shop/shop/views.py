@@ -1,5 +1,6 @@
 """The shop's pages.
 
+A product page reports the view (``track_product_view``, written after the response).
 Every change to the cart is reported to omnichannel with ``track_cart``. Checkout has two
 steps, as in most shops: the details step reports who the buyer is (``identify``) and
 records their opt-ins, so a cart left at the payment step can still be recovered; the
@@ -15,7 +16,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from omnichannel.integrations import identify, track_cart, track_order
+from omnichannel.integrations import identify, track_cart, track_order, track_product_view
 
 from .cart import Cart
 from .checkout import DiscountUnavailable, place_order
@@ -44,6 +45,8 @@ def product_list(request):
 
 def product_detail(request, slug, form=None):
     product = get_object_or_404(Product, slug=slug, is_active=True)
+    # No query and no write now: the view is written after the response has gone.
+    track_product_view(product, request)
     context = {
         "product": product,
         "form": form or AddToCartForm(),

@@ -8,7 +8,9 @@
     .venv/bin/python tests/bench/bench_dispatch.py --profile      # + where the time goes
 
 Every figure is printed beside a baseline measured in the same run, min / median over
-``--rounds`` rounds, with the machine's load:
+``--rounds`` rounds, with the machine's load. A round runs every measure once, in turn,
+and a ratio is the median of the rounds' own ratios, so a neighbour's burst of load
+weighs on both sides of it:
 
 * **raw SQL**: psycopg alone on a table created ``LIKE`` the outbox (same columns, same
   indexes), doing what any exactly-once dispatcher must: claim a batch in one statement,
@@ -356,15 +358,16 @@ def latency(total, processes):
 
 
 def rounds(measure, count):
-    figures = [measure() for _ in range(count)]
-    return min(figures), statistics.median(figures)
+    return [measure() for _ in range(count)]
 
 
 def line(label, figures, baseline=None):
-    low, median = figures
-    text = f"  {label:<44} min {low:7.0f}   median {median:7.0f} msg/s"
+    """Min and median of ``figures``; against ``baseline`` (the same rounds' figures, or
+    None), the median of the round-by-round ratios."""
+    text = f"  {label:<44} min {min(figures):7.0f}   median {statistics.median(figures):7.0f} msg/s"
     if baseline:
-        text += f"   {median / baseline[1]:5.2f}x"
+        ratios = [mine / theirs for mine, theirs in zip(figures, baseline, strict=True)]
+        text += f"   {statistics.median(ratios):5.2f}x"
     print(text)
 
 
@@ -389,29 +392,34 @@ def main():
     batch = django.conf.settings.OMNICHANNEL.get("DISPATCH_BATCH_SIZE", 200)
     try:
         print(f"dispatch, {total} messages a round, {count} rounds, 1 process ({load()})")
-        raw_rate = rounds(lambda: raw(total, batch), count)
-        line(f"raw SQL: claim, hand over each, record (batch {batch})", raw_rate)
-        line(
-            "raw SQL: claim and record only (no hand-over)",
-            rounds(lambda: raw(total, batch, False), count),
-        )
-        mine = rounds(lambda: ours(total, LOCMEM_CHANNEL), count)
-        line("omnichannel, locmem channel   (vs raw SQL)", mine, raw_rate)
-        peer = rounds(lambda: post_office(total, DJANGO_LOCMEM), count)
-        line("post-office, Django locmem email backend", peer)
-        line("omnichannel, locmem channel   (vs post-office)", mine, peer)
-        line(
-            "omnichannel, Django locmem email backend",
-            rounds(lambda: ours(total, EMAIL_CHANNEL, DJANGO_LOCMEM), count),
-            peer,
-        )
-        peer_anymail = rounds(lambda: post_office(total, ANYMAIL_TEST), count)
-        line("post-office, anymail test backend", peer_anymail)
+        # Each round runs every measure once, in turn, so a baseline and what is compared
+        # with it share the machine's state; the ratios are taken round by round.
+        measures = {
+            "raw": lambda: raw(total, batch),
+            "raw claim": lambda: raw(total, batch, False),
+            "ours": lambda: ours(total, LOCMEM_CHANNEL),
+            "post-office": lambda: post_office(total, DJANGO_LOCMEM),
+            "ours email": lambda: ours(total, EMAIL_CHANNEL, DJANGO_LOCMEM),
+            "post-office anymail": lambda: post_office(total, ANYMAIL_TEST),
+            "ours anymail": lambda: ours(total, EMAIL_CHANNEL, ANYMAIL_TEST),
+        }
+        runs = {name: [] for name in measures}
+        for _ in range(count):
+            for name, measure in measures.items():
+                runs[name].append(measure())
+        line(f"raw SQL: claim, hand over each, record (batch {batch})", runs["raw"])
+        line("raw SQL: claim and record only (no hand-over)", runs["raw claim"])
+        line("omnichannel, locmem channel   (vs raw SQL)", runs["ours"], runs["raw"])
+        line("post-office, Django locmem email backend", runs["post-office"])
+        line("omnichannel, locmem channel   (vs post-office)", runs["ours"], runs["post-office"])
+        line("omnichannel, Django locmem email backend", runs["ours email"], runs["post-office"])
+        line("post-office, anymail test backend", runs["post-office anymail"])
         line(
             "omnichannel, anymail test backend",
-            rounds(lambda: ours(total, EMAIL_CHANNEL, ANYMAIL_TEST), count),
-            peer_anymail,
+            runs["ours anymail"],
+            runs["post-office anymail"],
         )
+        print(f"  (ratios: median of the rounds' own ratios; {load()})")
         print(f"statements per batch, locmem channel ({load()})")
         for size in (100, 200, 500):
             statements, hand_overs = statements_per_batch(size)

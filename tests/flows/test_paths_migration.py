@@ -7,8 +7,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-BEFORE = [("omnichannel", "0011_cart_recovery_dashboard")]
-AFTER = [("omnichannel", "0012_flow_paths")]
+BEFORE = [("omnichannel", "0013_journey_browse")]
+AFTER = [("omnichannel", "0014_flow_paths")]
 
 
 def migrate(targets):

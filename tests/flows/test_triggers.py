@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from omnichannel import signals
 from omnichannel.flows.defaults import install_defaults
-from omnichannel.flows.engine import advance_due, flows_started_by
+from omnichannel.flows.engine import Entry, advance_due, enroll_triggered, triggered_flows
 from omnichannel.flows.lifecycle import activate
 from omnichannel.models import Contact, Enrollment, Flow, Message
-from omnichannel.testing.factories import ContactFactory, PopupFactory
+from omnichannel.testing.factories import CartSnapshotFactory, ContactFactory, PopupFactory
 
 from .conftest import make_flow
 
@@ -73,12 +73,29 @@ class TestSeveralTriggers:
         subscribe(ContactFactory(consents=["email"]))
         assert list(Enrollment.objects.values_list("flow__slug", flat=True)) == ["welcome"]
 
-    def test_flows_started_by_reads_main_and_extra_triggers(self, welcome):
+    def test_triggered_flows_reads_main_and_extra_triggers(self, welcome):
         recovery = make_flow(slug="carts", trigger="custom_event", trigger_event="x")
         Flow.objects.filter(pk=recovery.pk).update(also_triggered_by=["cart_abandoned"])
-        assert [f.slug for f in flows_started_by("cart_abandoned")] == ["carts"]
-        assert [f.slug for f in flows_started_by("popup_subscribed")] == ["welcome"]
-        assert [f.slug for f in flows_started_by("custom_event", event="y")] == []
+        # Drafts start nothing; a name inside another is no match ("popup_subscribed").
+        make_flow(slug="draft", status="draft", also_triggered_by=["cart_abandoned"])
+
+        def slugs(name):
+            return sorted(triggered_flows(name).values_list("slug", flat=True))
+
+        assert slugs("cart_abandoned") == ["carts"]
+        assert slugs("popup_subscribed") == ["welcome"]
+        assert slugs("signup") == ["welcome"]
+        assert slugs("subscribed") == []
+
+    def test_an_abandoned_cart_starts_a_flow_that_lists_it_as_an_extra(self):
+        flow = make_flow(slug="carts", kind="cart_recovery", trigger="custom_event",
+                         trigger_event="x", also_triggered_by=["cart_abandoned"])  # fmt: skip
+        contact = ContactFactory(consents=["email"])
+        cart = CartSnapshotFactory(contact=contact)
+        entry = Entry(contact=None, contact_id=contact.pk, cart=cart, trigger_key="cart:1",
+                      triggered_at=timezone.now())  # fmt: skip
+        assert enroll_triggered("cart_abandoned", [entry]) == 1
+        assert Enrollment.objects.get(flow=flow).trigger == "cart_abandoned"
 
     def test_the_shipped_welcome_series_welcomes_popup_subscribers(self):
         install_defaults()

@@ -19,8 +19,17 @@ from omnichannel.contrib.oscar import vouchers
 from omnichannel.contrib.oscar.adapter import OscarAdapter
 from omnichannel.contrib.oscar.settings import DEFAULT_CONSENT_WORDING
 from omnichannel.core.links import restore_url
-from omnichannel.integrations import DiscountSpec, get_adapter
-from omnichannel.models import CartSnapshot, ConsentEvent, Contact, TrackedOrder
+from omnichannel.flows.defaults import install_defaults
+from omnichannel.integrations import CartLine, DiscountSpec, get_adapter
+from omnichannel.models import (
+    CartSnapshot,
+    ConsentEvent,
+    Contact,
+    Enrollment,
+    Flow,
+    ProductView,
+    TrackedOrder,
+)
 
 from .shop import Shopper
 
@@ -33,6 +42,119 @@ def snapshot_of(basket_id):
 
 def items(snapshot):
     return [(line["name"], line["quantity"]) for line in snapshot.lines]
+
+
+class TestProductViews:
+    def test_oscar_product_pages_are_recorded_and_joined_at_registration(self, catalogue):
+        mug, tee = catalogue["mug"], catalogue["tee"]
+        shopper = Shopper()
+        shopper.browse(mug)
+        shopper.browse(tee)
+        shopper.browse(mug)  # again: the same row
+        views = {view.name: view for view in ProductView.objects.all()}
+        assert set(views) == {"Mug", "Tee"}
+        assert (views["Mug"].price, views["Mug"].url) == (
+            Decimal("12.50"),
+            mug.get_absolute_url(),
+        )
+        assert views["Mug"].contact is None  # a guest so far
+        shopper.register("ann@example.com", consent=True)
+        ann = Contact.objects.get(email="ann@example.com")
+        assert set(ProductView.objects.values_list("contact", flat=True)) == {ann.pk}
+
+    def test_a_browsing_customer_without_a_basket_gets_the_shipped_reminder(
+        self, catalogue, _outbox
+    ):
+        from omnichannel.browsing.abandonment import detect_abandoned_browsing
+        from omnichannel.flows.engine import advance_due
+        from omnichannel.models import Enrollment, Flow
+        from omnichannel.outbox.dispatch import dispatch_batch
+
+        call_command("omnichannel_install_defaults", verbosity=0)
+        browse = Flow.objects.get(slug="browse-abandonment")
+        browse.status, browse.activated_at = "active", timezone.now() - timedelta(days=1)
+        browse.save()
+        shopper = Shopper()
+        shopper.register("ann@example.com", consent=True)
+        shopper.browse(catalogue["tee"])
+        ProductView.objects.update(last_viewed_at=timezone.now() - timedelta(minutes=61))
+        assert detect_abandoned_browsing().enrolled == 1
+        due = Enrollment.objects.get(flow=browse).next_step_at
+        advance_due(now=due)
+        assert dispatch_batch("oscar", now=due).sent == 1
+        [(channel, to, rendered, _uuid)] = _outbox
+        assert (channel, to) == ("email", "ann@example.com")
+        assert "- Tee 20.00" in rendered["text"]
+
+
+class TestStockRecords:
+    def test_units_again_after_none_is_back_in_stock_news(self, catalogue):
+        from oscar.apps.partner.models import StockRecord
+
+        from omnichannel.models import ProductEvent
+
+        record = StockRecord.objects.get(product=catalogue["mug"])
+        record.num_in_stock = 0
+        record.save()
+        assert not ProductEvent.objects.exists()  # 50 -> 0: no news
+        record = StockRecord.objects.get(pk=record.pk)  # as the dashboard loads it
+        record.num_in_stock = 5
+        record.save()
+        record.num_in_stock = 9  # more of what is there: no news
+        record.save()
+        event = ProductEvent.objects.get()
+        assert (event.kind, event.product_id, event.product["name"]) == (
+            "back_in_stock",
+            str(catalogue["mug"].pk),
+            "Mug",
+        )
+
+    def test_a_lower_price_is_price_drop_news_and_a_higher_one_is_not(self, catalogue):
+        from oscar.apps.partner.models import StockRecord
+
+        from omnichannel.models import ProductEvent
+
+        record = StockRecord.objects.get(product=catalogue["tee"])
+        record.price = Decimal("25.00")
+        record.save()
+        assert not ProductEvent.objects.exists()
+        record.price = Decimal("15.00")
+        record.save()
+        event = ProductEvent.objects.get()
+        assert (event.kind, event.old_price, event.new_price) == (
+            "price_drop",
+            Decimal("25.00"),
+            Decimal("15.00"),
+        )
+        assert event.product["price"] == "15.00"  # the strategy's price after the change
+
+    def test_a_viewer_hears_the_tee_is_back(self, catalogue, _outbox):
+        from oscar.apps.partner.models import StockRecord
+
+        from omnichannel.browsing.news import announce_due
+        from omnichannel.flows.engine import advance_due
+        from omnichannel.models import Flow
+        from omnichannel.outbox.dispatch import dispatch_batch
+
+        call_command("omnichannel_install_defaults", verbosity=0)
+        Flow.objects.filter(slug="back-in-stock").update(
+            status="active", activated_at=timezone.now() - timedelta(days=1)
+        )
+        record = StockRecord.objects.get(product=catalogue["tee"])
+        record.num_in_stock = 0
+        record.save()
+        shopper = Shopper()
+        shopper.register("ann@example.com", consent=True)
+        shopper.browse(catalogue["tee"])
+        record = StockRecord.objects.get(pk=record.pk)
+        record.num_in_stock = 3
+        record.save()
+        assert announce_due().enrolled == 1
+        now = timezone.now()
+        advance_due(now=now)
+        assert dispatch_batch("oscar", now=now).sent == 1
+        [(channel, to, rendered, _uuid)] = _outbox
+        assert (to, rendered["subject"]) == ("ann@example.com", "It is back: Tee")
 
 
 class TestBasketChanges:
@@ -115,6 +237,44 @@ class TestCheckout:
         Order.objects.get(pk=order.pk).set_status("Being processed")
         tracked.refresh_from_db()
         assert tracked.status == "Being processed"
+
+    def test_an_order_keeps_its_lines_and_links_their_reviews(self, catalogue):
+        shopper = Shopper()
+        shopper.add(catalogue["mug"], 2)
+        shopper.start_guest_checkout("fay@example.com")
+        order = shopper.place_order()
+        tracked = TrackedOrder.objects.get(order_key=order.number)
+        [line] = tracked.lines
+        mug = catalogue["mug"]
+        assert (line["name"], line["quantity"], line["url"]) == (
+            mug.get_title(),
+            2,
+            mug.get_absolute_url(),
+        )
+        review = get_adapter().get_review_url(tracked, CartLine(line["product_id"], "", 2, 0))
+        assert review == reverse(
+            "catalogue:reviews-add", kwargs={"product_slug": mug.slug, "product_pk": mug.pk}
+        )
+        assert get_adapter().get_review_url(tracked, CartLine("999999", "", 1, 0)) == ""
+
+    def test_completing_an_order_starts_the_review_request(self, catalogue, settings):
+        settings.OMNICHANNEL = {**settings.OMNICHANNEL, "REVIEW_ORDER_STATUSES": ["Complete"]}
+        install_defaults(activate=True)
+        Flow.objects.update(activated_at=timezone.now() - timedelta(days=1))
+        shopper = Shopper()
+        shopper.add(catalogue["mug"])
+        shopper.start_guest_checkout("gus@example.com")
+        order = Order.objects.get(pk=shopper.place_order().pk)
+        order.set_status("Being processed")
+        assert not Enrollment.objects.filter(flow__slug="review-request").exists()
+        order.set_status("Complete")  # Oscar's order_status_changed reports it
+        [enrollment] = Enrollment.objects.filter(flow__slug="review-request")
+        [line] = enrollment.context["order"]["lines"]
+        mug = catalogue["mug"]
+        path = reverse(
+            "catalogue:reviews-add", kwargs={"product_slug": mug.slug, "product_pk": mug.pk}
+        )
+        assert line["review_url"] == f"http://testserver{path}"
 
     def test_an_order_without_basket_or_email_is_recorded(self, db):
         order = Order.objects.create(

@@ -37,6 +37,7 @@ def test_schema_describes_the_endpoints(client):
         "/omnichannel/api/popups/events/",
         "/omnichannel/api/popups/subscribe/",
         "/omnichannel/api/push/subscriptions/",
+        "/omnichannel/api/products/notify-me/",
     }
     subscribe = schema["paths"]["/omnichannel/api/popups/subscribe/"]["post"]
     assert set(subscribe["responses"]) == {"201", "400", "403", "415", "429", "503"}
@@ -45,6 +46,7 @@ def test_schema_describes_the_endpoints(client):
         "/omnichannel/api/popups/events/": "popup_event",
         "/omnichannel/api/popups/subscribe/": "popup_subscribe",
         "/omnichannel/api/push/subscriptions/": "push_subscribe",
+        "/omnichannel/api/products/notify-me/": "product_notify_me",
     }
 
 

@@ -16,6 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.test import RequestFactory
 from django.utils import timezone
 
+from omnichannel.browsing.alerts import request_alert
 from omnichannel.contacts.consent import grant_consent, suppress, withdraw_consent
 from omnichannel.flows.engine import enroll
 from omnichannel.models import (
@@ -24,6 +25,7 @@ from omnichannel.models import (
     Message,
     PopupEvent,
     PopupSignup,
+    ProductView,
     PushSubscription,
     TrackedOrder,
 )
@@ -90,6 +92,12 @@ def build_history():
               "note": f"gift for {FIRST_NAME}"}]  # fmt: skip
     cart = CartSnapshotFactory(contact=contact, visitor_id=visitor, lines=lines)
     visitor_cart = CartSnapshotFactory(visitor_id=visitor)  # filled before they were known
+    for viewer, owner in ((f"contact:{contact.pk}", contact), (f"visitor:{visitor}", None)):
+        ProductView.objects.create(
+            viewer=viewer, visitor_id=visitor if owner is None else None, contact=owner,
+            product_id="9", name="Mug", first_viewed_at=now, last_viewed_at=now,
+        )  # fmt: skip
+    request_alert(contact, "9")
     order = TrackedOrder.objects.create(
         order_key="ORD-5541", contact=contact, cart=cart, total=Decimal("54.90"),
         currency="EUR", placed_at=now - timedelta(days=1),

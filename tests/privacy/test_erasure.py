@@ -30,6 +30,8 @@ from omnichannel.models import (
     Message,
     PopupEvent,
     PopupSignup,
+    ProductAlert,
+    ProductView,
     PushSubscription,
     Suppression,
     TrackedOrder,
@@ -46,7 +48,7 @@ pytestmark = pytest.mark.django_db
 # Every model whose rows point at a contact, with an export section and an erasure step.
 COVERED = {
     CartSnapshot, Consent, ConsentEvent, Enrollment, InboundMessage, Message, PopupEvent,
-    PopupSignup, PushSubscription, Suppression, TrackedOrder,
+    PopupSignup, ProductAlert, ProductView, PushSubscription, Suppression, TrackedOrder,
 }  # fmt: skip
 
 
@@ -148,6 +150,10 @@ def test_the_contact_and_their_consents_are_deleted(history):
     assert not Contact.objects.filter(pk=contact.pk).exists()
     assert not Consent.objects.exists() and not ConsentEvent.objects.exists()
     assert erasure.counts["deleted"]["omnichannel.ConsentEvent"] == 3
+    # Their browsing, also from before they were known.
+    assert not ProductView.objects.exists()
+    assert erasure.counts["deleted"]["omnichannel.ProductView"] == 2
+    assert not ProductAlert.objects.exists()
     # The shop's own account is the shop's to erase (contact_erased tells it).
     assert get_user_model().objects.filter(username="zquist").exists()
 

@@ -21,8 +21,9 @@ from . import EMAIL, ENDPOINT, FIRST_NAME, IP, PHONE, USER_AGENT, build_history
 pytestmark = pytest.mark.django_db
 
 SECTIONS = [
-    "profile", "consents", "consent_ledger", "suppressions", "carts", "orders", "enrollments",
-    "messages", "inbound_messages", "push_subscriptions", "popup_signups", "popup_events",
+    "profile", "consents", "consent_ledger", "suppressions", "carts", "orders", "product_views",
+    "product_alerts", "enrollments", "messages", "inbound_messages", "push_subscriptions",
+    "popup_signups", "popup_events",
 ]  # fmt: skip
 
 
@@ -81,6 +82,10 @@ def test_suppressions_carts_and_orders(history):
     [order] = data["orders"]
     assert (order["order_key"], order["total"], order["currency"]) == ("ORD-5541", "54.90", "EUR")
     assert order["cart_uuid"] == str(history.cart.uuid)
+    # What they looked at, as the contact and as the visitor they were before.
+    assert [view["name"] for view in data["product_views"]] == ["Mug", "Mug"]
+    [alert] = data["product_alerts"]
+    assert (alert["product_id"], alert["kind"]) == ("9", "back_in_stock")
 
 
 def test_enrollments_with_flow_state_and_steps(history):

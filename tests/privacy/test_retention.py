@@ -19,6 +19,8 @@ from omnichannel.models import (
     InboundMessage,
     Message,
     PopupEvent,
+    ProductEvent,
+    ProductView,
     TrackedOrder,
 )
 from omnichannel.outbox.queueing import enqueue
@@ -66,6 +68,29 @@ def history():
                 days,
                 "created_at",
             ),
+            "view": aged(
+                ProductView.objects.create(
+                    viewer=f"contact:{contact.pk}:{label}",
+                    contact=contact,
+                    product_id="7",
+                    name="Mug",
+                    first_viewed_at=NOW,
+                    last_viewed_at=NOW,
+                ),  # fmt: skip
+                days,
+                "last_viewed_at",
+            ),
+            "product_event": aged(
+                ProductEvent.objects.create(
+                    kind="back_in_stock",
+                    product_id="7",
+                    product={"name": "Mug"},
+                    happened_at=NOW,
+                    processed_at=NOW,
+                ),  # fmt: skip
+                days,
+                "happened_at",
+            ),
             "inbound": aged(
                 InboundMessage.objects.create(
                     provider_message_id=f"SM-{label}",
@@ -93,7 +118,7 @@ def test_old_rows_go_recent_rows_stay(history):
     report = purge_old_data(now=NOW)
     assert report == {
         "cart_snapshots": 1, "delivery_events": 1, "popup_events": 1, "inbound_messages": 1,
-        "messages": None,
+        "messages": None, "product_views": 1, "product_events": 1,
     }  # fmt: skip
     for name, row in history["old"].items():
         assert exists(row) is (name == "message"), name  # messages are kept by default
@@ -187,3 +212,11 @@ def test_command_reports_bad_settings(settings):
     settings.OMNICHANNEL = {**settings.OMNICHANNEL, "RETENTION_DAYS": {"carts": 1}}
     with pytest.raises(CommandError, match="unknown key"):
         purge()
+
+
+def test_news_not_announced_yet_is_never_purged(db):
+    waiting = ProductEvent.objects.create(
+        kind="price_drop", product_id="7", product={}, happened_at=NOW - timedelta(days=900)
+    )
+    assert purge_old_data(now=NOW)["product_events"] == 0
+    assert exists(waiting)

@@ -139,7 +139,7 @@ class StepAdmin(admin.ModelAdmin):
     inlines = [StepVariantInline, StepContentInline]
     fieldsets = (
         (None, {"fields": ("flow", ("position", "name"), "kind", "delay", "channel")}),
-        (_("Who gets it"), {"fields": ("conditions", "min_cart_value")}),
+        (_("Who gets it"), {"fields": ("conditions", "min_cart_value", "transactional")}),
         (_("Where it leads"), {"fields": ("next_step", "no_next_step")}),
         (
             _("Offer"),

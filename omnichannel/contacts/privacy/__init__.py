@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from ...core.normalize import normalize_email, normalize_phone
-from ...models import CartSnapshot, Contact, InboundMessage, Suppression
+from ...models import CartSnapshot, Contact, InboundMessage, ProductView, Suppression
 from ...models.channels import Channel
 from ...models.privacy import ERASED_CONTACT_UUID
 
@@ -56,7 +56,8 @@ def find_contact(*, email=None, phone=None, uuid=None):
 class Footprint:
     """Where one contact's data lives beyond the rows that point at the contact.
 
-    Carts they filled before they were known (same anonymous visitor id), replies sent
+    Carts they filled and products they viewed before they were known (same anonymous
+    visitor id), replies sent
     from their phone before it was on a contact, and suppressions of their addresses,
     which are keyed on the address rather than on the contact.
     """
@@ -70,6 +71,12 @@ class Footprint:
 
     def carts(self):
         return CartSnapshot.objects.filter(
+            Q(contact=self.contact) | Q(visitor_id__in=self.visitor_ids)
+        )
+
+    def product_views(self):
+        """What they looked at: as a contact, and as the visitor they were before."""
+        return ProductView.objects.filter(
             Q(contact=self.contact) | Q(visitor_id__in=self.visitor_ids)
         )
 

@@ -57,6 +57,7 @@ from ...models import (
     InboundMessage,
     Message,
     PopupEvent,
+    ProductView,
     Suppression,
     TrackedOrder,
     WebhookDelivery,
@@ -111,12 +112,17 @@ def erase_contact(contact, *, by):
         counts["anonymised"][label(CartSnapshot)] = footprint.carts().update(
             contact=None, visitor_id=None, lines=[]
         )
+        # Browsing history is theirs alone and useful to no one else: deleted, including
+        # the views made before they were known.
+        viewed, _by_model = footprint.product_views().delete()
         counts["unlinked"][label(TrackedOrder)] = contact.orders.update(contact=None)
         counts["unlinked"][label(PopupEvent)] = contact.popup_events.update(contact=None)
         counts["kept"][label(Suppression)] = footprint.suppressions().update(contact=None)
         counts["scrubbed"]["admin.LogEntry"] = scrub_admin_log(contact)
         counts["scrubbed"][label(WebhookDelivery)] = erase_deliveries(contact.uuid)
         _total, counts["deleted"] = contact.delete()
+        if viewed:
+            counts["deleted"][label(ProductView)] = viewed
         erasure = Erasure.objects.create(
             contact_uuid=contact.uuid, erased_by=by[:150], counts=dict(counts)
         )

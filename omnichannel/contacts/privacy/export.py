@@ -40,6 +40,8 @@ CART_FIELDS = (
 ORDER_FIELDS = (
     "order_key", "status", "is_purchase", "total", "currency", "placed_at", "updated_at",
 )  # fmt: skip
+VIEW_FIELDS = ("product_id", "name", "url", "price", "first_viewed_at", "last_viewed_at")
+ALERT_FIELDS = ("product_id", "kind", "requested_at", "notified_at")
 ENROLLMENT_FIELDS = (
     "uuid", "state", "exit_reason", "trigger_key", "triggered_at", "enrolled_at", "ended_at",
     "trigger", "next_step_at", "variants", "offer_code", "offer_expires_at", "context",
@@ -88,6 +90,8 @@ def contact_data(contact):
         "suppressions": rows(footprint.suppressions(), SUPPRESSION_FIELDS, "created_at"),
         "carts": rows(footprint.carts(), CART_FIELDS, "created_at"),
         "orders": rows(contact.orders.all(), ORDER_FIELDS, "placed_at", cart_uuid=F("cart__uuid")),
+        "product_views": rows(footprint.product_views(), VIEW_FIELDS, "last_viewed_at"),
+        "product_alerts": rows(contact.product_alerts.all(), ALERT_FIELDS, "requested_at"),
         "enrollments": rows(
             contact.enrollments.all(),
             ENROLLMENT_FIELDS,

@@ -27,7 +27,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ...conf import omnichannel_settings
-from ...models import CartSnapshot, DeliveryEvent, InboundMessage, Message, PopupEvent
+from ...models import (
+    CartSnapshot,
+    DeliveryEvent,
+    InboundMessage,
+    Message,
+    PopupEvent,
+    ProductEvent,
+    ProductView,
+)
 from ...models.messages import FINAL_STATUSES
 
 logger = logging.getLogger(__name__)
@@ -46,6 +54,8 @@ TARGETS = {
     "popup_events": Target(PopupEvent, "created_at"),
     "inbound_messages": Target(InboundMessage, "received_at"),
     "messages": Target(Message, "created_at", Q(status__in=FINAL_STATUSES)),
+    "product_views": Target(ProductView, "last_viewed_at"),
+    "product_events": Target(ProductEvent, "happened_at", Q(processed_at__isnull=False)),
 }
 
 

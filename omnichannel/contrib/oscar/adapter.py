@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.signing import Signer
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from oscar.core.loading import get_class, get_model
 
 from ...conf import omnichannel_settings
@@ -49,6 +49,17 @@ def image_url(product):
     original = getattr(image, "original", None)
     # Oscar answers a product without images with a placeholder that has no file.
     return original.url if getattr(image, "pk", None) and original else ""
+
+
+def product_data(product, info):
+    """``product`` as omnichannel shows it; ``info`` is the strategy's purchase info."""
+    return Product(
+        product_id=str(product.pk),
+        name=product.get_title(),
+        url=product.get_absolute_url(),
+        price=shown_price(info.price) if info.price.exists else None,
+        image_url=image_url(product),
+    )
 
 
 class OscarAdapter(ShopAdapter):
@@ -136,7 +147,25 @@ class OscarAdapter(ShopAdapter):
             user=order.user,
             cart_key=str(order.basket_id) if order.basket_id else "",
             placed_at=order.date_placed,
+            lines=[order_line(line) for line in order.lines.select_related("product")],
         )
+
+    def get_review_url(self, order, line):
+        """Oscar's "write a review" page of the line's product; its page when the shop
+        hides reviews (``OSCAR_HIDDEN_FEATURES``), nothing for a deleted product."""
+        product_id = str(line.product_id)
+        product = (
+            OscarProduct.objects.filter(pk=product_id).first() if product_id.isdigit() else None
+        )
+        if product is None:
+            return ""
+        try:
+            return reverse(
+                "catalogue:reviews-add",
+                kwargs={"product_slug": product.slug, "product_pk": product.pk},
+            )
+        except NoReverseMatch:
+            return product.get_absolute_url()
 
     # --- merchandising -------------------------------------------------------------------
 
@@ -157,18 +186,14 @@ class OscarAdapter(ShopAdapter):
             info = strategy.fetch_for_product(product)
             if not info.availability.is_available_to_buy:
                 continue
-            found.append(
-                Product(
-                    product_id=str(product.pk),
-                    name=product.get_title(),
-                    url=product.get_absolute_url(),
-                    price=shown_price(info.price) if info.price.exists else None,
-                    image_url=image_url(product),
-                )
-            )
+            found.append(product_data(product, info))
             if len(found) == limit:
                 break
         return found
+
+    def get_product(self, product):
+        """An Oscar product (``product_viewed``'s) at the price its page shows."""
+        return product_data(product, strategy_for().fetch_for_product(product))
 
     def create_discount_code(self, contact, spec):
         return vouchers.create(spec)
@@ -181,6 +206,21 @@ class OscarAdapter(ShopAdapter):
             "url": omnichannel_settings.PUBLIC_BASE_URL or "",
             "support_email": getattr(settings, "OSCAR_FROM_EMAIL", ""),
         }
+
+
+def order_line(line):
+    """An order line as omnichannel keeps it: the price the order charged, incl. or excl.
+    tax as messages show prices; the product's page while it exists."""
+    incl_tax = oscar_settings.prices_include_tax() and line.unit_price_incl_tax is not None
+    price = line.unit_price_incl_tax if incl_tax else line.unit_price_excl_tax
+    return CartLine(
+        product_id=str(line.product_id or ""),
+        name=line.title,
+        quantity=line.quantity,
+        unit_price=price if price is not None else Decimal("0"),
+        sku=line.partner_sku,
+        url=line.product.get_absolute_url() if line.product else "",
+    )
 
 
 def copy_into_current_basket(request, snapshot, user):

@@ -5,11 +5,13 @@ removal, "save for later" and the merge of a guest basket into the user's at log
 through ``Line.save()`` / ``Line.delete()`` and ``Basket.save()`` without a signal, so the
 model hooks are what sees every change. Each receiver takes ``**kwargs``, returns on
 ``raw`` (fixtures), only notes the basket's id during the shop's request, and reads and
-writes after the shop's transaction commits, never raising into the shop.
+writes after the shop's transaction commits, never raising into the shop. A stock record
+saved with units again after none, or at a lower price, is back-in-stock / price-drop news.
 """
 
 from django.db.models.signals import post_delete, post_init, post_save
 from oscar.apps.basket.signals import basket_addition
+from oscar.apps.catalogue.signals import product_viewed
 from oscar.apps.checkout.signals import start_checkout
 from oscar.apps.customer.signals import user_registered
 from oscar.apps.order.signals import order_placed, order_status_changed
@@ -25,6 +27,7 @@ from . import settings as oscar_settings
 
 Basket = get_model("basket", "Basket")
 Line = get_model("basket", "Line")
+StockRecord = get_model("partner", "StockRecord")
 
 DISPATCH_PREFIX = "omnichannel.oscar."
 
@@ -87,6 +90,38 @@ def basket_addition_receiver(sender, product, user, request=None, **kwargs):
         api.track_cart(request.basket, request)
 
 
+def product_viewed_receiver(sender, product, user, request=None, **kwargs):
+    # Buffered in memory, written after the response (track_product_view never raises).
+    if request is not None:
+        api.track_product_view(product, request)
+
+
+def stock_of(record):
+    """``(units available, price)`` as loaded, read without loading deferred fields."""
+    values = record.__dict__
+    in_stock, allocated = values.get("num_in_stock"), values.get("num_allocated")
+    available = None if in_stock is None else in_stock - (allocated or 0)
+    return available, values.get("price")
+
+
+def stock_loaded(sender, instance, **kwargs):
+    instance._omnichannel_stock = stock_of(instance)
+
+
+@never_raises
+def stock_changed(sender, instance, raw=False, created=False, **kwargs):
+    """A stock record saved with units again after none, or with a lower price."""
+    before = getattr(instance, "_omnichannel_stock", None)
+    instance._omnichannel_stock = after = stock_of(instance)
+    if raw or created or before is None:
+        return
+    (was, old_price), (now, new_price) = before, after
+    if was is not None and now is not None and was <= 0 < now:
+        api.notify_back_in_stock(instance.product)
+    if old_price is not None and new_price is not None and new_price < old_price:
+        api.notify_price_drop(instance.product, old_price, new_price)
+
+
 @never_raises
 def checkout_started(sender, request, email=None, **kwargs):
     """The customer reached checkout: who they are, and that this basket is at checkout."""
@@ -133,6 +168,11 @@ def connect():
     post_delete.connect(line_changed, sender=Line, dispatch_uid=DISPATCH_PREFIX + "line_deleted")
     post_init.connect(line_loaded, sender=Line, dispatch_uid=DISPATCH_PREFIX + "line_loaded")
     basket_addition.connect(basket_addition_receiver, dispatch_uid=DISPATCH_PREFIX + "addition")
+    post_init.connect(stock_loaded, sender=StockRecord, dispatch_uid=DISPATCH_PREFIX + "stock")
+    post_save.connect(
+        stock_changed, sender=StockRecord, dispatch_uid=DISPATCH_PREFIX + "stock_changed"
+    )
+    product_viewed.connect(product_viewed_receiver, dispatch_uid=DISPATCH_PREFIX + "viewed")
     start_checkout.connect(checkout_started, dispatch_uid=DISPATCH_PREFIX + "checkout")
     user_registered.connect(registered, dispatch_uid=DISPATCH_PREFIX + "registered")
     order_placed.connect(order_receiver, dispatch_uid=DISPATCH_PREFIX + "order_placed")

@@ -1,5 +1,6 @@
-"""Fill the demo shop: a small catalogue, a welcome popup, the welcome series, the periodic
-tasks and an ``admin`` / ``admin`` superuser.
+"""Fill the demo shop: a small catalogue, a welcome popup, the shipped flows (welcome,
+cart recovery, after the purchase), the periodic tasks and an ``admin`` / ``admin``
+superuser.
 
 Safe to run again: products, the popup and the flows are looked up by slug and left alone
 when they exist (so edits made in the admin survive), periodic tasks by name, and the
@@ -93,7 +94,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Popup: {popup.name!r} {state}.")
 
     def _ensure_flows(self):
-        """The shipped welcome series, active, so signing up in the demo starts it."""
+        """The shipped flows, active, so signing up, leaving a cart or ordering in the demo
+        starts them."""
         fast = getattr(settings, "DEMO_FAST_FLOWS", False)
         for flow, created in install_defaults(activate=True, fast=fast):
             state = "created" if created else "already there"

@@ -45,7 +45,7 @@ def steps_by_position(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("omnichannel", "0011_cart_recovery_dashboard"),
+        ("omnichannel", "0013_journey_browse"),
     ]
 
     operations = [
