@@ -277,6 +277,9 @@ def pages():
         "omnichannel_flow_do": (
             "post", reverse("admin:omnichannel_flow_do", args=[flow.pk, "pause"]), {}, writers,
         ),
+        "omnichannel_flow_graph": (
+            "get", reverse("admin:omnichannel_flow_graph", args=[flow.pk]), {}, readers,
+        ),
         "omnichannel_popup_preview": (
             "post", reverse("admin:omnichannel_popup_preview"),
             {"name": "P", "variants-0-headline": "Hello"},

@@ -139,7 +139,7 @@ def test_rows_are_inserted_with_shared_values_and_defaults(flow):
         flow, contacts[0], when
     )  # fmt: skip
     # Columns nobody gave take the field's default.
-    assert (enrollment.state, enrollment.variants, enrollment.next_position) == ("active", {}, 0)
+    assert (enrollment.state, enrollment.variants, enrollment.next_step) == ("active", {}, None)
 
 
 def test_a_conflicting_row_is_skipped_and_not_returned(flow):

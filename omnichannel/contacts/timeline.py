@@ -305,7 +305,9 @@ def describe_flow_entered(enrollment):
         "title": _("Entered flow “%(flow)s”") % {"flow": enrollment.flow.name},
         "detail": join(
             enrollment.get_state_display(),
-            waiting and _("next: step %(n)s") % {"n": enrollment.next_position + 1},
+            waiting
+            and enrollment.next_step
+            and _("next: step %(n)s") % {"n": enrollment.next_step.position + 1},
         ),
         "obj": enrollment,
     }
@@ -400,7 +402,7 @@ def delivery_events():
 
 
 def enrollments():
-    return Enrollment.objects.select_related("flow")
+    return Enrollment.objects.select_related("flow", "next_step")
 
 
 ON_MESSAGE = {"contact_field": "message__contact", "channel_field": "message__channel"}

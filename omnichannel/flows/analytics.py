@@ -108,13 +108,28 @@ class FlowFigures:
 def flow_figures(flow, start=None, end=None):
     """The figures of ``flow`` for enrollments triggered in ``[start, end)`` (aware
     datetimes; None leaves that side open). Five queries."""
+    cohort = cohort_of(flow, start, end)
+    figures = FlowFigures(**enrollment_counts(cohort, flow.attribution_window))
+    rows = message_rows(flow, cohort, figures)
+    figures.rows = _labelled(flow, rows)
+    figures.channels = _per_channel(figures.rows)
+    return figures
+
+
+def cohort_of(flow, start=None, end=None):
+    """The enrollments of ``flow`` triggered in ``[start, end)``."""
     period = Q(flow=flow)
     if start is not None:
         period &= Q(triggered_at__gte=start)
     if end is not None:
         period &= Q(triggered_at__lt=end)
-    cohort = Enrollment.objects.filter(period)
-    figures = FlowFigures(**_enrollment_counts(cohort, flow.attribution_window))
+    return Enrollment.objects.filter(period)
+
+
+def message_rows(flow, cohort, figures):
+    """``{(step id, channel, variant id): {sent, delivered, ..., conversions, revenue}}``
+    for the messages of ``cohort`` and the orders attributed to them, noting the
+    currencies seen in ``figures``. Two queries."""
     messages = Message.objects.filter(enrollment__in=cohort.values("pk"))
     rows = {}
     for values in _message_counts(messages):
@@ -124,9 +139,7 @@ def flow_figures(flow, start=None, end=None):
         figures.order_currencies.add(values.pop("currency"))
         _add(rows, values)
     figures.cost_currencies.discard("")
-    figures.rows = _labelled(flow, rows)
-    figures.channels = _per_channel(figures.rows)
-    return figures
+    return rows
 
 
 def _add(rows, values):
@@ -137,7 +150,7 @@ def _add(rows, values):
         row[name] = row.get(name, 0) + value
 
 
-def _enrollment_counts(cohort, window):
+def enrollment_counts(cohort, window):
     purchase = TrackedOrder.objects.filter(
         contact=OuterRef("contact"),
         is_purchase=True,

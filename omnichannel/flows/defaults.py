@@ -94,6 +94,7 @@ class FlowSpec:
     trigger: str
     steps: list
     exit_goals: list = field(default_factory=list)
+    also_triggered_by: list = field(default_factory=list)
     # Cart recovery outranks browse abandonment, post-purchase and win-back (policy).
     priority: int = 0
     reentry_cooldown: timedelta | None = None
@@ -214,6 +215,9 @@ WELCOME_SERIES = FlowSpec(
     name="Welcome series",
     kind=FlowKind.WELCOME,
     trigger=Trigger.SIGNUP,
+    # A popup subscriber is welcomed too; whoever both subscribes and signs up gets the
+    # series once (a contact goes through a welcome series once: no re-entry cooldown).
+    also_triggered_by=[Trigger.POPUP_SUBSCRIBED],
     exit_goals=[ExitGoal.ORDERED],
     steps=[
         StepSpec(
@@ -863,6 +867,7 @@ def install_flow(spec, *, activate=False, fast=False):
         name=f"{spec.name} (fast: a day is a minute)" if fast else spec.name,
         kind=spec.kind,
         trigger=spec.trigger,
+        also_triggered_by=list(spec.also_triggered_by),
         exit_goals=list(spec.exit_goals),
         priority=spec.priority,
         reentry_cooldown=None

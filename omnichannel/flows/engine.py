@@ -2,14 +2,15 @@
 
 The sweeper never sends: for each due enrollment it re-checks the exit goals, picks the
 step's variant, channel and content, makes the offer code, and queues one outbox message
-whose idempotency key is (enrollment, step), so advancing twice queues once. The
-dispatcher then applies consent, windows and caps, and re-checks the goals at send time.
+whose idempotency key is (enrollment, step), so advancing twice queues once. A split step
+sends nothing: it picks the contact's way (``paths``). The dispatcher then applies
+consent, windows and caps, and re-checks the goals at send time.
 """
 
 import logging
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from django.db import transaction
@@ -32,6 +33,7 @@ from ..models import (
     Flow,
     Message,
     StepContent,
+    StepVisit,
     TrackedOrder,
 )
 from ..models.consent import ConsentStatus, Purpose
@@ -42,6 +44,7 @@ from ..models.flows import (
     ExitGoal,
     FlowKind,
     FlowStatus,
+    StepKind,
     Trigger,
 )
 from ..outbox import policy
@@ -49,6 +52,7 @@ from ..outbox.dispatch import worker_id
 from ..outbox.queueing import cancel_pending, wake_dispatcher
 from ..outbox.status import STOPPABLE
 from . import conditions, offers, variants
+from .paths import Paths
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +146,7 @@ class Entry:
 
     A sweep that knows only the contact's pk gives ``contact_id`` and no ``contact``:
     ``enroll_many`` loads contacts only for a flow whose entry conditions read them.
+    ``trigger`` names which of the flow's triggers fired (empty: its main one).
     """
 
     contact: object
@@ -150,15 +155,18 @@ class Entry:
     cart: object = None
     context: dict = field(default_factory=dict)
     contact_id: int = None
+    trigger: str = ""
 
     def __post_init__(self):
         if self.contact_id is None:
             self.contact_id = self.contact.pk
 
 
-def enroll(flow, contact, *, trigger_key, triggered_at=None, cart=None, context=None):
+def enroll(flow, contact, *, trigger_key, triggered_at=None, cart=None, context=None, trigger=""):
     """Put ``contact`` in ``flow``; returns the enrollment, or None when they may not enter."""
-    entry = Entry(contact, trigger_key, triggered_at or timezone.now(), cart, context or {})
+    entry = Entry(
+        contact, trigger_key, triggered_at or timezone.now(), cart, context or {}, trigger=trigger
+    )
     created = enroll_many(flow, [entry])
     return (
         Enrollment.objects.select_related("flow", "contact", "cart")
@@ -174,8 +182,10 @@ def enroll_many(flow, entries):
 
     Refused: a flow not active, a trigger older than the flow's activation (switching a
     flow on never messages the past), a contact inside the re-entry cooldown, unmet entry
-    conditions, or an exit goal already reached. The same ``trigger_key`` enrols once.
-    The rows are written as plain values (``insert_rows``): a sweep enrols thousands.
+    conditions, or an exit goal already reached. The same ``trigger_key`` enrols once; a
+    flow with several triggers takes a contact once, whichever fires first, by the
+    re-entry rule (``reentry_blocked``). The rows are written as plain values
+    (``insert_rows``): a sweep enrols thousands.
     """
     if flow.status != FlowStatus.ACTIVE or not flow.activated_at:
         return []
@@ -185,8 +195,8 @@ def enroll_many(flow, entries):
     blocked = reentry_blocked(flow, contact_ids, now)
     facts = ContactFacts(contact_ids)
     contacts = entry_contacts(flow, entries)
-    steps = list(flow.steps.all())
-    first_variants = list(steps[0].variants.all()) if steps else []
+    first = Paths(flow.steps.all()).first
+    first_variants = list(first.variants.all()) if first else []
     rows, seen = [], set()
     for entry in entries:
         contact_id = entry.contact_id
@@ -199,7 +209,7 @@ def enroll_many(flow, entries):
         if facts.goal(flow, contact_id, entry.cart, since=entry.triggered_at):
             continue
         seen.add(contact_id)
-        rows.append(enrollment_row(flow, entry, steps, first_variants))
+        rows.append(enrollment_row(flow, entry, first, first_variants))
     return insert_rows(
         Enrollment,
         ENROLLMENT_ROW,
@@ -220,27 +230,29 @@ def entry_contacts(flow, entries):
 
 # The columns of a new enrollment that differ from one entry to the next.
 ENROLLMENT_ROW = (
-    "uuid", "contact", "cart", "trigger_key", "triggered_at", "context", "state", "ended_at",
-    "next_step_at", "variants",
+    "uuid", "contact", "cart", "trigger_key", "trigger", "triggered_at", "context", "state",
+    "ended_at", "next_step", "next_step_at", "variants",
 )  # fmt: skip
 
 
-def enrollment_row(flow, entry, steps, first_variants):
-    """The ``ENROLLMENT_ROW`` values of a new enrollment: held out, or due at step one."""
-    state, ended_at, next_step_at, chosen = EnrollmentState.ACTIVE, None, None, {}
+def enrollment_row(flow, entry, first, first_variants):
+    """The ``ENROLLMENT_ROW`` values of a new enrollment: held out, or due at the first
+    step."""
+    state, ended_at, next_step, next_step_at, chosen = EnrollmentState.ACTIVE, None, None, None, {}
     if variants.in_holdout(flow):
         state, ended_at = EnrollmentState.HELD_OUT, entry.triggered_at
-    elif steps:
+    elif first is not None:
         variant = None
         if first_variants:
             sticky = Enrollment(variants={})  # where ``assign`` records the choice
-            variant = variants.assign(sticky, steps[0], first_variants)
+            variant = variants.assign(sticky, first, first_variants)
             chosen = sticky.variants
-        next_step_at = entry.triggered_at + step_delay(steps[0], variant)
+        next_step, next_step_at = first.pk, entry.triggered_at + step_delay(first, variant)
     cart_id = entry.cart.pk if entry.cart is not None else None
     return (
-        uuid.uuid4(), entry.contact_id, cart_id, entry.trigger_key[:200], entry.triggered_at,
-        entry.context, state, ended_at, next_step_at, chosen,
+        uuid.uuid4(), entry.contact_id, cart_id, entry.trigger_key[:200],
+        entry.trigger or flow.trigger, entry.triggered_at, entry.context, state, ended_at,
+        next_step, next_step_at, chosen,
     )  # fmt: skip
 
 
@@ -272,13 +284,22 @@ def step_delay(step, variant):
 
 
 def triggered_flows(trigger_name):
-    """The active flows ``trigger_name`` starts: the one place a trigger finds its flows."""
-    return Flow.objects.filter(status=FlowStatus.ACTIVE, trigger=trigger_name)
+    """The active flows ``trigger_name`` starts, as their main trigger or as one of
+    ``also_triggered_by``: the one place a trigger finds its flows.
+
+    An extra trigger is found as a quoted name in the stored JSON list: a JSON list has no
+    "contains" lookup on SQLite, and the list holds validated names (no quotes inside).
+    """
+    return Flow.objects.filter(
+        Q(trigger=trigger_name) | Q(also_triggered_by__icontains=f'"{trigger_name}"'),
+        status=FlowStatus.ACTIVE,
+    )
 
 
 def enroll_triggered(trigger_name, entries):
     """Enrol ``entries`` in every active flow ``trigger_name`` starts, each with a constant
     number of queries (``enroll_many``); returns how many enrollments were created."""
+    entries = [replace(entry, trigger=trigger_name) for entry in entries]
     flows = triggered_flows(trigger_name).prefetch_related("steps__variants")
     return sum(len(enroll_many(flow, entries)) for flow in flows)
 
@@ -291,7 +312,13 @@ def trigger(trigger_name, contact, *, key, triggered_at=None, cart=None, event="
     enrolled = []
     for flow in flows.prefetch_related("steps"):
         enrollment = enroll(
-            flow, contact, trigger_key=key, triggered_at=triggered_at, cart=cart, context=context
+            flow,
+            contact,
+            trigger_key=key,
+            triggered_at=triggered_at,
+            cart=cart,
+            context=context,
+            trigger=trigger_name,
         )
         if enrollment is not None:
             enrolled.append(enrollment)
@@ -389,12 +416,13 @@ class Batch:
 
         self.enrollments = enrollments
         flow_ids = {e.flow_id for e in enrollments}
-        self.steps = defaultdict(list)
+        steps = defaultdict(list)
         self.variants = defaultdict(list)
         self.contents = defaultdict(dict)  # step_id -> {(variant_id, channel, locale): content}
         for step in Step.objects.filter(flow_id__in=flow_ids).order_by("position", "id"):
-            self.steps[step.flow_id].append(step)
-        step_ids = [s.pk for steps in self.steps.values() for s in steps]
+            steps[step.flow_id].append(step)
+        self.paths = {flow_id: Paths(steps[flow_id]) for flow_id in flow_ids}
+        step_ids = [s.pk for paths in self.paths.values() for s in paths.steps]
         for variant in StepVariant.objects.filter(step_id__in=step_ids):
             self.variants[variant.step_id].append(variant)
         for content in StepContent.objects.filter(step_id__in=step_ids):
@@ -402,6 +430,10 @@ class Batch:
             self.contents[content.step_id][key] = content
         self.known = ContactFacts({e.contact_id for e in enrollments})
         self._reach = None
+        self.visits = defaultdict(list)  # enrollment pk -> [(step pk, branch, due at)]
+
+    def visited(self, enrollment, step, branch, due_at):
+        self.visits[enrollment.pk].append((step.pk, branch, due_at))
 
     def facts(self, enrollment):
         return self.known.for_condition(enrollment.contact_id, enrollment.cart)
@@ -490,11 +522,13 @@ def advance_due(now=None, owner=None):
     stayed = [e for e in enrollments if e.pk not in exited]
     with transaction.atomic():
         insert_objects(messages)
+        visits = [(e.pk, *visit) for e in stayed for visit in batch.visits[e.pk]]
+        insert_rows(StepVisit, VISIT_ROW, visits, common={"visited_at": now})
         for enrollment in stayed:
             enrollment.locked_until, enrollment.locked_by = None, ""
         update_rows(
             stayed,
-            ["state", "next_position", "next_step_at", "variants", "offer_code",
+            ["state", "next_step", "next_step_at", "variants", "offer_code",
              "offer_expires_at", "ended_at", "locked_until", "locked_by"],
             where="locked_by = %s AND state = %s",
             where_params=[owner, EnrollmentState.ACTIVE],
@@ -503,6 +537,9 @@ def advance_due(now=None, owner=None):
     if messages:
         transaction.on_commit(wake_dispatcher)
     return report
+
+
+VISIT_ROW = ("enrollment", "step", "branch", "due_at")
 
 
 def advance_all(time_budget=None):
@@ -518,32 +555,40 @@ def advance_all(time_budget=None):
 
 
 def advance(enrollment, batch, now, report):
-    """Take ``enrollment`` one step on; returns the ``Planned`` message, if any."""
-    steps = batch.steps[enrollment.flow_id]
-    plan = None
-    if enrollment.next_position < len(steps):
-        step = steps[enrollment.next_position]
+    """Take ``enrollment`` one step on its path; returns the ``Planned`` message, if any.
+
+    A message step plans its message; a split sends the contact down its yes or no path,
+    deciding on the facts read for the batch; reaching an end step (or no step) completes.
+    """
+    paths = batch.paths[enrollment.flow_id]
+    step = paths.get(enrollment.next_step_id)
+    plan = following = None
+    if step is not None:
         variant = variants.assign(enrollment, step, batch.variants[step.pk])
         ready_at = cart_ready_at(enrollment, step, variant)
         if ready_at > now:
             enrollment.next_step_at = ready_at  # the cart was edited: the clock restarts
             report.postponed += 1
             return None
-        enrollment.next_position += 1
-        # A skipped step still takes its place in time: the next one keeps its delay.
-        plan = plan_for(enrollment, step, variant, batch)
-        if plan is None:
-            report.skipped += 1
-    if enrollment.next_position < len(steps):
-        following = steps[enrollment.next_position]
+        branch = None
+        if step.kind == StepKind.SPLIT:
+            branch = conditions.met(step.conditions, enrollment.contact, batch.facts(enrollment))
+        following = paths.after(step, branch=branch)
+        batch.visited(enrollment, step, branch, enrollment.next_step_at)
+        if step.kind == StepKind.MESSAGE:
+            # A skipped step still takes its place in time: the next one keeps its delay.
+            plan = plan_for(enrollment, step, variant, batch)
+            if plan is None:
+                report.skipped += 1
+    if following is not None and following.kind == StepKind.EXIT:
+        batch.visited(enrollment, following, None, now)  # an end acts at once
+    if following is not None and following.kind != StepKind.EXIT:
         following_variant = variants.assign(enrollment, following, batch.variants[following.pk])
+        enrollment.next_step_id = following.pk
         enrollment.next_step_at = now + step_delay(following, following_variant)
     else:
-        enrollment.state, enrollment.ended_at, enrollment.next_step_at = (
-            EnrollmentState.COMPLETED,
-            now,
-            None,
-        )
+        enrollment.state, enrollment.ended_at = EnrollmentState.COMPLETED, now
+        enrollment.next_step_id = enrollment.next_step_at = None
         report.completed += 1
     return plan
 

@@ -9,7 +9,8 @@ any code that switches flows use it:
   never messages the past;
 * pausing keeps the contacts where they are (their messages wait, see the policy);
 * archiving takes the contacts out and cancels the messages they still have waiting;
-* a copy is a draft with its steps, variants and contents, and no enrollments.
+* a copy is a draft with its steps (and the ways between them), variants and contents,
+  and no enrollments.
 """
 
 from dataclasses import dataclass, field
@@ -87,10 +88,13 @@ def copy_flow(flow):
         copy.slug = free_slug(flow.slug)
         copy.status, copy.activated_at = FlowStatus.DRAFT, None
         copy.save()
+        copied = {}  # the original step's pk -> its copy
         for step in Step.objects.filter(flow=flow).prefetch_related("variants", "contents"):
             step_variants, contents = list(step.variants.all()), list(step.contents.all())
+            original = step.pk
             step.pk, step._state.adding, step.flow = None, True, copy
             step.save()
+            copied[original] = step
             new_variants = {}
             for variant in step_variants:
                 old_pk = variant.pk
@@ -101,6 +105,11 @@ def copy_flow(flow):
                 content.variant = new_variants.get(content.variant_id)
                 content.pk, content._state.adding, content.step = None, True, step
                 content.save()
+        # The copy's ways lead between its own steps, as the original's did.
+        for step in copied.values():
+            step.next_step = copied.get(step.next_step_id)
+            step.no_next_step = copied.get(step.no_next_step_id)
+        Step.objects.bulk_update(copied.values(), ["next_step", "no_next_step"])
     return copy
 
 

@@ -35,7 +35,7 @@ from ..integrations.adapter import get_adapter
 from ..models import CartSnapshot, Contact, Enrollment, Message, StepContent, Suppression
 from ..models.channels import Channel
 from ..models.consent import ConsentStatus, Purpose
-from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, Trigger
+from ..models.flows import BEST_CHANNEL, EnrollmentState, ExitGoal, StepKind, Trigger
 from ..outbox import policy
 from ..outbox.blocks import expand_blocks
 from ..outbox.rendering import HTML_PARTS, language_of, missing_uses, render_content, render_context
@@ -362,7 +362,7 @@ def dry_run(flow, contacts, *, now=None, from_signup=False):
     """
     now = now or timezone.now()
     contacts = list(contacts)
-    carts = _latest_carts(contacts) if flow.trigger == Trigger.CART_ABANDONED else {}
+    carts = _latest_carts(contacts) if Trigger.CART_ABANDONED in flow.triggers else {}
     enrollments = [
         Enrollment(
             flow=flow,
@@ -407,21 +407,47 @@ def _plan(enrollment, batch, reach, blocked):
         plan.excluded = _("left the flow: %(reason)s") % {"reason": enrollment.exit_reason.lower()}
     if plan.excluded:
         return plan
+    paths = batch.paths[flow.pk]
+    waiting_for = enrollment.next_step_id if enrollment.state == EnrollmentState.ACTIVE else None
+    # An enrolled contact is past every step before the one they wait for.
+    done = enrollment.pk is not None
+    walk = _walk(paths, paths.first, enrollment.contact, facts)
+    if waiting_for is not None and waiting_for not in {step.pk for step in walk}:
+        # A split sent them another way than today's facts would: the way ahead only.
+        walk, done = _walk(paths, paths.get(waiting_for), enrollment.contact, facts), False
     at = start
-    for index, step in enumerate(batch.steps[flow.pk]):
+    for step in walk:
         variant = variants.assign(enrollment, step, batch.variants[step.pk])
         at += step_delay(step, variant)
-        if index == enrollment.next_position and enrollment.next_step_at:
-            at = enrollment.next_step_at  # the engine's own schedule (a cart clock restarts)
+        if step.pk == waiting_for:
+            done = False
+            if enrollment.next_step_at:
+                at = enrollment.next_step_at  # the engine's own schedule (a cart clock restarts)
+        if step.kind != StepKind.MESSAGE:
+            continue
         planned = PlannedStep(step=step, at=at, variant=variant.name if variant else "")
         plan.steps.append(planned)
-        if index < enrollment.next_position:
+        if done:
             planned.done = True
         elif exit_at is not None and exit_at <= at:
             planned.skipped = _("left the flow: %(reason)s") % {"reason": goal}
         else:
             _decide(planned, enrollment, variant, batch, facts, reach)
     return plan
+
+
+def _walk(paths, step, contact, facts):
+    """The steps from ``step`` on along the contact's path (splits decided on ``facts``, as
+    the engine would today), up to its end or until it loops back."""
+    walked, seen = [], set()
+    while step is not None and step.pk not in seen:
+        walked.append(step)
+        seen.add(step.pk)
+        if step.kind == StepKind.SPLIT:
+            step = paths.after(step, branch=not _unmet(step.conditions, contact, facts))
+        else:
+            step = paths.after(step)
+    return walked
 
 
 def _entry_refusal(enrollment, facts, blocked, exit_at, goal):

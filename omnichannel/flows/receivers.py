@@ -4,14 +4,17 @@ Each receiver runs after the transaction that sent the signal committed (the sig
 are sent on commit) and is wrapped so a failure is logged, never raised into the shop.
 """
 
+from django.db.models.signals import pre_delete
+
 from .. import signals
 from ..integrations.safety import never_raises
-from ..models import Enrollment, TrackedOrder
+from ..models import Enrollment, Step, TrackedOrder
 from ..models.consent import ConsentStatus
 from ..models.flows import EnrollmentState, ExitGoal, Trigger
 from .analytics import attributed_message
 from .engine import exit_enrollments, exit_for_goal, trigger
 from .orders import start_order_flows
+from .paths import step_deleted
 
 
 @never_raises
@@ -80,3 +83,5 @@ def connect():
     signals.order_tracked.connect(on_order, dispatch_uid=uid + "order")
     signals.order_tracked.connect(on_purchase_attribute, dispatch_uid=uid + "attribution")
     signals.consent_changed.connect(on_consent_changed, dispatch_uid=uid + "consent")
+    # Staff's own edit, not the shop's request: an error here must show, so not wrapped.
+    pre_delete.connect(step_deleted, sender=Step, dispatch_uid=uid + "step_deleted")

@@ -17,8 +17,9 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from ..conf import omnichannel_settings
 from ..models.channels import Channel
-from ..models.flows import BEST_CHANNEL, ORDER_TRIGGERS, FlowKind, OfferKind, Trigger
+from ..models.flows import BEST_CHANNEL, ORDER_TRIGGERS, FlowKind, OfferKind, StepKind, Trigger
 from . import conditions
+from .paths import Paths
 from .preview import preview_content, sample_contact
 
 
@@ -35,7 +36,7 @@ def problems(flow):
     steps = list(flow.steps.prefetch_related("variants", "contents"))
     if not steps:
         found.append(Problem(_("The flow has no steps: add at least one message.")))
-    if flow.trigger == Trigger.CUSTOM_EVENT and not flow.trigger_event:
+    if Trigger.CUSTOM_EVENT in flow.triggers and not flow.trigger_event:
         found.append(
             Problem(
                 _(
@@ -48,9 +49,13 @@ def problems(flow):
         Problem(_("Entry conditions: %(problem)s") % {"problem": text})
         for text in _condition_errors(flow.conditions)
     ]
+    found += _path_problems(flow, steps)
     contact = sample_contact()
     for step in steps:
-        found += _step_problems(step, contact)
+        if step.kind == StepKind.MESSAGE:
+            found += _step_problems(step, contact)
+        elif step.kind == StepKind.SPLIT:
+            found += _split_problems(step)
     return found
 
 
@@ -66,8 +71,105 @@ def _condition_errors(entries):
     return []
 
 
+def _name(step):
+    return _("Step %(number)s “%(name)s”") % {"number": step.position + 1, "name": step.name}
+
+
+def _path_problems(flow, steps):
+    """Links to another flow's steps, loops that never wait, steps no path reaches."""
+    found = []
+    paths = Paths(steps)
+    for step in steps:
+        for target in (step.next_step_id, step.no_next_step_id):
+            if target is not None and target not in paths.by_id:
+                found.append(
+                    Problem(
+                        _("%(step)s leads to a step of another flow: choose one of this flow.")
+                        % {"step": _name(step)},
+                        step,
+                    )
+                )
+    loop = _loop_without_delay(paths)
+    if loop:
+        found.append(
+            Problem(
+                _(
+                    "%(steps)s lead back to each other without a delay: a contact would go "
+                    "round at once, again and again. Give one of them a delay, or break the "
+                    "loop."
+                )
+                % {"steps": ", ".join(_name(step) for step in loop)},
+                loop[0],
+            )
+        )
+    reached, ahead = set(), [paths.first] if paths.first else []
+    while ahead:
+        step = ahead.pop()
+        if step is not None and step.pk not in reached:
+            reached.add(step.pk)
+            ahead += [following for _branch, following in paths.successors(step)]
+    found += [
+        Problem(
+            _("%(step)s: no path leads to it, so nobody gets it.") % {"step": _name(step)},
+            step,
+            blocking=False,
+        )
+        for step in steps
+        if step.pk not in reached
+    ]
+    return found
+
+
+def _loop_without_delay(paths):
+    """The steps of a loop whose every step is due at once (no delay on the step or any of
+    its variants), in path order; [] when there is none."""
+
+    def instant(step):
+        delays = [step.delay] + [v.delay for v in step.variants.all() if v.delay is not None]
+        return not any(delays)
+
+    state = {}  # step pk -> "open" while on the current path, "done" once explored
+
+    def visit(step, trail):
+        state[step.pk] = "open"
+        for _branch, following in paths.successors(step):
+            if following is None or not instant(following):
+                continue
+            if state.get(following.pk) == "open":
+                return trail[trail.index(following) :]
+            if following.pk not in state and (loop := visit(following, [*trail, following])):
+                return loop
+        state[step.pk] = "done"
+        return []
+
+    for step in paths.steps:
+        if step.pk not in state and instant(step) and (loop := visit(step, [step])):
+            return loop
+    return []
+
+
+def _split_problems(step):
+    if not step.conditions:
+        return [
+            Problem(
+                _(
+                    "%(step)s splits the path but has no condition: choose who goes the "
+                    "“then” way; the others go the “otherwise” way."
+                )
+                % {"step": _name(step)},
+                step,
+            )
+        ]
+    return [
+        Problem(
+            _("%(step)s, conditions: %(problem)s") % {"step": _name(step), "problem": text}, step
+        )
+        for text in _condition_errors(step.conditions)
+    ]
+
+
 def _step_problems(step, contact):
-    name = _("Step %(number)s “%(name)s”") % {"number": step.position + 1, "name": step.name}
+    name = _name(step)
     found = [
         Problem(_("%(step)s, conditions: %(problem)s") % {"step": name, "problem": text}, step)
         for text in _condition_errors(step.conditions)

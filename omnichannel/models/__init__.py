@@ -4,7 +4,7 @@ from .carts import CartRecovery, CartSnapshot
 from .consent import Consent, ConsentEvent, Suppression
 from .contacts import Contact
 from .costs import ChannelCost
-from .flows import Enrollment, Flow, Step, StepContent, StepVariant
+from .flows import Enrollment, Flow, Step, StepContent, StepVariant, StepVisit
 from .inbound import InboundMessage, SeenInboundMessage
 from .messages import DeliveryEvent, Message
 from .orders import TrackedOrder
@@ -44,6 +44,7 @@ __all__ = [
     "Step",
     "StepContent",
     "StepVariant",
+    "StepVisit",
     "Suppression",
     "TrackedOrder",
     "WebhookDelivery",

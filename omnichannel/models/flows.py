@@ -1,8 +1,9 @@
-"""Flows: a trigger, ordered steps with delays and content, and who is in them."""
+"""Flows: triggers, steps with delays, content and branches, and who is in them."""
 
 import uuid
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -48,6 +49,24 @@ class Trigger(models.TextChoices):
 ORDER_TRIGGERS = (Trigger.ORDER_PLACED, Trigger.ORDER_DELIVERED)
 
 
+def validate_triggers(value):
+    """``Flow.also_triggered_by``: a list of distinct ``Trigger`` values.
+
+    (Codes of their own: a field replaces the message of a code it knows, e.g. "invalid".)
+    """
+    if not isinstance(value, list):
+        raise ValidationError(_("Give the extra triggers as a list."), code="not_a_list")
+    unknown = [item for item in value if item not in Trigger.values]
+    if unknown:
+        raise ValidationError(
+            _("Unknown trigger: %(triggers)s. Choose from: %(choices)s."),
+            code="unknown_trigger",
+            params={"triggers": ", ".join(map(str, unknown)), "choices": ", ".join(Trigger.values)},
+        )
+    if len(set(value)) != len(value):
+        raise ValidationError(_("A trigger is listed twice."), code="duplicate_trigger")
+
+
 class ExitGoal(models.TextChoices):
     ORDERED = "ordered", _("Placed an order")
     UNSUBSCRIBED = "unsubscribed", _("Unsubscribed from every channel")
@@ -63,6 +82,16 @@ class Flow(models.Model):
     slug = models.SlugField(_("slug"), unique=True, help_text=_("Used in UTM campaign names."))
     kind = models.CharField(_("kind"), max_length=20, choices=FlowKind.choices)
     trigger = models.CharField(_("trigger"), max_length=24, choices=Trigger.choices)
+    also_triggered_by = models.JSONField(
+        _("also started by"),
+        default=list,
+        blank=True,
+        validators=[validate_triggers],
+        help_text=_(
+            "More triggers that start the flow. A contact goes through it once per the "
+            "re-entry rule, whichever trigger came first."
+        ),
+    )
     trigger_event = models.CharField(
         _("custom event name"),
         max_length=100,
@@ -131,6 +160,17 @@ class Flow(models.Model):
     def is_active(self):
         return self.status == FlowStatus.ACTIVE
 
+    @property
+    def triggers(self):
+        """Every trigger that starts the flow: the main one first."""
+        return [self.trigger, *(t for t in self.also_triggered_by if t != self.trigger)]
+
+    def clean(self):
+        if isinstance(self.also_triggered_by, list) and self.trigger in self.also_triggered_by:
+            raise ValidationError(
+                {"also_triggered_by": _("The main trigger need not be listed again.")}
+            )
+
 
 BEST_CHANNEL = "best"
 STEP_CHANNELS = [(BEST_CHANNEL, _("Best available channel")), *Channel.choices]
@@ -143,12 +183,51 @@ class OfferKind(models.TextChoices):
     FREE_SHIPPING = "free_shipping", _("Free shipping")
 
 
+class StepKind(models.TextChoices):
+    MESSAGE = "message", _("Message")
+    SPLIT = "split", _("Yes / no split")
+    EXIT = "exit", _("End of the path")
+
+
 class Step(models.Model):
-    """One message of a flow: when, on which channel, with which offer."""
+    """One node of a flow: a message (when, on which channel, with which offer), a yes / no
+    split on a condition, or the end of a path.
+
+    Every step knows its successors: ``next_step`` (a split's "yes" branch) and, for a
+    split, ``no_next_step``; an empty one means the next step by position, so a linear
+    flow needs neither. An end step has no successor.
+    """
 
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(
+        _("kind"), max_length=8, choices=StepKind.choices, default=StepKind.MESSAGE
+    )
+    next_step = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("then"),
+        help_text=_(
+            "The step that follows (a split: when the condition is met). Empty: the "
+            "next step in the order."
+        ),
+    )
+    no_next_step = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("otherwise"),
+        help_text=_(
+            "A split: the step for contacts who do not meet the condition. Empty: the "
+            "next step in the order."
+        ),
+    )
     delay = models.DurationField(
         _("delay"),
         default=timedelta(0),
@@ -161,7 +240,10 @@ class Step(models.Model):
         _("conditions"),
         default=list,
         blank=True,
-        help_text=_("The step is skipped for contacts who do not meet them."),
+        help_text=_(
+            "A message is skipped for contacts who do not meet them; a split sends those "
+            "who meet them all one way, the others the other way."
+        ),
     )
     offer_kind = models.CharField(
         _("offer"), max_length=16, choices=OfferKind.choices, default="", blank=True
@@ -200,7 +282,7 @@ class Step(models.Model):
 
     @property
     def has_offer(self):
-        return bool(self.offer_kind)
+        return self.kind == StepKind.MESSAGE and bool(self.offer_kind)
 
 
 class StepVariant(models.Model):
@@ -332,8 +414,10 @@ class Enrollment(models.Model):
     """One contact (or cart) going through one flow.
 
     ``trigger_key`` names the event that started it and is unique per flow, so a trigger
-    fired twice enrols once. ``next_step_at`` is when the sweeper acts next; the row, not
-    a Celery ETA, holds the schedule.
+    fired twice enrols once; ``trigger`` says which of the flow's triggers it was.
+    ``next_step`` is the step the contact waits for (by id: reordering or inserting steps
+    never moves them; empty once they are through), ``next_step_at`` when the sweeper acts
+    next; the row, not a Celery ETA, holds the schedule.
     """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -349,11 +433,19 @@ class Enrollment(models.Model):
         related_name="enrollments",
     )
     trigger_key = models.CharField(_("trigger"), max_length=200)
+    trigger = models.CharField(_("started by"), max_length=24, blank=True)
     state = models.CharField(
         _("state"), max_length=12, choices=EnrollmentState.choices, default=EnrollmentState.ACTIVE
     )
     exit_reason = models.CharField(_("exit reason"), max_length=200, blank=True)
-    next_position = models.PositiveSmallIntegerField(_("next step"), default=0)
+    next_step = models.ForeignKey(
+        Step,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="waiting",
+        verbose_name=_("next step"),
+    )
     next_step_at = models.DateTimeField(_("next step at"), null=True, blank=True)
     variants = models.JSONField(_("variants"), default=dict, blank=True)
     offer_code = models.CharField(_("offer code"), max_length=64, blank=True)
@@ -385,3 +477,31 @@ class Enrollment(models.Model):
 
     def __str__(self):
         return f"{self.contact} in {self.flow} ({self.get_state_display()})"
+
+
+class StepVisit(models.Model):
+    """A step acting on an enrollment: a message queued (or skipped), a split decided, an
+    end reached. What a flow's graph counts per step and per way out of a split.
+
+    Unique per enrollment, step and the time it was due, so two sweepers acting on the
+    same due step record it once, while a path looping back records each round.
+    """
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="visits")
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="visits")
+    branch = models.BooleanField(_("way taken"), null=True, help_text=_("A split: yes or no."))
+    due_at = models.DateTimeField(_("due"))
+    visited_at = models.DateTimeField(_("visited"))
+
+    class Meta:
+        verbose_name = _("step visit")
+        verbose_name_plural = _("step visits")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "step", "due_at"], name="omnichannel_step_visit_uniq"
+            )
+        ]
+        indexes = [models.Index(fields=["step", "branch"], name="omnichannel_visit_step")]
+
+    def __str__(self):
+        return f"{self.enrollment} at {self.step}"

@@ -54,6 +54,7 @@ from omnichannel.models import (  # noqa: E402
     Enrollment,
     Flow,
     Message,
+    Step,
     StepContent,
 )
 from omnichannel.outbox.dispatch import worker_id  # noqa: E402
@@ -126,6 +127,7 @@ def raw_writes(enrollment_ids):
         f.column: f.get_db_prep_save(f.pre_save(template, True), connection) for f in columns
     }
     pairs = list(Enrollment.objects.filter(pk__in=enrollment_ids).values_list("pk", "contact_id"))
+    second_step = Step.objects.get(position=1).pk
     size = omnichannel_settings.FLOW_BATCH_SIZE
     names = ", ".join(f'"{f.column}"' for f in columns)
     arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in columns)
@@ -134,7 +136,7 @@ def raw_writes(enrollment_ids):
         "ON CONFLICT DO NOTHING"
     )
     move_on = (
-        "UPDATE omnichannel_enrollment SET next_position = 1, next_step_at = _v.at, "
+        "UPDATE omnichannel_enrollment SET next_step_id = %s, next_step_at = _v.at, "
         "locked_until = NULL, locked_by = '' FROM unnest(%s::bigint[], %s::timestamptz[]) "
         "AS _v(id, at) WHERE omnichannel_enrollment.id = _v.id"
     )
@@ -149,7 +151,8 @@ def raw_writes(enrollment_ids):
         params = [varying.get(f.column) or [prepared[f.column]] * len(chunk) for f in columns]
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(insert, params)
-            cursor.execute(move_on, [[pk for pk, _ in chunk], [now + STEPS[1][1]] * len(chunk)])
+            moved = [[pk for pk, _ in chunk], [now + STEPS[1][1]] * len(chunk)]
+            cursor.execute(move_on, [second_step, *moved])
 
 
 def baseline(total):

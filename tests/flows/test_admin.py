@@ -75,6 +75,7 @@ def flow_data(steps=(), **fields):
                 f"steps-{index}-name": name,
                 f"steps-{index}-delay": delay,
                 f"steps-{index}-channel": channel,
+                f"steps-{index}-kind": "message",
                 f"steps-{index}-offer_kind": "",
                 f"steps-{index}-offer_value": "",
             }
@@ -167,7 +168,7 @@ def test_broken_stored_conditions_are_shown_and_explained(admin_client):
     assert '<option value="retired_condition" selected>' in step_page
 
 
-def test_reordering_and_deleting_steps_keeps_positions_contiguous(admin_client):
+def test_reordering_and_deleting_steps_keeps_positions_and_waiting_contacts(admin_client):
     flow = make_flow(
         steps=[
             ("A", timedelta(0), "email"),
@@ -187,20 +188,24 @@ def test_reordering_and_deleting_steps_keeps_positions_contiguous(admin_client):
                 f"steps-{index}-name": step.name,
                 f"steps-{index}-delay": "0",
                 f"steps-{index}-channel": "email",
+                f"steps-{index}-kind": "message",
                 f"steps-{index}-offer_kind": "",
                 f"steps-{index}-DELETE": delete,
             }
         )
-    enrol(flow)
+    waiting = {step.name: enrol(flow, next_step=step) for step in (a, b, c)}
     response = admin_client.post(flow_url(flow), data, follow=True)
     assert response.redirect_chain, response.context["errors"]
     assert list(flow.steps.order_by("position").values_list("name", "position")) == [
         ("C", 0),
         ("A", 1),
     ]
-    assert "1 contact is in this flow: they go on with the step now at their next position." in (
-        messages_of(response)
-    )
+    # Each contact keeps the step they waited for; B's go on with C, which followed B in
+    # the order staff saw when they deleted it (not A, which follows B's place now).
+    assert {
+        name: Enrollment.objects.get(pk=enrollment.pk).next_step.name
+        for name, enrollment in waiting.items()
+    } == {"A": "A", "B": "C", "C": "C"}
 
 
 # --- the list --------------------------------------------------------------------------
@@ -544,6 +549,7 @@ def step_data(step, contents=(), variants=(), **fields):
         "name": step.name,
         "delay": "0",
         "channel": step.channel,
+        "kind": step.kind,
         "conditions-rows": "0",
         "min_cart_value": "",
         "offer_kind": "",
@@ -815,7 +821,11 @@ def test_dry_run_page_for_new_and_enrolled_contacts(admin_client, locmem_channel
     flow = make_flow(steps=[("Hello", timedelta(0), "email"), ("Text", timedelta(1), "sms")])
     ContactFactory(email="fresh@example.com", consents=["email"])
     held = enrol(flow, "held_out")
-    inside = enrol(flow, next_position=1, next_step_at=timezone.now() + timedelta(hours=3))
+    inside = enrol(
+        flow,
+        next_step=flow.steps.get(position=1),
+        next_step_at=timezone.now() + timedelta(hours=3),
+    )
     url = flow_url(flow, "dry_run")
     newest = page(admin_client.get(url))
     assert "fresh@example.com" in newest and "Skipped: no marketing consent for SMS" in newest

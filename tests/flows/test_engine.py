@@ -121,7 +121,7 @@ class TestSteps:
         enrollment = enroll(welcome, ann, trigger_key="a")
         advance_due()
         Enrollment.objects.filter(pk=enrollment.pk).update(
-            next_position=0, next_step_at=timezone.now()
+            next_step=welcome.steps.get(position=0), next_step_at=timezone.now()
         )
         advance_due()
         assert Message.objects.count() == 1  # idempotency key (enrollment, step)

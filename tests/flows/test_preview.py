@@ -189,7 +189,7 @@ def test_dry_run_of_enrolled_contacts_follows_their_own_schedule(series):
     next_at = NOON + timedelta(hours=5)
     inside = Enrollment.objects.create(
         flow=series, contact=ann, trigger_key="a", triggered_at=NOON - timedelta(days=1),
-        next_position=1, next_step_at=next_at,
+        next_step=series.steps.get(position=1), next_step_at=next_at,
     )  # fmt: skip
     left = Enrollment.objects.create(
         flow=series, contact=ContactFactory(), trigger_key="b", triggered_at=NOON,

@@ -94,7 +94,7 @@ def test_enrollments_with_flow_state_and_steps(history):
         "Welcome series",
         "privacy-welcome",
     )
-    assert (enrollment["state"], enrollment["next_position"]) == ("active", 0)
+    assert (enrollment["state"], enrollment["next_step_name"]) == ("active", "Hello")
     assert enrollment["next_step_at"] and enrollment["context"] == {"e": EMAIL}
 
 

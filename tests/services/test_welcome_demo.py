@@ -55,5 +55,5 @@ def test_signup_to_the_first_welcome_email_through_the_worker(start_worker, clie
     assert "/omnichannel/c/" in message.rendered["html"]  # the worker tracked the links
     # Step 2 waits its (fast) four minutes from the moment step 1 was queued.
     enrollment.refresh_from_db()
-    assert (enrollment.state, enrollment.next_position) == ("active", 1)
+    assert (enrollment.state, enrollment.next_step.position) == ("active", 1)
     assert enrollment.next_step_at - message.scheduled_at == timedelta(minutes=4)

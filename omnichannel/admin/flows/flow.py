@@ -14,7 +14,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -24,9 +24,10 @@ from django.views.decorators.http import require_POST
 
 from ...flows import lifecycle, validation
 from ...flows.analytics import flow_figures
+from ...flows.graph import flow_graph
 from ...flows.preview import dry_run, dry_run_enrolled
 from ...models import Contact, Enrollment, Flow, Step
-from ...models.flows import EnrollmentState, FlowStatus
+from ...models.flows import EnrollmentState, FlowStatus, StepKind
 from ..permissions import may_view_contacts
 from .forms import DryRunForm, FiguresPeriodForm, FlowForm, StepInlineForm, renumber_steps
 from .widgets import DURATIONS_IN_WORDS
@@ -39,24 +40,51 @@ class StepInline(admin.TabularInline):
     fields = (
         "position",
         "name",
+        "kind",
         "delay",
         "channel",
         "offer_kind",
         "offer_value",
         "content_summary",
+        "leads_to",
     )
-    readonly_fields = ("content_summary",)
+    readonly_fields = ("content_summary", "leads_to")
     extra = 0
     show_change_link = True
     verbose_name_plural = _("steps (open a step for its content, variants and conditions)")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("contents")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("next_step", "no_next_step")
+            .prefetch_related("contents")
+        )
+
+    @admin.display(description=_("leads to"))
+    def leads_to(self, obj):
+        """Where the step's ways go, in words (empty ways: the next step in the order)."""
+        if obj.pk is None:
+            return ""
+        if obj.kind == StepKind.EXIT:
+            return _("ends the path")
+
+        def named(step):
+            return f"{step.position + 1}. {step.name}" if step else _("the next in order")
+
+        if obj.kind == StepKind.SPLIT:
+            return _("yes: %(yes)s · no: %(no)s") % {
+                "yes": named(obj.next_step),
+                "no": named(obj.no_next_step),
+            }
+        return named(obj.next_step)
 
     @admin.display(description=_("content"))
     def content_summary(self, obj):
         if obj.pk is None:
             return _("(after saving)")
+        if obj.kind != StepKind.MESSAGE:
+            return _("sends nothing")
         labels = sorted({content.get_channel_display() for content in obj.contents.all()})
         return format_html(
             '{} · <a href="{}">{}</a>',
@@ -89,7 +117,7 @@ class FlowAdmin(admin.ModelAdmin):
     save_on_top = True
     fieldsets = (
         (None, {"fields": ("name", "slug", "kind", ("status", "activated_at"), "priority")}),
-        (_("What starts it"), {"fields": ("trigger", "trigger_event")}),
+        (_("What starts it"), {"fields": ("trigger", "also_triggered_by", "trigger_event")}),
         (_("Who enters"), {"fields": ("conditions", "reentry_cooldown")}),
         (_("When it ends early"), {"fields": ("exit_goals",)}),
         (_("Measuring"), {"fields": ("holdout_percent", "attribution_window")}),
@@ -137,25 +165,19 @@ class FlowAdmin(admin.ModelAdmin):
         return obj.active_n
 
     def save_formset(self, request, form, formset, change):
-        super().save_formset(request, form, formset, change)
         if formset.model is not Step:
+            super().save_formset(request, form, formset, change)
             return
+        # Deleted first, in the order staff saw when they ticked Delete: the contacts
+        # waiting for a deleted step go on with the one that followed it there
+        # (``flows.paths``), whatever new order the same save gives the others.
+        steps = formset.save(commit=False)
+        for step in formset.deleted_objects:
+            step.delete()
+        for step in steps:
+            step.save()
+        formset.save_m2m()
         renumber_steps(form.instance)
-        waiting = form.instance.enrollments.filter(state=EnrollmentState.ACTIVE).count()
-        if formset.has_changed() and waiting:
-            # Enrollments hold the number of their next step, not the step itself.
-            self.message_user(
-                request,
-                ngettext(
-                    "%d contact is in this flow: they go on with the step now at their "
-                    "next position.",
-                    "%d contacts are in this flow: they go on with the steps now at their "
-                    "next positions.",
-                    waiting,
-                )
-                % waiting,
-                messages.WARNING,
-            )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         flow = self.get_object(request, unquote(object_id))
@@ -281,6 +303,11 @@ class FlowAdmin(admin.ModelAdmin):
                 name="omnichannel_flow_dry_run",
             ),
             path(
+                "<path:object_id>/graph.json",
+                view(self.graph_view),
+                name="omnichannel_flow_graph",
+            ),
+            path(
                 "<path:object_id>/do/<str:action>/",
                 view(require_POST(self.object_action_view)),
                 name="omnichannel_flow_do",
@@ -305,6 +332,19 @@ class FlowAdmin(admin.ModelAdmin):
         """Whether the user holds the permissions of ``action``, as the list's actions."""
         run = getattr(self, action)
         return all(getattr(self, f"has_{p}_permission")(request) for p in run.allowed_permissions)
+
+    def graph_view(self, request, object_id):
+        """The flow as a graph with its figures (``flows.graph``), as JSON for the canvas;
+        ``since`` / ``until`` (YYYY-MM-DD) choose the period as on the flow's page."""
+        flow = self.get_object(request, unquote(object_id))
+        if flow is None:
+            return JsonResponse({"error": _("No such flow.")}, status=404)
+        if not self.has_view_permission(request, flow):
+            raise PermissionDenied
+        period = FiguresPeriodForm(request.GET)
+        if not period.is_valid():
+            return JsonResponse({"errors": period.errors.get_json_data()}, status=400)
+        return JsonResponse(flow_graph(flow, *period.bounds()))
 
     def dry_run_view(self, request, object_id):
         """Who would receive what, when: the flow replayed for recent contacts."""

@@ -15,7 +15,7 @@ from ...flows.preview import preview_content, sample_contact, unmark
 from ...models import Contact, Message, Step, StepContent
 from ...models.channels import Channel
 from ...models.consent import Purpose
-from ...models.flows import ExitGoal, Trigger
+from ...models.flows import ExitGoal, StepKind, Trigger
 from ...outbox.blocks import validate_blocks
 from .widgets import ConditionsField, EmailBlocksWidget
 
@@ -28,6 +28,16 @@ class FlowForm(forms.ModelForm):
         label=_("Entry conditions"),
         help_text=_("A contact enters only when they meet all of these. None: everyone."),
     )
+    also_triggered_by = forms.MultipleChoiceField(
+        label=_("Also started by"),
+        choices=Trigger.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_(
+            "More triggers that start the flow. A contact goes through it once per the "
+            "re-entry rule, whichever trigger came first."
+        ),
+    )
     exit_goals = forms.MultipleChoiceField(
         label=_("Exit goals"),
         choices=ExitGoal.choices,
@@ -38,7 +48,11 @@ class FlowForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("trigger") == Trigger.CUSTOM_EVENT and not cleaned.get("trigger_event"):
+        main = cleaned.get("trigger")
+        # Ticking the main trigger again changes nothing: keep the list to the others.
+        also = [t for t in cleaned.get("also_triggered_by") or [] if t != main]
+        cleaned["also_triggered_by"] = also
+        if Trigger.CUSTOM_EVENT in [main, *also] and not cleaned.get("trigger_event"):
             self.add_error(
                 "trigger_event",
                 _("Name the event that starts this flow, as track_event() gets it."),
@@ -149,11 +163,49 @@ class DryRunForm(forms.Form):
         return {name: chosen.get(name) or default for name, default in self.DEFAULTS.items()}
 
 
+class StepChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.position + 1}. {obj.name} ({obj.get_kind_display()})"
+
+
 class StepForm(OneBasedPositionForm):
+    """A step's own page: where it leads is chosen among the steps of its flow."""
+
     conditions = ConditionsField(
         label=_("Conditions"),
-        help_text=_("The step is skipped for contacts who do not meet all of these."),
+        help_text=_(
+            "A message is skipped for contacts who do not meet all of these; a split sends "
+            "those who meet them all the “then” way, the others the “otherwise” way."
+        ),
     )
+
+    class Meta:
+        field_classes = {"next_step": StepChoiceField, "no_next_step": StepChoiceField}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        flow_id = self.instance.flow_id or self.initial.get("flow")
+        for name in ("next_step", "no_next_step"):
+            if name in self.fields:
+                field = self.fields[name]
+                field.queryset = Step.objects.filter(flow_id=flow_id).order_by("position", "id")
+                field.empty_label = _("The next step in the order")
+
+    def clean(self):
+        cleaned = super().clean()
+        flow = cleaned.get("flow") or getattr(self.instance, "flow", None)
+        for name in ("next_step", "no_next_step"):
+            target = cleaned.get(name)
+            if target is not None and flow is not None and target.flow_id != flow.pk:
+                self.add_error(name, _("Choose a step of this flow."))
+        kind = cleaned.get("kind")
+        if cleaned.get("no_next_step") and kind != StepKind.SPLIT:
+            self.add_error(
+                "no_next_step", _("Only a split has an “otherwise” way: leave this empty.")
+            )
+        if cleaned.get("next_step") and kind == StepKind.EXIT:
+            self.add_error("next_step", _("An end of the path leads nowhere: leave this empty."))
+        return cleaned
 
 
 class StepContentForm(forms.ModelForm):

@@ -24,6 +24,7 @@ from ...flows.preview import preview_step, sample_contact
 from ...flows.variables import grouped_tags
 from ...models import ChannelCost, Contact, Step, StepContent, StepVariant
 from ...models.channels import Channel
+from ...models.flows import StepKind
 from ..permissions import may_view_contacts
 from .forms import (
     PHONE_CHANNELS,
@@ -138,8 +139,9 @@ class StepAdmin(admin.ModelAdmin):
     search_fields = ("name", "flow__name")
     inlines = [StepVariantInline, StepContentInline]
     fieldsets = (
-        (None, {"fields": ("flow", ("position", "name"), "delay", "channel")}),
+        (None, {"fields": ("flow", ("position", "name"), "kind", "delay", "channel")}),
         (_("Who gets it"), {"fields": ("conditions", "min_cart_value", "transactional")}),
+        (_("Where it leads"), {"fields": ("next_step", "no_next_step")}),
         (
             _("Offer"),
             {"fields": (("offer_kind", "offer_value"), ("offer_prefix", "offer_valid_for"))},
@@ -148,6 +150,12 @@ class StepAdmin(admin.ModelAdmin):
 
     def get_model_perms(self, request):
         return {}
+
+    def get_inline_instances(self, request, obj=None):
+        # A split or an end sends nothing: no contents or variants to edit.
+        if obj is not None and obj.kind != StepKind.MESSAGE:
+            return []
+        return super().get_inline_instances(request, obj)
 
     @admin.display(description=_("delay"), ordering="delay")
     def delay_in_words(self, obj):

@@ -44,7 +44,7 @@ VIEW_FIELDS = ("product_id", "name", "url", "price", "first_viewed_at", "last_vi
 ALERT_FIELDS = ("product_id", "kind", "requested_at", "notified_at")
 ENROLLMENT_FIELDS = (
     "uuid", "state", "exit_reason", "trigger_key", "triggered_at", "enrolled_at", "ended_at",
-    "next_position", "next_step_at", "variants", "offer_code", "offer_expires_at", "context",
+    "trigger", "next_step_at", "variants", "offer_code", "offer_expires_at", "context",
 )  # fmt: skip
 MESSAGE_FIELDS = (
     "uuid", "channel", "purpose", "source", "status", "to", "rendered", "context",
@@ -98,6 +98,7 @@ def contact_data(contact):
             "enrolled_at",
             flow_name=F("flow__name"),
             flow_slug=F("flow__slug"),
+            next_step_name=F("next_step__name"),
         ),
         "messages": messages(contact),
         "inbound_messages": rows(footprint.inbound_messages(), INBOUND_FIELDS, "received_at"),
