@@ -388,14 +388,14 @@ def test_cost_comes_from_the_cost_table(ann):
     assert (message.cost, message.cost_currency) == (Decimal("0.07"), "EUR")
 
 
-def statements_for(batch_size, settings, monkeypatch):
+def statements_for(batch_size, settings, monkeypatch, content=CONTENT):
     """(statements through Django, hand-overs) for one batch of ``batch_size``."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     settings.OMNICHANNEL = {**settings.OMNICHANNEL, "DISPATCH_BATCH_SIZE": batch_size}
     for person in [ContactFactory(consents=["email"]) for _ in range(batch_size)]:
-        queue(person)
+        outbox.enqueue(person, "email", content, idempotency_key=f"{person.pk}-email")
     hand_overs = []
     execute = dispatch.execute_prepared
     # On PostgreSQL the hand-over goes to psycopg directly: count it where it is sent.
@@ -425,6 +425,20 @@ def test_a_batch_costs_the_same_statements_whatever_its_size_plus_one_per_messag
     )
     assert (small[1], large[1]) == (5 * per_message, 20 * per_message)
     assert small[0] == large[0] <= 16
+
+
+def test_block_emails_read_the_brand_once_a_batch_not_once_an_email(settings, monkeypatch):
+    blocks = {
+        "subject": "Hello",
+        "blocks": [{"type": "heading", "text": "Hello {{ contact.first_name }}"}],
+    }
+    plain = statements_for(5, settings, monkeypatch)
+    small, large = (
+        statements_for(5, settings, monkeypatch, blocks),
+        statements_for(20, settings, monkeypatch, blocks),
+    )
+    assert small == (plain[0] + 1, plain[1])  # the brand, read once
+    assert large[0] == small[0]
 
 
 @pytest.mark.services

@@ -17,6 +17,8 @@ preferences links and the shop's postal address (CAN-SPAM; Gmail and Yahoo's bul
 rules). A ``footer`` block only sets its note; without one, the default note is added.
 """
 
+import contextlib
+import contextvars
 import json
 import re
 from dataclasses import dataclass
@@ -235,13 +237,37 @@ def _block_errors(number, block):
 # --- compiling -------------------------------------------------------------------------------
 
 
+# Inside ``one_brand()``: {} until the first block email reads the brand, then {"brand": it}.
+_shared_brand = contextvars.ContextVar("omnichannel_shared_brand", default=None)
+
+
+@contextlib.contextmanager
+def one_brand():
+    """Render every block email inside with the brand read once, when the first one needs
+    it: a dispatch batch costs one query for it, not one per email."""
+    token = _shared_brand.set({})
+    try:
+        yield
+    finally:
+        _shared_brand.reset(token)
+
+
+def current_brand():
+    shared = _shared_brand.get()
+    if shared is None:
+        return Brand.load()
+    if "brand" not in shared:
+        shared["brand"] = Brand.load()
+    return shared["brand"]
+
+
 def expand_blocks(content):
     """``content`` with its ``blocks`` turned into ``html`` and, unless it has its own,
     ``text`` template sources (unchanged when it has no blocks)."""
     blocks = content.get("blocks")
     if not blocks:
         return content
-    compiled = compile_blocks(blocks, Brand.load())
+    compiled = compile_blocks(blocks, current_brand())
     expanded = {key: value for key, value in content.items() if key != "blocks"}
     expanded["html"] = compiled["html"]
     if not expanded.get("text"):

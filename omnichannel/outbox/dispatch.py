@@ -66,6 +66,7 @@ from ..models.channels import Channel
 from ..models.messages import DeliveryEventKind, MessageStatus
 from . import pacing as throttle
 from . import policy
+from .blocks import one_brand
 from .rendering import render_message
 from .status import KEEP_PROVIDER_REPORTS
 
@@ -535,11 +536,12 @@ def dispatch_batch(owner, now=None):
         else:
             outcomes.close(message, MessageStatus.CANCELLED, decision.reason)
     rendered = {}
-    for message in to_send:
-        try:
-            rendered[message.pk] = render_message(message)
-        except Exception as exc:  # a broken template fails its message only
-            outcomes.fail(message, f"the content could not be rendered: {exc}")
+    with one_brand():
+        for message in to_send:
+            try:
+                rendered[message.pk] = render_message(message)
+            except Exception as exc:  # a broken template fails its message only
+                outcomes.fail(message, f"the content could not be rendered: {exc}")
     to_send = [m for m in to_send if m.pk in rendered]
     to_send = pace(to_send, backends, rendered, outcomes, now)
     outcomes.write()
