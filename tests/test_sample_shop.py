@@ -686,7 +686,12 @@ def test_a_product_page_writes_its_view_only_after_the_response(client, mug, mon
         assert client.get(page).status_code == 200
     during_request = [q["sql"] for q in queries.captured_queries[: flushed_at[0]]]
     assert not [sql for sql in during_request if "omnichannel_" in sql]
-    after_response = [q["sql"] for q in queries.captured_queries[flushed_at[0] :]]
+    # One upsert (Django 5.2 wraps it in BEGIN / COMMIT of its own, Django 6 does not).
+    after_response = [
+        q["sql"]
+        for q in queries.captured_queries[flushed_at[0] :]
+        if q["sql"] not in ("BEGIN", "COMMIT")
+    ]
     assert len(after_response) == 1 and "omnichannel_productview" in after_response[0]
     view = ProductView.objects.get()
     assert (view.product_id, view.name, view.url, view.price) == (
