@@ -39,5 +39,5 @@ def _absolute_route(view_name, script_prefix, urlconf, base):
     return absolute_url(reverse(view_name, args=[TOKEN_PLACEHOLDER], urlconf=urlconf))
 
 
-def restore_url(cart, message=None):
-    return token_url("omnichannel:restore_cart", restore_token(cart, message))
+def restore_url(cart, message_uuid=None):
+    return token_url("omnichannel:restore_cart", restore_token(cart, message_uuid))

@@ -74,9 +74,10 @@ def read_unsubscribe_token(token):
 # --- cart restore ------------------------------------------------------------------------
 
 
-def restore_token(cart, message=None):
-    """The token of a cart restore link: the cart's UUID and the message that carried it."""
-    payload = {"c": cart.uuid.hex, "m": message.uuid.hex if message is not None else ""}
+def restore_token(cart, message_uuid=None):
+    """The token of a cart restore link: the cart's UUID and the UUID of the message that
+    carried it."""
+    payload = {"c": cart.uuid.hex, "m": message_uuid.hex if message_uuid is not None else ""}
     return CART_RESTORE.signer.sign_object(payload, compress=True)
 
 

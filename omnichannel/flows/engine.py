@@ -22,7 +22,7 @@ from ..carts.carts import idle_time
 from ..conf import omnichannel_settings
 from ..core import claims
 from ..core.batches import Report, run_batches
-from ..core.db import insert_objects, insert_rows, update_rows
+from ..core.db import insert_rows, update_rows
 from ..core.links import restore_url
 from ..integrations.adapter import get_adapter
 from ..models import (
@@ -521,7 +521,7 @@ def advance_due(now=None, owner=None):
     exited = {e.pk for leaving in exits.values() for e in leaving}
     stayed = [e for e in enrollments if e.pk not in exited]
     with transaction.atomic():
-        insert_objects(messages)
+        queue_messages(messages, now)
         visits = [(e.pk, *visit) for e in stayed for visit in batch.visits[e.pk]]
         insert_rows(StepVisit, VISIT_ROW, visits, common={"visited_at": now})
         for enrollment in stayed:
@@ -652,29 +652,37 @@ def messages_for(planned, now):
         showing, recommended_products([p.enrollment for p in showing]), strict=True
     ):
         plan.recommendations = products
-    expires_at = now + timedelta(seconds=omnichannel_settings.FLOW_MESSAGE_TTL_SECONDS)
-    messages = []
+    rows = []
     for plan in planned:
         enrollment, step = plan.enrollment, plan.step
-        message = Message(
-            idempotency_key=f"flow:{enrollment.pk}:{step.pk}",
-            contact=enrollment.contact,
-            channel=plan.channel,
-            purpose=plan.purpose,
-            source=f"flow:{enrollment.flow.slug}:{step.position + 1}",
-            enrollment=enrollment,
-            step=step,
-            variant=plan.variant,
-            content=plan.content.as_message_content(),
-            scheduled_at=now,
-            expires_at=expires_at,
-            priority=enrollment.flow.priority,
-        )
-        message.context = message_context(plan)
+        message_uuid = uuid.uuid4()
+        context = message_context(plan)
         if enrollment.cart is not None:
-            message.context["cart"]["restore_url"] = restore_url(enrollment.cart, message)
-        messages.append(message)
-    return messages
+            context["cart"]["restore_url"] = restore_url(enrollment.cart, message_uuid)
+        rows.append(
+            (
+                message_uuid, f"flow:{enrollment.pk}:{step.pk}", enrollment.contact_id,
+                plan.channel, plan.purpose, f"flow:{enrollment.flow.slug}:{step.position + 1}",
+                enrollment.pk, step.pk, plan.variant.pk if plan.variant else None,
+                plan.content.as_message_content(), context, enrollment.flow.priority,
+            )
+        )  # fmt: skip
+    return rows
+
+
+# The columns of a flow's message that differ from one to the next (``messages_for``).
+MESSAGE_ROW = (
+    "uuid", "idempotency_key", "contact", "channel", "purpose", "source", "enrollment",
+    "step", "variant", "content", "context", "priority",
+)  # fmt: skip
+
+
+def queue_messages(rows, now):
+    """Write ``messages_for``'s rows in one statement; a row whose key exists (a retried
+    batch) is skipped."""
+    expires_at = now + timedelta(seconds=omnichannel_settings.FLOW_MESSAGE_TTL_SECONDS)
+    common = {"scheduled_at": now, "expires_at": expires_at, "created_at": now, "updated_at": now}
+    insert_rows(Message, MESSAGE_ROW, rows, common=common)
 
 
 def shows_recommendations(content):
