@@ -78,6 +78,7 @@ def make_due(flow, total):
     """``total`` contacts, each with a due enrollment at the flow's first step."""
     now = timezone.now()
     stamp = time.monotonic_ns()
+    first = flow.steps.order_by("position").first()
     for start in range(0, total, CHUNK):
         contacts = Contact.objects.bulk_create(
             Contact(email=f"bench{stamp}-{i}@example.com", first_name="Ann")
@@ -89,6 +90,7 @@ def make_due(flow, total):
                 contact=contact,
                 trigger_key=f"bench:{contact.pk}",
                 triggered_at=now,
+                next_step=first,
                 next_step_at=now - timedelta(seconds=1),
             )
             for contact in contacts
