@@ -502,13 +502,18 @@ def main():
         if args.profile:
             from pyinstrument import Profiler
 
-            with settings_for(LOCMEM_CHANNEL):
-                queue(total)
-                profiler = Profiler()
-                with profiler:
-                    drain()
-            reset()
-            print(profiler.output_text(unicode=False, color=False, show_all=False))
+            for label, config in (
+                ("locmem channel", settings_for(LOCMEM_CHANNEL)),
+                ("anymail test backend", settings_for(EMAIL_CHANNEL, ANYMAIL_TEST)),
+            ):
+                with config:
+                    queue(total)
+                    profiler = Profiler()
+                    with profiler:
+                        drain()
+                reset()
+                print(f"profile, {label}, {total} messages")
+                print(profiler.output_text(unicode=False, color=False, show_all=False))
     finally:
         connections.close_all()
         connection.creation.destroy_test_db(
