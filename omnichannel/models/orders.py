@@ -4,6 +4,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class AttributionKind(models.TextChoices):
+    CLICK = "click", _("last click")
+    SEND = "send", _("last send")
+
+
 class TrackedOrder(models.Model):
     """One shop order as last reported by ``track_order``.
 
@@ -37,6 +42,58 @@ class TrackedOrder(models.Model):
     lapses_at = models.DateTimeField(_("lapses"), null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    # The one attribution of the order (the ``ATTRIBUTION`` setting's rule), decided once
+    # when the order becomes a purchase and read by every report, so that the flow page,
+    # the cart dashboard, the popup figures and the marketing home credit the same touch.
+    # The step, flow and channel are copied from the message so that the credit outlives
+    # the message's retention.
+    attributed_by = models.CharField(
+        _("attributed by"), max_length=8, choices=AttributionKind.choices, blank=True
+    )
+    attributed_message = models.ForeignKey(
+        "omnichannel.Message",
+        verbose_name=_("attributed message"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="attributed_orders",
+    )
+    attributed_flow = models.ForeignKey(
+        "omnichannel.Flow",
+        verbose_name=_("attributed flow"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="attributed_orders",
+    )
+    attributed_step = models.ForeignKey(
+        "omnichannel.Step",
+        verbose_name=_("attributed step"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="attributed_orders",
+    )
+    attributed_variant = models.ForeignKey(
+        "omnichannel.StepVariant",
+        verbose_name=_("attributed variant"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="attributed_orders",
+    )
+    attributed_channel = models.CharField(_("attributed channel"), max_length=16, blank=True)
+    # The popup the buyer subscribed through, when that signup falls inside the popup
+    # window: a source of the list, credited beside (not instead of) the message.
+    attributed_popup = models.ForeignKey(
+        "omnichannel.Popup",
+        verbose_name=_("attributed popup"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="attributed_orders",
+    )
+
     class Meta:
         verbose_name = _("order")
         verbose_name_plural = _("orders")
@@ -46,7 +103,18 @@ class TrackedOrder(models.Model):
                 fields=["lapses_at"],
                 condition=models.Q(lapses_at__isnull=False),
                 name="omnichannel_order_lapse",
-            )
+            ),
+            # The reports group a period's purchases by flow, channel or popup.
+            models.Index(
+                fields=["attributed_flow", "placed_at"],
+                condition=models.Q(attributed_flow__isnull=False),
+                name="omnichannel_order_flow",
+            ),
+            models.Index(
+                fields=["attributed_popup", "placed_at"],
+                condition=models.Q(attributed_popup__isnull=False),
+                name="omnichannel_order_popup",
+            ),
         ]
 
     def __str__(self):
