@@ -280,6 +280,11 @@ def pages():
         "omnichannel_flow_graph": (
             "get", reverse("admin:omnichannel_flow_graph", args=[flow.pk]), {}, readers,
         ),
+        # A form-encoded body is no graph: past the permission check, the canvas refuses it.
+        "omnichannel_flow_canvas": (
+            "post", reverse("admin:omnichannel_flow_canvas", args=[flow.pk]), {},
+            {"nobody": 403, "viewer": 403, "marketer": 400, "superuser": 400},
+        ),
         "omnichannel_popup_preview": (
             "post", reverse("admin:omnichannel_popup_preview"),
             {"name": "P", "variants-0-headline": "Hello"},

@@ -14,8 +14,8 @@ from decimal import Decimal
 
 from django.utils.dateparse import parse_duration
 from django.utils.duration import duration_string
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 SECOND, MINUTE, HOUR, DAY, WEEK = 1, 60, 3600, 86400, 604800
 
@@ -106,3 +106,17 @@ def describe_delay(delay):
         ngettext("%(n)d second", "%(n)d seconds", seconds) % {"n": seconds} if seconds else "",
     ]
     return " ".join(part for part in parts if part)
+
+
+def describe_wait(delay, wait_until):
+    """A step's timing in words: its delay, then the time of day it waits for, if any
+    ("1 day, then until 10:00, contact's time")."""
+    if wait_until is None:
+        return describe_delay(delay)
+    until = wait_until.strftime("%H:%M:%S" if wait_until.second else "%H:%M")
+    if not delay:
+        return gettext("until %(time)s, contact's time") % {"time": until}
+    return gettext("%(delay)s, then until %(time)s, contact's time") % {
+        "delay": describe_delay(delay),
+        "time": until,
+    }

@@ -24,6 +24,7 @@ from ..core import claims
 from ..core.batches import Report, run_batches
 from ..core.db import insert_rows, update_rows
 from ..core.links import restore_url
+from ..core.local_time import next_local_time
 from ..integrations.adapter import get_adapter
 from ..models import (
     CartSnapshot,
@@ -194,8 +195,9 @@ def enroll_many(flow, entries):
     contact_ids = {e.contact_id for e in entries}
     blocked = reentry_blocked(flow, contact_ids, now)
     facts = ContactFacts(contact_ids)
-    contacts = entry_contacts(flow, entries)
     first = Paths(flow.steps.all()).first
+    waits = first is not None and first.wait_until is not None
+    contacts = entry_contacts(entries) if flow.conditions or waits else {}
     first_variants = list(first.variants.all()) if first else []
     rows, seen = [], set()
     for entry in entries:
@@ -209,7 +211,7 @@ def enroll_many(flow, entries):
         if facts.goal(flow, contact_id, entry.cart, since=entry.triggered_at):
             continue
         seen.add(contact_id)
-        rows.append(enrollment_row(flow, entry, first, first_variants))
+        rows.append(enrollment_row(flow, entry, first, first_variants, contacts.get(contact_id)))
     return insert_rows(
         Enrollment,
         ENROLLMENT_ROW,
@@ -219,10 +221,8 @@ def enroll_many(flow, entries):
     )
 
 
-def entry_contacts(flow, entries):
-    """pk -> contact for the entries, when the flow's entry conditions need them."""
-    if not flow.conditions:
-        return {}
+def entry_contacts(entries):
+    """pk -> contact for the entries (for entry conditions, or a first step's local time)."""
     given = {e.contact_id: e.contact for e in entries if e.contact is not None}
     missing = {e.contact_id for e in entries} - given.keys()
     return {**Contact.objects.in_bulk(missing), **given} if missing else given
@@ -235,9 +235,9 @@ ENROLLMENT_ROW = (
 )  # fmt: skip
 
 
-def enrollment_row(flow, entry, first, first_variants):
+def enrollment_row(flow, entry, first, first_variants, contact):
     """The ``ENROLLMENT_ROW`` values of a new enrollment: held out, or due at the first
-    step."""
+    step (``contact`` is needed only when that step waits for a local time)."""
     state, ended_at, next_step, next_step_at, chosen = EnrollmentState.ACTIVE, None, None, None, {}
     if variants.in_holdout(flow):
         state, ended_at = EnrollmentState.HELD_OUT, entry.triggered_at
@@ -247,7 +247,8 @@ def enrollment_row(flow, entry, first, first_variants):
             sticky = Enrollment(variants={})  # where ``assign`` records the choice
             variant = variants.assign(sticky, first, first_variants)
             chosen = sticky.variants
-        next_step, next_step_at = first.pk, entry.triggered_at + step_delay(first, variant)
+        next_step = first.pk
+        next_step_at = step_due(first, variant, entry.triggered_at, contact)
     cart_id = entry.cart.pk if entry.cart is not None else None
     return (
         uuid.uuid4(), entry.contact_id, cart_id, entry.trigger_key[:200],
@@ -281,6 +282,16 @@ ONE_EVENT_AT_A_TIME = (FlowKind.CART_RECOVERY, FlowKind.WIN_BACK)
 
 def step_delay(step, variant):
     return variant.delay if variant is not None and variant.delay is not None else step.delay
+
+
+def step_due(step, variant, start, contact):
+    """When ``step`` is due for ``contact`` if its clock starts at ``start``: after its
+    delay (the variant's, if it has one), then at its ``wait_until`` time in the
+    contact's zone. Python on values already loaded: no query per contact."""
+    due = start + step_delay(step, variant)
+    if step.wait_until is None:
+        return due
+    return next_local_time(due, step.wait_until, contact.get_time_zone())
 
 
 def triggered_flows(trigger_name):
@@ -585,7 +596,7 @@ def advance(enrollment, batch, now, report):
     if following is not None and following.kind != StepKind.EXIT:
         following_variant = variants.assign(enrollment, following, batch.variants[following.pk])
         enrollment.next_step_id = following.pk
-        enrollment.next_step_at = now + step_delay(following, following_variant)
+        enrollment.next_step_at = step_due(following, following_variant, now, enrollment.contact)
     else:
         enrollment.state, enrollment.ended_at = EnrollmentState.COMPLETED, now
         enrollment.next_step_id = enrollment.next_step_at = None
@@ -605,7 +616,7 @@ def cart_ready_at(enrollment, step, variant):
     idle_again = cart.last_activity_at + idle_time()
     if idle_again <= enrollment.triggered_at:
         return enrollment.triggered_at
-    return idle_again + step_delay(step, variant)
+    return step_due(step, variant, idle_again, enrollment.contact)
 
 
 def plan_for(enrollment, step, variant, batch):

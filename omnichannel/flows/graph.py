@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db.models import Count
 from django.utils import translation
 
-from ..core.durations import describe_delay
+from ..core.durations import describe_wait
 from ..models import StepVisit
 from ..models.flows import EnrollmentState, ExitGoal, StepKind, Trigger
 from .analytics import FlowFigures, cohort_of, enrollment_counts, message_rows
@@ -80,6 +80,7 @@ def flow_graph(flow, start=None, end=None):
         "currencies": sorted(figures.order_currencies),
         "nodes": nodes,
         "edges": edges,
+        "layout": flow.canvas_layout,
     }
 
 
@@ -151,7 +152,8 @@ def _step_node(step, visits, waiting, per_step):
         "position": step.position + 1,
         "name": step.name,
         "delay": step.delay.total_seconds(),
-        "delay_text": describe_delay(step.delay),
+        "wait_until": step.wait_until.isoformat() if step.wait_until else None,
+        "delay_text": describe_wait(step.delay, step.wait_until),
         "figures": {"entered": visits[step.pk, None], "waiting": waiting.get(step.pk, 0)},
     }
     if step.kind == StepKind.SPLIT:

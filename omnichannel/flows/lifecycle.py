@@ -110,6 +110,13 @@ def copy_flow(flow):
             step.next_step = copied.get(step.next_step_id)
             step.no_next_step = copied.get(step.no_next_step_id)
         Step.objects.bulk_update(copied.values(), ["next_step", "no_next_step"])
+        # The canvas draws the copy's steps where it drew the original's.
+        copy.canvas_layout = {
+            str(copied[int(pk)].pk): place
+            for pk, place in flow.canvas_layout.items()
+            if int(pk) in copied
+        }
+        copy.save(update_fields=["canvas_layout"])
     return copy
 
 

@@ -46,7 +46,7 @@ from .engine import (
     is_transactional,
     purpose_for,
     reentry_blocked,
-    step_delay,
+    step_due,
 )
 
 logger = logging.getLogger(__name__)
@@ -418,7 +418,7 @@ def _plan(enrollment, batch, reach, blocked):
     at = start
     for step in walk:
         variant = variants.assign(enrollment, step, batch.variants[step.pk])
-        at += step_delay(step, variant)
+        at = step_due(step, variant, at, enrollment.contact)
         if step.pk == waiting_for:
             done = False
             if enrollment.next_step_at:

@@ -122,11 +122,11 @@ def _path_problems(flow, steps):
 
 def _loop_without_delay(paths):
     """The steps of a loop whose every step is due at once (no delay on the step or any of
-    its variants), in path order; [] when there is none."""
+    its variants, no time of day to wait for), in path order; [] when there is none."""
 
     def instant(step):
         delays = [step.delay] + [v.delay for v in step.variants.all() if v.delay is not None]
-        return not any(delays)
+        return not any(delays) and step.wait_until is None
 
     state = {}  # step pk -> "open" while on the current path, "done" once explored
 

@@ -145,6 +145,13 @@ class Flow(models.Model):
         default=timedelta(days=5),
         help_text=_("Orders this long after a message (or a click) count for the flow."),
     )
+    canvas_layout = models.JSONField(
+        _("canvas layout"),
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=_("Where the canvas draws each step: {step id: {x, y}}."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -232,6 +239,16 @@ class Step(models.Model):
         _("delay"),
         default=timedelta(0),
         help_text=_("After the previous step (the first step: after the trigger)."),
+    )
+    wait_until = models.TimeField(
+        _("then wait until (contact's local time)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "After the delay, wait until this time of day in the contact's time zone (their "
+            "profile's, else their phone number's, else the shop's), e.g. 10:00. Empty: no "
+            "wait. Quiet hours still apply when the message is sent."
+        ),
     )
     channel = models.CharField(
         _("channel"), max_length=16, choices=STEP_CHANNELS, default=Channel.EMAIL

@@ -7,6 +7,7 @@ Status changes go through actions (list or buttons on the flow's page), never th
 form field: activation must pass the flow's validation and stamp ``activated_at``.
 """
 
+import json
 from functools import partial
 
 from django.contrib import admin, messages
@@ -24,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from ...flows import lifecycle, validation
 from ...flows.analytics import flow_figures
+from ...flows.canvas import CanvasError, apply_canvas
 from ...flows.graph import flow_graph
 from ...flows.preview import dry_run, dry_run_enrolled
 from ...models import Contact, Enrollment, Flow, Step
@@ -42,6 +44,7 @@ class StepInline(admin.TabularInline):
         "name",
         "kind",
         "delay",
+        "wait_until",
         "channel",
         "offer_kind",
         "offer_value",
@@ -308,6 +311,11 @@ class FlowAdmin(admin.ModelAdmin):
                 name="omnichannel_flow_graph",
             ),
             path(
+                "<path:object_id>/canvas/",
+                view(require_POST(self.canvas_save_view)),
+                name="omnichannel_flow_canvas",
+            ),
+            path(
                 "<path:object_id>/do/<str:action>/",
                 view(require_POST(self.object_action_view)),
                 name="omnichannel_flow_do",
@@ -345,6 +353,24 @@ class FlowAdmin(admin.ModelAdmin):
         if not period.is_valid():
             return JsonResponse({"errors": period.errors.get_json_data()}, status=400)
         return JsonResponse(flow_graph(flow, *period.bounds()))
+
+    def canvas_save_view(self, request, object_id):
+        """The graph drawn on the canvas, posted as JSON, becomes the flow's steps
+        (``flows.canvas``); 400 with the named problems when it is refused."""
+        flow = self.get_object(request, unquote(object_id))
+        if flow is None:
+            return JsonResponse({"error": _("No such flow.")}, status=404)
+        if not self.has_change_permission(request, flow):
+            raise PermissionDenied
+        try:
+            payload = json.loads(request.body)
+        except ValueError:
+            payload = None
+        try:
+            layout = apply_canvas(flow, payload)
+        except CanvasError as refused:
+            return JsonResponse({"problems": refused.problems}, status=400)
+        return JsonResponse({"layout": layout})
 
     def dry_run_view(self, request, object_id):
         """Who would receive what, when: the flow replayed for recent contacts."""

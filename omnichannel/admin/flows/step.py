@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from ...channels import sms_segments
 from ...conf import omnichannel_settings
-from ...core.durations import describe_delay
+from ...core.durations import describe_wait
 from ...exceptions import SendError
 from ...flows import validation
 from ...flows.preview import preview_step, sample_contact
@@ -139,7 +139,10 @@ class StepAdmin(admin.ModelAdmin):
     search_fields = ("name", "flow__name")
     inlines = [StepVariantInline, StepContentInline]
     fieldsets = (
-        (None, {"fields": ("flow", ("position", "name"), "kind", "delay", "channel")}),
+        (
+            None,
+            {"fields": ("flow", ("position", "name"), "kind", ("delay", "wait_until"), "channel")},
+        ),
         (_("Who gets it"), {"fields": ("conditions", "min_cart_value", "transactional")}),
         (_("Where it leads"), {"fields": ("next_step", "no_next_step")}),
         (
@@ -159,7 +162,7 @@ class StepAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("delay"), ordering="delay")
     def delay_in_words(self, obj):
-        return describe_delay(obj.delay)
+        return describe_wait(obj.delay, obj.wait_until)
 
     def get_readonly_fields(self, request, obj=None):
         return ("flow",) if obj else ()

@@ -35,9 +35,23 @@ class DurationInWordsField(forms.DurationField):
             raise forms.ValidationError(str(exc), code="invalid") from None
 
 
+class TimeOfDayField(forms.TimeField):
+    """A time of day ("10:00") with an error that says what to type."""
+
+    default_error_messages = {
+        "invalid": _("Enter a time of day such as “10:00” or “18:30” (24-hour clock).")
+    }
+
+    def widget_attrs(self, widget):
+        return {**super().widget_attrs(widget), "placeholder": _("e.g. 10:00"), "size": 6}
+
+
 #: For an admin's ``formfield_overrides``: every duration of a step (its delay, how long
-#: its code is valid) in words.
-DURATIONS_IN_WORDS = {models.DurationField: {"form_class": DurationInWordsField}}
+#: its code is valid) in words, and the time of day it waits for.
+DURATIONS_IN_WORDS = {
+    models.DurationField: {"form_class": DurationInWordsField},
+    models.TimeField: {"form_class": TimeOfDayField},
+}
 
 
 class ConditionsWidget(forms.Widget):

@@ -1,0 +1,130 @@
+"""Saving the canvas: the posted graph becomes the flow's steps, or is refused with named
+problems; waiting contacts keep their step; copies keep the layout."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from omnichannel.flows.canvas import CanvasError, apply_canvas
+from omnichannel.flows.engine import enroll
+from omnichannel.flows.lifecycle import copy_flow
+from omnichannel.models import Step
+from omnichannel.models.flows import FlowStatus
+from omnichannel.testing.factories import ContactFactory
+
+from .conftest import make_flow
+
+pytestmark = pytest.mark.django_db
+
+
+def node(node_id, name, kind="message", delay="0 minutes", **extra):
+    return {"id": node_id, "kind": kind, "name": name, "delay": delay, "channel": "email",
+            "x": 10, "y": 20, **extra}  # fmt: skip
+
+
+def edge(source, target, branch=None):
+    return {"from": source, "to": target, "branch": branch}
+
+
+@pytest.fixture
+def draft():
+    return make_flow(
+        status=FlowStatus.DRAFT,
+        activated_at=None,
+        steps=[("Hello", timedelta(0), "email"), ("Again", timedelta(days=1), "email")],
+    )
+
+
+def ids(flow):
+    return {s.name: f"step:{s.pk}" for s in flow.steps.all()}
+
+
+def test_reorder_and_add_keeps_ids_and_sets_paths(draft):
+    step = ids(draft)
+    payload = {
+        "nodes": [
+            node(step["Again"], "Again", delay="2 hours"),
+            node(step["Hello"], "Hello"),
+            node("new:1", "Bye", kind="exit"),
+        ],  # fmt: skip
+        "edges": [
+            edge("trigger:signup", step["Again"]),
+            edge(step["Again"], step["Hello"]),
+            edge(step["Hello"], "new:1"),
+        ],  # fmt: skip
+    }
+    layout = apply_canvas(draft, payload)
+    steps = list(draft.steps.order_by("position"))
+    assert [s.name for s in steps] == ["Again", "Hello", "Bye"]
+    assert steps[0].delay == timedelta(hours=2)
+    assert steps[0].next_step == steps[1] and steps[1].next_step == steps[2]
+    assert set(layout) == {str(s.pk) for s in steps}
+
+
+def test_a_deleted_step_moves_its_waiting_contacts_on(draft):
+    step = ids(draft)
+    draft.status, draft.activated_at = FlowStatus.ACTIVE, timezone.now() - timedelta(days=1)
+    draft.save()
+    enrollment = enroll(draft, ContactFactory(consents=["email"]), trigger_key="k")
+    enrollment.next_step = Step.objects.get(name="Hello")
+    enrollment.save()
+    apply_canvas(
+        draft,
+        {"nodes": [node(step["Again"], "Again")], "edges": [edge("trigger:signup", step["Again"])]},
+    )
+    enrollment.refresh_from_db()
+    assert enrollment.next_step.name == "Again"
+
+
+@pytest.mark.parametrize(
+    "nodes, edges, words",
+    [
+        ([node("new:1", "A"), node("new:2", "B")],
+         [edge("trigger:signup", "new:1"), edge("new:1", "new:2"), edge("new:2", "new:1")],
+         "loop"),
+        ([node("new:1", "A"), node("new:2", "B")], [edge("trigger:signup", "new:1")],
+         "no path"),
+        ([node("new:1", "A", kind="split")], [edge("trigger:signup", "new:1")], "both"),
+        ([node("new:1", "A", delay="30")], [edge("trigger:signup", "new:1")], "of what"),
+    ],
+)  # fmt: skip
+def test_refusals_are_named_and_change_nothing(draft, nodes, edges, words):
+    before = list(draft.steps.values_list("pk", "name"))
+    with pytest.raises(CanvasError) as refused:
+        apply_canvas(draft, {"nodes": nodes, "edges": edges})
+    assert any(words in p["text"] for p in refused.value.problems)
+    assert list(draft.steps.values_list("pk", "name")) == before
+
+
+def test_an_active_flow_is_refused_a_graph_with_activation_problems(draft):
+    draft.status = FlowStatus.ACTIVE
+    draft.save()
+    with pytest.raises(CanvasError) as refused:
+        apply_canvas(draft, {"nodes": [node("new:1", "Empty")],
+                             "edges": [edge("trigger:signup", "new:1")]})  # fmt: skip
+    assert any("no Email content" in p["text"] for p in refused.value.problems)
+    assert draft.steps.count() == 2
+
+
+def test_endpoint_saves_and_refuses(admin_client, draft):
+    url = reverse("admin:omnichannel_flow_canvas", args=[draft.pk])
+    step = ids(draft)
+    good = {
+        "nodes": [node(step["Hello"], "Hello")],
+        "edges": [edge("trigger:signup", step["Hello"])],
+    }
+    response = admin_client.post(url, json.dumps(good), content_type="application/json")
+    assert response.status_code == 200 and draft.steps.count() == 1
+    response = admin_client.post(url, "nonsense", content_type="application/json")
+    assert response.status_code == 400 and response.json()["problems"]
+    assert admin_client.get(url).status_code == 405
+
+
+def test_copy_flow_remaps_the_layout(draft):
+    draft.canvas_layout = {str(s.pk): {"x": s.position, "y": 0} for s in draft.steps.all()}
+    draft.save()
+    copy = copy_flow(draft)
+    assert {int(k) for k in copy.canvas_layout} == set(copy.steps.values_list("pk", flat=True))
