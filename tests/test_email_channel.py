@@ -98,17 +98,17 @@ def test_esp_errors_map_to_retry_or_failure(ann, settings, error, status, suppre
     assert Suppression.objects.filter(address=ann.email).exists() == suppressed
 
 
-def track(message, event_type, event_id="ev-1", **fields):
+def track(message, event_type, event_id="ev-1", esp_name="Postmark", esp_event=None, **fields):
     event = AnymailTrackingEvent(
         event_type=event_type,
         event_id=event_id,
         message_id=message.provider_message_id,
         recipient=message.to,
         metadata={"omnichannel_message": str(message.uuid)},
-        esp_event={"raw": event_type},
+        esp_event=esp_event or {"raw": event_type},
         **fields,
     )
-    tracking.send(sender=object, event=event, esp_name="Postmark")
+    tracking.send(sender=object, event=event, esp_name=esp_name)
 
 
 class TestTracking:
@@ -123,6 +123,15 @@ class TestTracking:
             "delivered",
             "opened",
         ]
+
+    def test_opens_the_esp_flags_as_automatic_are_marked_machine(self, ann):
+        message = send(ann)
+        automatic = {"event": "open", "sg_machine_open": True}
+        track(message, "opened", "ev-1", esp_name="SendGrid", esp_event=automatic)
+        track(message, "opened", "ev-2", esp_name="SendGrid", esp_event={"event": "open"})
+        track(message, "opened", "ev-3")  # Postmark says nothing of the kind
+        flags = message.events.filter(kind="opened").order_by("provider_event_id")
+        assert list(flags.values_list("machine", flat=True)) == [False, True, False]
 
     def test_a_webhook_delivered_twice_records_once(self, ann):
         message = send(ann)

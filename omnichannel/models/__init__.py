@@ -7,7 +7,7 @@ from .costs import ChannelCost
 from .flows import Enrollment, Flow, Step, StepContent, StepVariant, StepVisit
 from .inbound import InboundMessage, SeenInboundMessage
 from .messages import DeliveryEvent, Message
-from .orders import TrackedOrder
+from .orders import MarketingResults, TrackedOrder
 from .popups import Popup, PopupEvent, PopupFormUse, PopupSignup, PopupVariant
 from .privacy import Erasure
 from .push import PushSubscription
@@ -28,6 +28,7 @@ __all__ = [
     "Erasure",
     "Flow",
     "InboundMessage",
+    "MarketingResults",
     "Message",
     "Popup",
     "PopupEvent",

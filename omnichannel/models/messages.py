@@ -162,6 +162,9 @@ class DeliveryEvent(models.Model):
     detail = models.TextField(_("detail"), blank=True)
     provider_event_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
     raw = models.JSONField(default=dict, blank=True)
+    # An open the ESP reports as made by a machine (a mail client or scanner fetching the
+    # images on delivery, e.g. Apple Mail Privacy Protection), not by the reader.
+    machine = models.BooleanField(_("machine open"), default=False)
     occurred_at = models.DateTimeField(_("at"))
     created_at = models.DateTimeField(auto_now_add=True)
 

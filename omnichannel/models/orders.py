@@ -119,3 +119,15 @@ class TrackedOrder(models.Model):
 
     def __str__(self):
         return f"order {self.order_key}"
+
+
+class MarketingResults(TrackedOrder):
+    """The marketing home's place in the admin: a proxy with no fields of its own, so the
+    page of the period's results is a row of the admin index (first of the Marketing
+    section) with a permission of its own, *view results*, apart from reading orders."""
+
+    class Meta:
+        proxy = True
+        default_permissions = ("view",)
+        verbose_name = _("results")
+        verbose_name_plural = _("results")

@@ -42,6 +42,9 @@ SUPPRESSING = {
     "unsubscribed": SuppressionReason.UNSUBSCRIBE,
 }
 WITHDRAWING = {"complained", "unsubscribed"}
+# Where an ESP's raw open event says a machine opened the message rather than the reader
+# (anymail does not normalise it): ESP name -> the raw event's key that is true then.
+MACHINE_OPEN_FLAGS = {"SendGrid": "sg_machine_open"}
 
 
 def find_message(event):
@@ -83,11 +86,19 @@ def handle_tracking(sender, event, esp_name, **kwargs):
                 detail=str(detail)[:2000],
                 provider_event_id=f"{esp_name}:{event_id}"[:200],
                 raw=_jsonable(event.esp_event),
+                machine=kind == DeliveryEventKind.OPENED and is_machine_open(event, esp_name),
                 occurred_at=occurred_at,
             )
     except IntegrityError:
         return  # the ESP delivered this webhook before
     apply_event(message, event, esp_name, occurred_at)
+
+
+def is_machine_open(event, esp_name):
+    """Whether the ESP flags the open as automatic (mail privacy proxies fetch every
+    image on delivery), so the figures can tell those opens apart."""
+    flag = MACHINE_OPEN_FLAGS.get(esp_name)
+    return bool(flag and isinstance(event.esp_event, dict) and event.esp_event.get(flag))
 
 
 # What an ESP event says became of the message.
