@@ -1,5 +1,6 @@
 """Small rendering helpers shared by the admin modules."""
 
+from django.utils import formats
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
@@ -35,3 +36,11 @@ def cart_lines_table(lines, currency=None):
         _("Unit price"),
         rows,
     )
+
+
+def percent(ratio, *, signed=False, suffix=" %"):
+    """``ratio`` in percent, localised (with "+" before a gain when ``signed``), or a dash."""
+    if ratio is None:
+        return "\N{EM DASH}"
+    text = formats.number_format(ratio * 100, 1)
+    return f"{'+' if signed and ratio > 0 else ''}{text}{suffix}"

@@ -151,19 +151,39 @@ def _add(rows, values):
 
 
 def enrollment_counts(cohort, window):
+    return cohort.annotate(converted=_converted(window)).aggregate(**_holdout_counts())
+
+
+def holdout_counts_per_flow(enrollments):
+    """``enrollment_counts`` of each flow among ``enrollments`` in one grouped query, each
+    measured over its own flow's window: ``{"flow", "flow__name", "enrolled", ...}`` rows."""
+    return (
+        enrollments.annotate(converted=_converted(OuterRef("flow__attribution_window")))
+        .values("flow", "flow__name")
+        .annotate(**_holdout_counts())
+        .order_by("flow__name", "flow")
+    )
+
+
+def _converted(window):
+    """Whether the enrollment's contact bought within ``window`` after the trigger."""
     purchase = TrackedOrder.objects.filter(
         contact=OuterRef("contact"),
         is_purchase=True,
         placed_at__gt=OuterRef("triggered_at"),
         placed_at__lte=OuterRef("triggered_at") + window,
     )
+    return Exists(purchase)
+
+
+def _holdout_counts():
     held_out = Q(state=EnrollmentState.HELD_OUT)
-    return cohort.annotate(converted=Exists(purchase)).aggregate(
-        enrolled=Count("pk", filter=~held_out),
-        enrolled_converted=Count("pk", filter=~held_out & Q(converted=True)),
-        held_out=Count("pk", filter=held_out),
-        held_out_converted=Count("pk", filter=held_out & Q(converted=True)),
-    )
+    return {
+        "enrolled": Count("pk", filter=~held_out),
+        "enrolled_converted": Count("pk", filter=~held_out & Q(converted=True)),
+        "held_out": Count("pk", filter=held_out),
+        "held_out_converted": Count("pk", filter=held_out & Q(converted=True)),
+    }
 
 
 def _event(*kinds):
