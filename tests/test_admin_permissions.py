@@ -293,6 +293,9 @@ def pages():
         "omnichannel_cartrecovery_changelist": (
             "get", reverse("admin:omnichannel_cartrecovery_changelist"), {}, readers,
         ),
+        "omnichannel_marketingresults_changelist": (
+            "get", reverse("admin:omnichannel_marketingresults_changelist"), {}, readers,
+        ),
         "omnichannel_contact_timeline": (
             "get", reverse("admin:omnichannel_contact_timeline", args=[contact.pk]), {}, readers,
         ),

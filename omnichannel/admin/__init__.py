@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (registers the model admins)
     orders,
     popups,
     recovery,
+    results,
     segments,
     webhooks,
 )

@@ -18,18 +18,21 @@ def bar_chart(items, value, inner=None):
     """A bar for each of ``items``, ``value(item)`` high and, when ``inner`` is given, a
     narrower bar inside it ``inner(item)`` high (a part of it), both on the same scale.
 
-    Each bar is ``{"item", "x", "width", "y", "height", "inner_x", "inner_width",
-    "inner_y", "inner_height"}``; the chart is ``{"width", "height", "peak", "bars"}``.
+    Each bar is ``{"item", "value", "inner_value", "x", "width", "y", "height", "inner_x",
+    "inner_width", "inner_y", "inner_height"}``; the chart is ``{"width", "height", "peak",
+    "bars"}``.
     """
     peak, height = _scale([value(item) for item in items])
     slot = WIDTH / max(len(items), 1)
     bars = []
     for index, item in enumerate(items):
-        outer_height = height(value(item))
-        inner_height = height(inner(item)) if inner else 0
+        inner_value = inner(item) if inner else 0
+        outer_height, inner_height = height(value(item)), height(inner_value)
         bars.append(
             {
                 "item": item,
+                "value": value(item),
+                "inner_value": inner_value,
                 "x": round(index * slot + slot * 0.1, 2),
                 "width": round(slot * 0.8, 2),
                 "y": round(HEIGHT - outer_height, 2),
@@ -47,13 +50,18 @@ def line_chart(items, value):
     """A line through ``value(item)`` of each of ``items``, left to right.
 
     The chart is ``{"width", "height", "peak", "points", "line"}``: ``points`` are
-    ``{"item", "x", "y"}`` (a dot with its own title each), ``line`` the ``points``
+    ``{"item", "value", "x", "y"}`` (a dot with its own title each), ``line`` the ``points``
     attribute of the ``<polyline>``.
     """
     peak, height = _scale([value(item) for item in items])
     step = WIDTH / max(len(items) - 1, 1)
     points = [
-        {"item": item, "x": round(index * step, 2), "y": round(HEIGHT - height(value(item)), 2)}
+        {
+            "item": item,
+            "value": value(item),
+            "x": round(index * step, 2),
+            "y": round(HEIGHT - height(value(item)), 2),
+        }
         for index, item in enumerate(items)
     ]
     line = " ".join(f"{point['x']},{point['y']}" for point in points)

@@ -42,5 +42,6 @@ def percent(ratio, *, signed=False, suffix=" %"):
     """``ratio`` in percent, localised (with "+" before a gain when ``signed``), or a dash."""
     if ratio is None:
         return "\N{EM DASH}"
-    text = formats.number_format(ratio * 100, 1)
+    # Rounded first: number_format cuts the digits off (2/3 would read 66.6 %).
+    text = formats.number_format(round(ratio * 100, 1), 1)
     return f"{'+' if signed and ratio > 0 else ''}{text}{suffix}"

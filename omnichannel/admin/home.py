@@ -5,8 +5,8 @@ Django orders the admin index by application name and reorders it only per admin
 ``admin/index.html`` (and ``admin/nav_sidebar.html``) that extend Django's own and show the
 same, already permission-filtered, app list in three parts:
 
-1. **Marketing**: the pages the people who run the campaigns use every day, in that order,
-   among those the user may open (none: no section);
+1. **Marketing**: the pages the people who run the campaigns use every day, in that order
+   (the period's results first), among those the user may open (none: no section);
 2. every other application as Django lists it, the app's remaining models under its own
    name;
 3. **Scheduler (advanced)**: django-celery-beat's crontabs, intervals, solar events and
@@ -22,7 +22,10 @@ from django.utils.translation import gettext_lazy as _
 from .permissions import APP_LABEL
 
 # The Marketing section's models, in the order it lists them.
-MARKETING_MODELS = ("flow", "popup", "segment", "contact", "message", "cartrecovery", "brand")
+# The marketing home (``admin.results``) comes first: the page to open every morning.
+MARKETING_MODELS = (
+    "marketingresults", "flow", "popup", "segment", "contact", "message", "cartrecovery", "brand",
+)  # fmt: skip
 # Applications of the scheduler's internals, shown last and folded.
 SCHEDULER_APPS = ("django_celery_beat",)
 

@@ -24,8 +24,8 @@ _BUILT = (
 # Read by marketing, written by the app (or by the people trusted with customer data).
 _READ = (
     "contact", "consent", "consentevent", "suppression", "message", "deliveryevent",
-    "cartsnapshot", "cartrecovery", "trackedorder", "popupsignup", "channelcost",
-    "pushsubscription", "inboundmessage", "webhookendpoint", "webhookdelivery",
+    "cartsnapshot", "cartrecovery", "marketingresults", "trackedorder", "popupsignup",
+    "channelcost", "pushsubscription", "inboundmessage", "webhookendpoint", "webhookdelivery",
     "productview", "productalert", "productevent",
 )  # fmt: skip
 

@@ -32,6 +32,7 @@ from django.utils import timezone
 from ..carts.recovery_report import Orders
 from ..core.rates import lift, ratio
 from ..models import Contact, DeliveryEvent, Enrollment, Message, TrackedOrder
+from ..models.channels import Channel
 from ..models.flows import FlowKind
 from ..models.messages import DeliveryEventKind
 from .analytics import holdout_counts_per_flow
@@ -112,10 +113,14 @@ class Bucket:
 
 
 @dataclass
-class Channel:
+class ChannelFigures:
     channel: str
     messages: MessageCounts = field(default_factory=MessageCounts)
     orders: Orders = field(default_factory=Orders)
+
+    @property
+    def label(self):
+        return Channel(self.channel).label if self.channel in Channel.values else self.channel
 
     @property
     def cost_per_order(self):
@@ -204,7 +209,7 @@ def marketing_results(start, end, granularity="day"):
     for values in message_counts(sent, bucket_of("sent_at")):
         day, channel = values.pop("bucket"), values.pop("channel")
         currency, cost = values.pop("cost_currency"), values.pop("cost")
-        per_channel = channels.setdefault(channel, Channel(channel)).messages
+        per_channel = channels.setdefault(channel, ChannelFigures(channel)).messages
         for counts in (totals, per_channel, bucket(day).messages):
             counts.add(values)
             if cost is not None:
@@ -214,7 +219,7 @@ def marketing_results(start, end, granularity="day"):
     )
     for values in event_counts(events, bucket_of("message__sent_at")):
         day, channel = values.pop("bucket"), values.pop("channel")
-        per_channel = channels.setdefault(channel, Channel(channel)).messages
+        per_channel = channels.setdefault(channel, ChannelFigures(channel)).messages
         for counts in (totals, per_channel, bucket(day).messages):
             counts.add(values)
 
@@ -226,10 +231,11 @@ def marketing_results(start, end, granularity="day"):
         day, currency = bucket(values["bucket"]), values["currency"]
         for orders in (all_purchases, day.purchases):
             orders.add(currency, values["orders"], values["revenue"])
-        for orders in (credited, day.credited):
-            orders.add(currency, values["credited_orders"], values["credited_revenue"])
+        if values["credited_orders"]:
+            for orders in (credited, day.credited):
+                orders.add(currency, values["credited_orders"], values["credited_revenue"])
     for values in credited_to(purchases.exclude(attributed_channel=""), "attributed_channel"):
-        channel = channels.setdefault(values["key"], Channel(values["key"]))
+        channel = channels.setdefault(values["key"], ChannelFigures(values["key"]))
         channel.orders.add(values["currency"], values["orders"], values["revenue"])
     flows = credits(
         credited_to(
