@@ -15,7 +15,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from ..flows.results import marketing_results
@@ -43,7 +43,11 @@ class ResultsPeriodForm(PeriodForm):
     by = forms.ChoiceField(
         label=_("Trend by"),
         required=False,
-        choices=[("day", _("day")), ("week", _("week"))],  # flows.results.GRANULARITIES
+        # flows.results.GRANULARITIES; "Trend by day": the words of a phrase.
+        choices=[
+            ("day", pgettext_lazy("trend by", "day")),
+            ("week", pgettext_lazy("trend by", "week")),
+        ],
     )
     field_order = ["days", "start", "end", "by"]
 
