@@ -288,3 +288,11 @@ def test_the_admin_index_lists_it_first_under_marketing():
     marketing = html.split('class="app-marketing module', 1)[1].split("</table>", 1)[0]
     first = marketing.split('<th scope="row"', 2)[1]
     assert f'<a href="{HOME}"' in first and "Results" in first
+
+
+def test_the_page_in_french(story):
+    client = staff(group=marketing_group())
+    page = client.get(HOME, {"end": "2025-03-16", "by": "week"}, HTTP_ACCEPT_LANGUAGE="fr")
+    html = page.content.decode()
+    assert "Accueil marketing" in html and "Chiffre d’affaires par scénario" in html
+    assert "semaine du 10 mars 2025" in html and "100,00\N{NO-BREAK SPACE}€" in html
