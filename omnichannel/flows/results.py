@@ -214,8 +214,13 @@ def marketing_results(start, end, granularity="day"):
             counts.add(values)
             if cost is not None:
                 _add_money(counts.cost, currency, cost)
+    # A message's events come after its send: the bound lets the events' time index
+    # (``omnichannel_event_time``) skip the older ones (a day of margin for clocks).
     events = DeliveryEvent.objects.filter(
-        message__sent_at__gte=since, message__sent_at__lt=until, kind__in=TRACKED_EVENTS
+        message__sent_at__gte=since,
+        message__sent_at__lt=until,
+        occurred_at__gte=since - timedelta(days=1),
+        kind__in=TRACKED_EVENTS,
     )
     for values in event_counts(events, bucket_of("message__sent_at")):
         day, channel = values.pop("bucket"), values.pop("channel")
@@ -306,8 +311,10 @@ def message_counts(sent, bucket):
         sent.annotate(bucket=bucket)
         .values("bucket", "channel", "cost_currency")
         .annotate(
-            sent=Count("pk"),
-            delivered=Count("pk", filter=Q(delivered_at__isnull=False)),
+            # Columns of the index ``omnichannel_msg_sent_at`` only (not even the id), so
+            # PostgreSQL answers from the index; a count of a column skips its NULLs.
+            sent=Count("*"),
+            delivered=Count("delivered_at"),
             cost=Sum("cost"),
         )
         .order_by()

@@ -139,7 +139,9 @@ def populate():
         cursor.execute(EVENTS_SQL)
         cursor.execute(ORDERS_SQL, {**ids, "rows": ORDERS})
         cursor.execute(ENROLLMENTS_SQL, {**ids, "rows": ENROLLMENTS})
-        cursor.execute("ANALYZE")
+        # What autovacuum does to a live table: the statistics, and the visibility map
+        # that lets the index-only scans skip the table.
+        cursor.execute("VACUUM ANALYZE")
         cursor.execute("SELECT count(*) FROM omnichannel_deliveryevent")
         (events,) = cursor.fetchone()
     return time.perf_counter() - started, events
