@@ -22,10 +22,8 @@ from ..flows.results import marketing_results
 from ..models import MarketingResults
 from .charts import bar_chart, line_chart
 from .display import percent
-from .periods import PeriodForm, default_period
+from .periods import DEFAULT_DAYS, PeriodForm, default_period
 from .readonly import ReadOnlyAdmin
-
-DEFAULT_DAYS = 30
 
 
 class ResultsPeriodForm(PeriodForm):

@@ -16,9 +16,11 @@ Three families, each read in its own way:
 Holdout lift compares, per flow with held-out enrollments triggered in the period, the
 purchase rates of the enrolled and the held out (``flows.analytics``).
 
-Every family is one aggregate query grouped in SQL (by bucket, channel, flow, popup,
-source, currency: ``TruncDay`` / ``TruncWeek`` in the current time zone): eight queries,
-whatever the number of days, flows, popups and messages.
+Every figure comes from aggregate queries grouped in SQL (by bucket, channel, flow, popup,
+source, currency; ``TruncDay`` / ``TruncWeek`` in the current time zone): eight queries in
+all, whatever the number of days, flows, popups, messages and orders. On PostgreSQL the
+two over messages read their indexes only (``omnichannel_msg_sent_at``,
+``omnichannel_event_time``).
 """
 
 from dataclasses import dataclass, field
@@ -204,6 +206,7 @@ def marketing_results(start, end, granularity="day"):
     def bucket(moment):
         return buckets[timezone.localtime(moment, zone).date()]
 
+    # Messages: sent in the period, then what became of them.
     totals, channels = MessageCounts(), {}
     sent = Message.objects.filter(sent_at__gte=since, sent_at__lt=until)
     for values in message_counts(sent, bucket_of("sent_at")):
@@ -228,6 +231,7 @@ def marketing_results(start, end, granularity="day"):
         for counts in (totals, per_channel, bucket(day).messages):
             counts.add(values)
 
+    # Orders: placed in the period, with their stored credit.
     purchases = TrackedOrder.objects.filter(
         is_purchase=True, placed_at__gte=since, placed_at__lt=until
     )
@@ -258,6 +262,7 @@ def marketing_results(start, end, granularity="day"):
         )
     )
 
+    # List growth, and the holdouts of the enrollments triggered in the period.
     sources = {}
     joined = Contact.objects.filter(created_at__gte=since, created_at__lt=until)
     for values in new_contacts(joined, bucket_of("created_at")):
