@@ -296,3 +296,34 @@ def test_the_page_in_french(story):
     html = page.content.decode()
     assert "Accueil marketing" in html and "Chiffre d’affaires par scénario" in html
     assert "semaine du 10 mars 2025" in html and "100,00\N{NO-BREAK SPACE}€" in html
+
+
+def test_the_charts_scale_to_the_peak_and_keep_the_part_inside_the_bar():
+    from omnichannel.admin.charts import HEIGHT, WIDTH, bar_chart, line_chart
+
+    values = [(4, 1), (0, 0), (2, 2)]
+    chart = bar_chart(values, lambda item: item[0], lambda item: item[1])
+    assert chart["peak"] == 4
+    first, empty, full = chart["bars"]
+    assert (first["height"], first["inner_height"], empty["height"]) == (HEIGHT, HEIGHT / 4, 0)
+    assert full["inner_height"] == full["height"] == HEIGHT / 2
+    assert (
+        first["x"]
+        < first["inner_x"]
+        < first["inner_x"] + first["inner_width"]
+        < (first["x"] + first["width"])
+    )
+    line = line_chart([0, 5, 10], lambda value: value)
+    assert line["line"] == f"0.0,{HEIGHT}.0 {WIDTH / 2},{HEIGHT / 2} {WIDTH}.0,0.0"
+    # Nothing at all still draws (an empty period): no division by zero.
+    assert bar_chart([0, 0], int)["peak"] == line_chart([], int)["peak"] == 1
+
+
+def test_the_svg_takes_the_width_it_is_given(story):
+    html = staff(group=marketing_group()).get(HOME, {"end": "2025-03-16"}).content.decode()
+    charts = html.split('<svg role="img"')[1:]  # the admin's own icons have no role
+    assert len(charts) == 4
+    for svg in charts:
+        opening = svg.split(">", 1)[0]
+        assert 'class="oc-chart"' in opening and "viewBox=" in opening
+        assert " width=" not in opening and " height=" not in opening
