@@ -412,8 +412,8 @@ BROWSE_REMINDER = {
             HELLO,
             text(_("You were looking at these at {{ shop.name }}. Here they are again:")),
             {"type": "viewed"},
-            # The latest product they looked at; each one in the list above links its own.
-            button(_("Take another look"), "{{ trigger.products.0.url }}"),
+            # Each product of the list links its own page; the button, the shop's.
+            button(_("Take another look")),
             text(
                 _(
                     "A question about one of them (size, delivery, returns)? Just reply: a "

@@ -492,3 +492,15 @@ class TestTransactionalSteps:
             "Step 1 “Welcome” is marked transactional, but a discount is marketing: remove "
             "the offer."
         ]
+
+    def test_recommended_products_in_its_blocks_block_activation(self, db):
+        install_defaults()
+        flow = Flow.objects.get(slug="post-purchase")
+        assert self.problems(flow) == []
+        thanks = StepContent.objects.get(step__flow=flow, step__transactional=True, locale="fr")
+        thanks.blocks = [*thanks.blocks[:-1], {"type": "recommendations"}, thanks.blocks[-1]]
+        thanks.save()
+        assert self.problems(flow) == [
+            "Step 1 “Thank you for the order” is marked transactional, but recommended "
+            "products are marketing: take them out of its content."
+        ]
