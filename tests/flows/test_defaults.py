@@ -91,6 +91,21 @@ class TestInstalling:
         welcome = Flow.objects.get(slug="welcome")
         assert welcome.steps.get(position=1).delay == timedelta(minutes=4)
 
+    def test_an_earlier_install_keeps_its_hand_written_html(self):
+        """Shops that installed the journey flows when they shipped hand-written HTML keep
+        their (edited) emails: installing again only adds the flows that are missing."""
+        flow = installed("review-request")
+        email = StepContent.objects.get(step__flow=flow, channel="email", locale="")
+        html = '<p>Our own words</p><a href="{{ unsubscribe_url }}">Stop</a>'
+        email.blocks, email.html, email.text = [], html, "Our own words"
+        email.save()
+        Flow.objects.filter(slug="win-back").delete()
+
+        created = {flow.slug for flow, was_created in install_defaults() if was_created}
+        assert created == {"win-back"}
+        email.refresh_from_db()
+        assert (email.blocks, email.html, email.text) == ([], html, "Our own words")
+
 
 class TestTheSeriesAsSent:
     @pytest.fixture
