@@ -5,6 +5,9 @@ rows by ``install_defaults``, so everything stays editable: copy, delays, offer,
 Installing is idempotent by slug: a flow that exists is left exactly as staff made it.
 New flows start as drafts; staff read them, put their own words in, and activate them.
 
+Every email is built from blocks (``outbox.blocks``; staff edit them in the block editor)
+and installed in each shipped language: its words are translated in the app's catalogs.
+
 The welcome series (started by a signup, ends when the contact orders):
 
 1. at once, by email: who the shop is and what it cares about, with a small gift
@@ -29,17 +32,16 @@ The cart recovery (started when a cart is abandoned, ends when it is ordered or 
 4. two days later, by email: a last note before the code expires.
 
 The browse abandonment (started when an identified visitor stopped looking at products
-without a cart; ends on a cart or an order; once a week at most), in English, French,
-Russian, Bulgarian and Slovak:
+without a cart; ends on a cart or an order; once a week at most):
 
 1. an hour later, on the best channel (email, push or inbox): the products they looked
    at, with a link to each.
 
 Back in stock and price drop (started by ``notify_back_in_stock`` / ``notify_price_drop``
-for the contacts who asked or viewed the product lately), in the same languages: one
-email at once with the product and a link to it.
+for the contacts who asked or viewed the product lately): one email at once with the
+product and a link to it.
 
-After a purchase (their content, in five languages, and their steps: ``order_flows``):
+After a purchase (their emails: ``order_flows``):
 thank you and cross-sell (every purchase), the review request (an order delivered) and
 the win-back (a buyer who stopped ordering). Priorities: cart recovery 30, back in
 stock / price drop 25, browse abandonment 20, post-purchase 15, win-back 10, welcome 0
