@@ -67,4 +67,6 @@ def decide(arms, min_sample, required_confidence):
     sure = confidence(*leader, *runner_up) if rate(order[0]) > rate(order[1]) else 0.0
     missing = tuple(max(0, min_sample - sample) for _conversions, sample in arms)
     decided = not any(missing) and sure >= required_confidence
-    return Verdict(order=order, confidence=sure, missing=missing, winner=order[0] if decided else None)
+    return Verdict(
+        order=order, confidence=sure, missing=missing, winner=order[0] if decided else None
+    )
