@@ -121,7 +121,8 @@ def step_tests(steps):
     when judged by orders."""
     metric = omnichannel_settings.AB_TESTS["metric"]
     groups = {}
-    variants = StepVariant.objects.filter(step__in=steps, retired=False).select_related("step__flow")
+    variants = StepVariant.objects.filter(step__in=steps, retired=False)
+    variants = variants.select_related("step__flow")  # the flow: the test's name
     for variant in variants.order_by("step__flow_id", "step__position", "step_id", "id"):
         groups.setdefault(variant.step, []).append(variant)
     groups = {step: arms for step, arms in groups.items() if len(arms) > 1}
