@@ -4,8 +4,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from omnichannel.flows import ab_tests
 from omnichannel.flows.variants import assign
@@ -270,3 +273,55 @@ def test_judging_many_tests_costs_a_fixed_number_of_queries():
 
     assert queries(1) == queries(3)
     assert Step.objects.count() == 4
+
+
+# --- the admin pages ---------------------------------------------------------------------
+
+
+def test_the_popup_page_shows_the_test_and_promotes_the_winner(admin_client, admin_user):
+    popup = popup_with((200, 10), (150, 45))
+    a, b = popup.variants.order_by("id")
+    url = reverse("admin:omnichannel_popup_change", args=[popup.pk])
+    page = admin_client.get(url).content.decode()
+    assert "A/B tests" in page and "winner" in page and "30.0 %" in page
+    promote_url = reverse("admin:omnichannel_popup_promote_winner", args=[popup.pk])
+    assert f'formaction="{promote_url}"' in page
+    response = admin_client.post(promote_url, {"winner": str(b.pk)})
+    assert response.status_code == 302 and response.url == url
+    a.refresh_from_db()
+    assert a.weight == 0
+    decision = ABTestDecision.objects.get()
+    assert decision.decided_by == admin_user and decision.winner_id == b.pk
+    page = admin_client.get(url).content.decode()
+    assert "History" in page and f"promoted by {admin_user}" in page
+    assert "Promote winner" not in page  # the test is over
+
+
+def test_a_stale_promote_button_promotes_nothing(admin_client):
+    popup = popup_with((200, 10), (150, 45))
+    a, _b = popup.variants.order_by("id")
+    promote_url = reverse("admin:omnichannel_popup_promote_winner", args=[popup.pk])
+    response = admin_client.post(promote_url, {"winner": str(a.pk)}, follow=True)
+    assert "no longer the winner" in response.content.decode()
+    assert not ABTestDecision.objects.exists()
+    assert set(popup.variants.values_list("weight", flat=True)) == {1}
+
+
+def test_the_step_page_says_what_each_arm_still_needs(admin_client):
+    step, (a, b) = step_with_variants("A", "B")
+    send(step, a, 60, clicked=6)
+    send(step, b, 100, clicked=30)
+    page = admin_client.get(reverse("admin:omnichannel_step_change", args=[step.pk]))
+    page = page.content.decode()
+    assert "needs 40 more" in page and "clicks per message sent" in page
+    assert "Promote winner" not in page
+
+
+def test_viewers_see_the_test_without_the_button(admin_client):
+    viewer = get_user_model().objects.create_user("viewer", "v@shop.example", "pw", is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename="view_popup"))
+    admin_client.force_login(viewer)
+    popup = popup_with((200, 10), (150, 45))
+    page = admin_client.get(reverse("admin:omnichannel_popup_change", args=[popup.pk]))
+    page = page.content.decode()
+    assert "winner" in page and "Promote winner" not in page
