@@ -7,9 +7,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from omnichannel.conf import OmnichannelSettings, omnichannel_settings
 from omnichannel.flows import ab_tests
 from omnichannel.flows.variants import assign
 from omnichannel.models import (
@@ -284,6 +286,7 @@ def test_the_popup_page_shows_the_test_and_promotes_the_winner(admin_client, adm
     url = reverse("admin:omnichannel_popup_change", args=[popup.pk])
     page = admin_client.get(url).content.decode()
     assert "A/B tests" in page and "winner" in page and "30.0 %" in page
+    assert "with a confidence of 95.0 % or more" in page
     promote_url = reverse("admin:omnichannel_popup_promote_winner", args=[popup.pk])
     assert f'formaction="{promote_url}"' in page
     response = admin_client.post(promote_url, {"winner": str(b.pk)})
@@ -325,3 +328,33 @@ def test_viewers_see_the_test_without_the_button(admin_client):
     page = admin_client.get(reverse("admin:omnichannel_popup_change", args=[popup.pk]))
     page = page.content.decode()
     assert "winner" in page and "Promote winner" not in page
+
+
+# --- the setting -------------------------------------------------------------------------
+
+
+def test_the_setting_keeps_defaults_for_the_keys_left_out():
+    assert omnichannel_settings.AB_TESTS == {
+        "min_sample": 100,
+        "confidence": 0.95,
+        "auto_promote": False,
+        "metric": "clicks",
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ({"min_sample": 0}, ("omnichannel.E009", "['AB_TESTS']['min_sample'] is 0")),
+        ({"min_sample": "200"}, ("omnichannel.E008", "['AB_TESTS']['min_sample'] must be")),
+        ({"confidence": 95}, ("omnichannel.E009", "at least 0.5 and at most 0.9999")),
+        ({"auto_promote": "yes"}, ("omnichannel.E008", "must be True or False")),
+        ({"metric": "opens"}, ("omnichannel.E010", "one of 'clicks', 'orders'")),
+        ({"min_samples": 5}, ("omnichannel.E010", "unknown key 'min_samples'")),
+        ([200, 0.95], ("omnichannel.E008", "['AB_TESTS'] must be a dict")),
+    ],
+)
+def test_a_bad_setting_is_reported_with_where_and_what(value, problem):
+    with override_settings(OMNICHANNEL={"AB_TESTS": value}):
+        (found,) = OmnichannelSettings().problems()
+    assert found.id == problem[0] and problem[1] in found.message

@@ -43,7 +43,8 @@ class ABTestsAdminMixin:
         return {
             "ab_tests": tests,
             "ab_test_history": history,
-            "ab_test_settings": omnichannel_settings.AB_TESTS,
+            "min_sample": omnichannel_settings.AB_TESTS["min_sample"],
+            "required_confidence": percent(omnichannel_settings.AB_TESTS["confidence"]),
             "may_promote": self.has_change_permission(request, obj),
             "promote_url": reverse(
                 f"admin:{opts.app_label}_{opts.model_name}_promote_winner", args=[obj.pk]
