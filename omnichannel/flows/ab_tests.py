@@ -130,31 +130,23 @@ def step_tests(steps):
     clicked = Exists(
         DeliveryEvent.objects.filter(message=OuterRef("pk"), kind=DeliveryEventKind.CLICKED)
     )
-    sent = dict(
+    sent, converted = {}, {}
+    messages = (
         Message.objects.filter(variant__in=variant_ids, sent_at__isnull=False)
         .values("variant_id")
-        .annotate(sent=Count("pk"))
-        .values_list("variant_id", "sent")
+        .annotate(sent=Count("pk"), clicked=Count("pk", filter=Q(clicked)))
         .order_by()
     )
+    for row in messages:
+        sent[row["variant_id"]], converted[row["variant_id"]] = row["sent"], row["clicked"]
     if metric == "orders":
         # A buyer converts once per arm however often they ordered: the rate stays a share
         # of the messages, which the z-test needs.
-        converted = TrackedOrder.objects.filter(
-            attributed_variant__in=variant_ids, is_purchase=True
-        ).values("attributed_variant_id")
         converted = dict(
-            converted.annotate(count=Count("contact", distinct=True))
+            TrackedOrder.objects.filter(attributed_variant__in=variant_ids, is_purchase=True)
+            .values("attributed_variant_id")
+            .annotate(count=Count("contact", distinct=True))
             .values_list("attributed_variant_id", "count")
-            .order_by()
-        )
-    else:
-        converted = dict(
-            Message.objects.filter(variant__in=variant_ids, sent_at__isnull=False)
-            .filter(clicked)
-            .values("variant_id")
-            .annotate(count=Count("pk"))
-            .values_list("variant_id", "count")
             .order_by()
         )
     return [
