@@ -36,7 +36,14 @@ class DurationInWordsField(forms.DurationField):
 
 
 class TimeOfDayField(forms.TimeField):
-    """A time of day ("10:00") with an error that says what to type."""
+    """A time of day ("10:00") with an error that says what to type.
+
+    A plain text input shown as hours and minutes: the admin's clock widget would offer
+    "Now" and warn about the *staff member's* offset from the server, while this time is
+    read in each contact's own zone.
+    """
+
+    widget = forms.TimeInput(format="%H:%M")
 
     default_error_messages = {
         "invalid": _("Enter a time of day such as “10:00” or “18:30” (24-hour clock).")
@@ -50,7 +57,7 @@ class TimeOfDayField(forms.TimeField):
 #: its code is valid) in words, and the time of day it waits for.
 DURATIONS_IN_WORDS = {
     models.DurationField: {"form_class": DurationInWordsField},
-    models.TimeField: {"form_class": TimeOfDayField},
+    models.TimeField: {"form_class": TimeOfDayField, "widget": TimeOfDayField.widget},
 }
 
 
