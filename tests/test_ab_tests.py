@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from omnichannel.conf import OmnichannelSettings, omnichannel_settings
 from omnichannel.flows import ab_tests
+from omnichannel.flows.engine import advance_due, enroll
 from omnichannel.flows.variants import assign
 from omnichannel.models import (
     ABTestDecision,
@@ -21,6 +22,7 @@ from omnichannel.models import (
     Message,
     PopupEvent,
     Step,
+    StepContent,
     StepVariant,
     TrackedOrder,
 )
@@ -358,3 +360,28 @@ def test_a_bad_setting_is_reported_with_where_and_what(value, problem):
     with override_settings(OMNICHANNEL={"AB_TESTS": value}):
         (found,) = OmnichannelSettings().problems()
     assert found.id == problem[0] and problem[1] in found.message
+
+
+def test_through_the_engine_retired_arms_keep_their_contacts_and_take_no_new_ones():
+    flow = make_flow(slug="engine")
+    step = flow.steps.get()
+    a, b = (StepVariant.objects.create(step=step, name=name) for name in "AB")
+    for variant in (a, b):
+        StepContent.objects.create(
+            step=step, variant=variant, channel="email", subject=variant.name
+        )
+    before = [
+        enroll(flow, ContactFactory(consents=["email"]), trigger_key=f"before-{i}")
+        for i in range(30)
+    ]
+    assert {e.variants[str(step.pk)] for e in before} == {a.pk, b.pk}  # drawn on entry
+    a.retired = True  # as promoting B does
+    a.save()
+    after = [
+        enroll(flow, ContactFactory(consents=["email"]), trigger_key=f"after-{i}")
+        for i in range(30)
+    ]
+    advance_due()
+    sent = dict(Message.objects.values_list("enrollment_id", "variant_id"))
+    assert all(sent[e.pk] == e.variants[str(step.pk)] for e in before)
+    assert {sent[e.pk] for e in after} == {b.pk}
