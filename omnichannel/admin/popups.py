@@ -1,4 +1,5 @@
-"""The popup builder (settings, variants with a live preview, figures) and its signups."""
+"""The popup builder (settings, variants with a live preview, figures, A/B tests) and its
+signups."""
 
 from django import forms
 from django.contrib import admin, messages

@@ -1,5 +1,5 @@
-"""A step's page: its contents per channel and language, variants, conditions, a
-preview and a test send."""
+"""A step's page: its contents per channel and language, variants and their A/B test,
+conditions, a preview and a test send."""
 
 import json
 from functools import cached_property, partial
