@@ -27,6 +27,7 @@ from omnichannel.models import (
     TrackedOrder,
 )
 from omnichannel.models.popups import PopupEventKind
+from omnichannel.schedule import periodic_tasks
 from omnichannel.tasks import decide_ab_tests
 from omnichannel.testing.factories import ContactFactory, PopupFactory
 
@@ -385,3 +386,10 @@ def test_through_the_engine_retired_arms_keep_their_contacts_and_take_no_new_one
     sent = dict(Message.objects.values_list("enrollment_id", "variant_id"))
     assert all(sent[e.pk] == e.variants[str(step.pk)] for e in before)
     assert {sent[e.pk] for e in after} == {b.pk}
+
+
+def test_the_task_is_installed_hourly():
+    assert periodic_tasks()["omnichannel: decide A/B tests"] == (
+        "omnichannel.decide_ab_tests",
+        3600,
+    )
