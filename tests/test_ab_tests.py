@@ -144,7 +144,7 @@ def test_no_winner_below_the_confidence(ab_settings):
 
 def test_a_popup_test_is_per_language_and_leaves_out_paused_variants():
     popup = PopupFactory(
-        variants=[{"locale": "fr"}, {"locale": "fr"}, {"locale": "fr", "weight": 0}, {}]
+        variants=[{"locale": "fr"}, {"locale": "FR"}, {"locale": "fr", "weight": 0}, {}]
     )
     (test,) = ab_tests.popup_tests([popup])
     assert test.locale == "fr"

@@ -83,7 +83,7 @@ def popup_tests(popups):
     variants = PopupVariant.objects.filter(popup__in=popups, weight__gt=0).select_related("popup")
     groups = {}
     for variant in variants.order_by("popup_id", "locale", "id"):
-        groups.setdefault((variant.popup, variant.locale), []).append(variant)
+        groups.setdefault((variant.popup, variant.language), []).append(variant)
     groups = {key: arms for key, arms in groups.items() if len(arms) > 1}
     counts = {}
     events = (
