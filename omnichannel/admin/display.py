@@ -7,6 +7,15 @@ from django.utils.translation import gettext as _
 from ..core.formatting import money
 
 
+def percent(ratio, *, signed=False, suffix=" %"):
+    """``ratio`` in percent, localised (with "+" before a gain when ``signed``), or a dash."""
+    if ratio is None:
+        return "\N{EM DASH}"
+    # Rounded first: number_format cuts the digits off (2/3 would read 66.6 %).
+    text = formats.number_format(round(ratio * 100, 1), 1)
+    return f"{'+' if signed and ratio > 0 else ''}{text}{suffix}"
+
+
 def cart_lines_table(lines, currency=None):
     """The lines of a cart snapshot as an HTML table; every value is escaped. Unit prices
     are written as money in ``currency`` when it is given."""
@@ -36,12 +45,3 @@ def cart_lines_table(lines, currency=None):
         _("Unit price"),
         rows,
     )
-
-
-def percent(ratio, *, signed=False, suffix=" %"):
-    """``ratio`` in percent, localised (with "+" before a gain when ``signed``), or a dash."""
-    if ratio is None:
-        return "\N{EM DASH}"
-    # Rounded first: number_format cuts the digits off (2/3 would read 66.6 %).
-    text = formats.number_format(round(ratio * 100, 1), 1)
-    return f"{'+' if signed and ratio > 0 else ''}{text}{suffix}"

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('omnichannel', '0018_order_attribution'),
+        ('omnichannel', '0019_ab_tests'),
     ]
 
     operations = [
