@@ -1,0 +1,166 @@
+"""The one attribution model: which flow message and which popup a purchase is credited to.
+
+Decided once, when an order becomes a purchase (``orders.record_order``), and stored on the
+order, so that the flow page, the canvas, the cart dashboard, the popup figures, the
+marketing home and the ``order.attributed`` webhook credit the same touch:
+
+* the message: the last click on a flow message of the buyer within ``click_days`` of that
+  message's channel before the order, else the last flow message sent to the buyer within
+  ``send_days`` of its channel (the ``ATTRIBUTION`` setting). The message's step, flow,
+  variant and channel are copied onto the order, so the credit outlives the message;
+* the popup: the popup the buyer subscribed through within ``popup_days`` before the order,
+  beside the message (a popup is where the list came from, not a message that sold).
+
+An order that stops being a purchase (a refund, a cancelled payment) loses its credit; a
+click after the order never re-credits it. Two UPDATE statements whatever the number of
+orders, messages and clicks: ``attribute_orders`` serves one order as well as a backfill.
+"""
+
+from datetime import timedelta
+
+from django.db.models import BigIntegerField, Case, Exists, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from ..conf import omnichannel_settings
+from ..models import DeliveryEvent, Message, PopupSignup, TrackedOrder
+from ..models.messages import Channel, DeliveryEventKind
+from ..models.orders import AttributionKind
+
+#: What ``clear`` writes: an order without credit.
+NO_CREDIT = {
+    "attributed_by": "",
+    "attributed_message": None,
+    "attributed_flow": None,
+    "attributed_step": None,
+    "attributed_variant": None,
+    "attributed_channel": "",
+    "attributed_popup": None,
+}
+CREDIT_FIELDS = [*NO_CREDIT]
+
+
+def _within(days_by_channel, at, channel):
+    """``at`` (a field of the touch) lies in its channel's window before the outer order."""
+    placed = OuterRef("placed_at")
+    within = Q(pk__in=[])
+    for name, days in days_by_channel.items():
+        if days:
+            within |= Q(**{channel: name, f"{at}__gte": placed - timedelta(days=days)})
+    return within & Q(**{f"{at}__lt": placed})
+
+
+def _clicks():
+    """Clicks on the outer order's buyer's flow messages inside their channel's window."""
+    clicks = DeliveryEvent.objects.filter(
+        _within(omnichannel_settings.ATTRIBUTION["click_days"], "occurred_at", "message__channel"),
+        kind=DeliveryEventKind.CLICKED,
+        message__contact=OuterRef("contact"),
+        message__enrollment__isnull=False,
+    )
+    return clicks.order_by("-occurred_at", "-pk").values("message__pk")
+
+
+def _sends():
+    """Flow messages sent to the outer order's buyer inside their channel's window."""
+    sends = Message.objects.filter(
+        _within(omnichannel_settings.ATTRIBUTION["send_days"], "sent_at", "channel"),
+        contact=OuterRef("contact"),
+        enrollment__isnull=False,
+    )
+    return sends.order_by("-sent_at", "-pk").values("pk")
+
+
+def _last_popup():
+    placed = OuterRef("placed_at")
+    signups = PopupSignup.objects.filter(
+        contact=OuterRef("contact"),
+        created_at__lte=placed,
+        created_at__gte=placed - timedelta(days=omnichannel_settings.ATTRIBUTION["popup_days"]),
+    )
+    return Subquery(signups.order_by("-created_at", "-pk").values("popup_id")[:1])
+
+
+def _of_message(field):
+    return Subquery(Message.objects.filter(pk=OuterRef("attributed_message")).values(field)[:1])
+
+
+def attribute_orders(orders):
+    """Credit each order of the queryset ``orders`` by the model above; two queries.
+
+    Orders that are not purchases lose their credit. The first statement chooses the
+    message and the popup, the second copies the chosen message's step, flow, variant and
+    channel (an UPDATE cannot read a value it sets in the same statement)."""
+    purchase = Q(is_purchase=True, contact__isnull=False)
+    clicks, sends = _clicks(), _sends()
+    orders.update(
+        attributed_by=Case(
+            When(purchase & Q(Exists(clicks)), then=Value(AttributionKind.CLICK)),
+            When(purchase & Q(Exists(sends)), then=Value(AttributionKind.SEND)),
+            default=Value(""),
+        ),
+        attributed_message=Case(
+            When(purchase, then=Coalesce(Subquery(clicks[:1]), Subquery(sends[:1]))),
+            default=None,
+            output_field=BigIntegerField(),
+        ),
+        attributed_popup=Case(
+            When(purchase, then=_last_popup()), default=None, output_field=BigIntegerField()
+        ),
+    )
+    orders.update(
+        attributed_flow=_of_message("enrollment__flow_id"),
+        attributed_step=_of_message("step_id"),
+        attributed_variant=_of_message("variant_id"),
+        attributed_channel=Coalesce(_of_message("channel"), Value("")),
+    )
+
+
+def attribute(order):
+    """Credit ``order`` (a saved ``TrackedOrder``) and load the credit onto it; three
+    queries, whatever the buyer's history."""
+    attribute_orders(TrackedOrder.objects.filter(pk=order.pk))
+    order.refresh_from_db(fields=CREDIT_FIELDS)
+    return order
+
+
+def clear(order):
+    """Take the credit off ``order``, which stopped being a purchase; one query."""
+    TrackedOrder.objects.filter(pk=order.pk).update(**NO_CREDIT)
+    for name, value in NO_CREDIT.items():
+        setattr(order, name, value)
+    return order
+
+
+def _windows(days_by_channel):
+    """ "5 days (email), 1 day (SMS, WhatsApp, push)": channels grouped by equal windows."""
+    grouped = {}
+    for channel, days in days_by_channel.items():
+        if days:
+            grouped.setdefault(days, []).append(str(Channel(channel).label))
+    return "; ".join(
+        f"{_days(days)} ({', '.join(channels)})"
+        for days, channels in sorted(grouped.items(), reverse=True)
+    )
+
+
+def _days(days):
+    """ "5 days", "1 day", "0.5 days" (a window may be a fraction of a day)."""
+    whole = int(days) == days
+    return ngettext("%(n)s day", "%(n)s days", int(days) if whole else 2) % {"n": f"{days:g}"}
+
+
+def describe():
+    """The model as one sentence for the report pages, in the active language."""
+    settings = omnichannel_settings.ATTRIBUTION
+    return _(
+        "Orders are credited to the last click on a flow message within %(clicks)s before "
+        "the order, else to the last flow message sent within %(sends)s; each order counts "
+        "once. Popups are credited with the purchases of contacts who subscribed through "
+        "them within %(popup)s before buying."
+    ) % {
+        "clicks": _windows(settings["click_days"]) or _("no time (clicks are not credited)"),
+        "sends": _windows(settings["send_days"]) or _("no time (sends are not credited)"),
+        "popup": _days(settings["popup_days"]),
+    }
