@@ -41,7 +41,7 @@ def flow_graph(flow, start=None, end=None):
     end)`` (aware datetimes; None leaves that side open), as a JSON-ready dict."""
     cohort = cohort_of(flow, start, end)
     paths = Paths(flow.steps.order_by("position", "id"))
-    figures = FlowFigures(**enrollment_counts(cohort, flow.attribution_window))
+    figures = FlowFigures(**enrollment_counts(cohort, flow.conversion_window))
     per_step = _per_step(message_rows(flow, cohort, figures))
     states = _states(cohort, flow.trigger)
     visits = _visits(cohort)

@@ -95,7 +95,7 @@ def story():
     """
     flow = make_flow(
         name="Cart recovery", slug="cart-recovery", kind="cart_recovery",
-        trigger="cart_abandoned", attribution_window=timedelta(days=2), holdout_percent=20,
+        trigger="cart_abandoned", conversion_window=timedelta(days=2), holdout_percent=20,
         steps=[("Reminder", timedelta(hours=1), "email"), ("Offer", timedelta(days=1), "sms")],
     )  # fmt: skip
     reminder, offer = flow.steps.order_by("position")
