@@ -4,9 +4,10 @@ Decided once, when an order becomes a purchase (``orders.record_order``), and st
 order, so that the flow page, the canvas, the cart dashboard, the popup figures, the
 marketing home and the ``order.attributed`` webhook credit the same touch:
 
-* the message: the last click on a flow message of the buyer within ``click_days`` of that
-  message's channel before the order, else the last flow message sent to the buyer within
-  ``send_days`` of its channel (the ``ATTRIBUTION`` setting). The message's step, flow,
+* the message: the last click on a flow message of the buyer (or about the order's cart, for
+  a guest checkout) within ``click_days`` of that message's channel before the order, else
+  the last such flow message sent within ``send_days`` of its channel (the ``ATTRIBUTION``
+  setting). The message's step, flow,
   variant and channel are copied onto the order, so the credit outlives the message;
 * the popup: the popup the buyer subscribed through within ``popup_days`` before the order,
   beside the message (a popup is where the list came from, not a message that sold).
@@ -51,12 +52,20 @@ def _within(days_by_channel, at, channel):
     return within & Q(**{f"{at}__lt": placed})
 
 
+def _to_buyer(message):
+    """The message (``message`` is its path) went to the outer order's buyer, or about its
+    cart: a guest checkout of a reminded cart has no contact of its own."""
+    return Q(**{f"{message}contact": OuterRef("contact")}) | Q(
+        **{f"{message}enrollment__cart": OuterRef("cart")}
+    )
+
+
 def _clicks():
-    """Clicks on the outer order's buyer's flow messages inside their channel's window."""
+    """Clicks on flow messages to the outer order's buyer inside their channel's window."""
     clicks = DeliveryEvent.objects.filter(
         _within(omnichannel_settings.ATTRIBUTION["click_days"], "occurred_at", "message__channel"),
+        _to_buyer("message__"),
         kind=DeliveryEventKind.CLICKED,
-        message__contact=OuterRef("contact"),
         message__enrollment__isnull=False,
     )
     return clicks.order_by("-occurred_at", "-pk").values("message__pk")
@@ -66,7 +75,7 @@ def _sends():
     """Flow messages sent to the outer order's buyer inside their channel's window."""
     sends = Message.objects.filter(
         _within(omnichannel_settings.ATTRIBUTION["send_days"], "sent_at", "channel"),
-        contact=OuterRef("contact"),
+        _to_buyer(""),
         enrollment__isnull=False,
     )
     return sends.order_by("-sent_at", "-pk").values("pk")
@@ -92,7 +101,7 @@ def attribute_orders(orders):
     Orders that are not purchases lose their credit. The first statement chooses the
     message and the popup, the second copies the chosen message's step, flow, variant and
     channel (an UPDATE cannot read a value it sets in the same statement)."""
-    purchase = Q(is_purchase=True, contact__isnull=False)
+    purchase = Q(is_purchase=True)
     clicks, sends = _clicks(), _sends()
     orders.update(
         attributed_by=Case(
