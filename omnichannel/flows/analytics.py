@@ -46,6 +46,9 @@ class Row:
     opened: int = 0
     clicked: int = 0
     cost: Decimal = ZERO
+    # Messages whose cost the provider reported: with none, the cost is unknown (shown
+    # as the em dash every report uses), not zero.
+    costed: int = 0
     conversions: int = 0
     revenue: Decimal = ZERO
 
@@ -88,6 +91,10 @@ class FlowFigures:
     @property
     def cost(self):
         return sum((row.cost for row in self.rows), ZERO)
+
+    @property
+    def costed(self):
+        return sum(row.costed for row in self.rows)
 
     @property
     def cost_per_conversion(self):
@@ -184,6 +191,8 @@ def _message_counts(messages):
                 | Q(_event(DeliveryEventKind.OPENED, DeliveryEventKind.READ)),
             ),
             clicked=Count("pk", filter=Q(_event(DeliveryEventKind.CLICKED))),
+            # Before ``cost``: after it, "cost" names the sum rather than the column.
+            costed=Count("cost"),
             cost=Sum("cost", default=ZERO),
         )
         .order_by()
@@ -232,6 +241,8 @@ def _per_channel(rows):
     for row in rows:
         total = totals[row.channel]
         total.channel = row.channel
-        for name in ("sent", "delivered", "opened", "clicked", "cost", "conversions", "revenue"):
+        for name in (
+            "sent", "delivered", "opened", "clicked", "cost", "costed", "conversions", "revenue",
+        ):  # fmt: skip
             setattr(total, name, getattr(total, name) + getattr(row, name))
     return sorted(totals.values(), key=lambda row: row.channel)
