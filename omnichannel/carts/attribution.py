@@ -22,9 +22,9 @@ from datetime import timedelta
 from django.db.models import BigIntegerField, Case, Exists, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from ..conf import omnichannel_settings
+from ..core.durations import describe_delay
 from ..models import DeliveryEvent, Message, PopupSignup, TrackedOrder
 from ..models.messages import Channel, DeliveryEventKind
 from ..models.orders import AttributionKind
@@ -143,7 +143,8 @@ def clear(order):
 
 
 def _windows(days_by_channel):
-    """ "5 days (email), 1 day (SMS, WhatsApp, push)": channels grouped by equal windows."""
+    """The windows in words, channels with equal ones together: "5 days (Email); 1 day
+    (SMS, WhatsApp)"; "" when no channel has one."""
     grouped = {}
     for channel, days in days_by_channel.items():
         if days:
@@ -155,9 +156,8 @@ def _windows(days_by_channel):
 
 
 def _days(days):
-    """ "5 days", "1 day", "0.5 days" (a window may be a fraction of a day)."""
-    whole = int(days) == days
-    return ngettext("%(n)s day", "%(n)s days", int(days) if whole else 2) % {"n": f"{days:g}"}
+    """A window in words: "5 days", "1 day", "12 hours" (it may be a fraction of a day)."""
+    return describe_delay(timedelta(days=days))
 
 
 def describe():
