@@ -19,6 +19,7 @@ orders, messages and clicks: ``attribute_orders`` serves one order as well as a 
 
 from datetime import timedelta
 
+from django.db import transaction
 from django.db.models import BigIntegerField, Case, Exists, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
@@ -140,6 +141,25 @@ def clear(order):
     for name, value in NO_CREDIT.items():
         setattr(order, name, value)
     return order
+
+
+def attribute_existing(*, everything=False, batch_size=1000):
+    """Credit the purchases recorded before this model existed (those without a credit;
+    every purchase with ``everything``, after a change of ``ATTRIBUTION``), in batches of
+    ``batch_size`` orders, each its own transaction so no run holds long locks. Only
+    touches before each order count, so a late run credits what a timely one would have.
+    Returns how many orders were looked at."""
+    purchases = TrackedOrder.objects.filter(is_purchase=True)
+    if not everything:
+        purchases = purchases.filter(attributed_by="")
+    done, after = 0, 0
+    while batch := list(
+        purchases.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch_size]
+    ):
+        with transaction.atomic():
+            attribute_orders(TrackedOrder.objects.filter(pk__in=batch))
+        done, after = done + len(batch), batch[-1]
+    return done
 
 
 def _windows(days_by_channel):
