@@ -11,7 +11,7 @@ triggered in the chosen period (held-out contacts are counted apart, on the trig
 * an edge: ``contacts`` who went that way (a split: each of its two ways);
 * ``end`` (where a path runs out of steps) and the end steps: ``completed`` in total;
 * a goal: ``exited`` (left the flow on reaching it); the order goal also ``converted``
-  (bought within the attribution window, as the flow's conversion rate counts).
+  (bought within the flow's conversion window, as the flow's conversion rate counts).
 
 A fixed number of queries, whatever the flow's size or its period.
 """
