@@ -9,7 +9,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import escape
 
 from omnichannel import signals
 from omnichannel.carts.attribution import attribute, attribute_existing, describe
@@ -278,3 +280,21 @@ def test_no_click_window_credits_the_send(welcome, ann):
     email = sent(enrol(welcome, ann), T0, clicked_at=T0)
     order = bought(ann, T0 + timedelta(hours=1))
     assert (order.attributed_by, order.attributed_message) == ("send", email)
+
+
+def test_every_report_page_states_the_model(welcome, ann, admin_client):
+    """The flow page, the cart recovery dashboard and the popup figures show the same
+    sentence; a cost nobody reported is the dashboard's em dash on the flow page too."""
+    sent(enrol(welcome, ann), T0)  # no cost reported
+    bought(ann, T0 + timedelta(hours=1))
+    sentence = describe()
+    flow_page = admin_client.get(reverse("admin:omnichannel_flow_change", args=[welcome.pk]))
+    dashboard = admin_client.get(reverse("admin:omnichannel_cartrecovery_changelist"))
+    popup = PopupFactory()
+    popup_page = admin_client.get(reverse("admin:omnichannel_popup_change", args=[popup.pk]))
+    for response in (flow_page, dashboard, popup_page):
+        assert response.status_code == 200
+        assert f'<p class="help oc-attribution">{escape(sentence)}</p>' in response.content.decode()
+    # Cost and cost per order, in the totals, the step row and the channel row.
+    figures = flow_page.content.decode().split('id="figures"')[1]
+    assert figures.count('<td class="num">&mdash;</td>') == 6
