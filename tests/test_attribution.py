@@ -298,3 +298,17 @@ def test_every_report_page_states_the_model(welcome, ann, admin_client):
     # Cost and cost per order, in the totals, the step row and the channel row.
     figures = flow_page.content.decode().split('id="figures"')[1]
     assert figures.count('<td class="num">&mdash;</td>') == 6
+
+
+def test_the_order_list_shows_and_filters_the_credit(welcome, ann, admin_client):
+    sent(enrol(welcome, ann), T0, clicked_at=T0)
+    bought(ann, T0 + timedelta(hours=1))
+    bought(ContactFactory(), T0, key="o2")
+    changelist = reverse("admin:omnichannel_trackedorder_changelist")
+    with translation.override("fr"):
+        response = admin_client.get(
+            changelist, {"attributed_by": "click"}, HTTP_ACCEPT_LANGUAGE="fr"
+        )
+    html = response.content.decode()
+    assert response.status_code == 200 and "dernier clic" in html and "Welcome series" in html
+    assert response.context["cl"].result_count == 1

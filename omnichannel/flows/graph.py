@@ -7,7 +7,8 @@ triggered in the chosen period (held-out contacts are counted apart, on the trig
 * a trigger: ``entered`` (went into the flow by it), ``held_out``;
 * a step: ``entered`` (the step acted on them: a message queued or skipped, a split
   decided, an end reached), ``waiting`` (due there next), and for messages ``sent``,
-  ``clicked``, ``converted`` (orders attributed to the step, last touch) and ``revenue``;
+  ``clicked``, ``converted`` (orders credited to the step, ``carts.attribution``) and
+  ``revenue``;
 * an edge: ``contacts`` who went that way (a split: each of its two ways);
 * ``end`` (where a path runs out of steps) and the end steps: ``completed`` in total;
 * a goal: ``exited`` (left the flow on reaching it); the order goal also ``converted``

@@ -109,7 +109,8 @@ def test_figures_from_a_known_story(story, django_assert_max_num_queries):
     assert (a.sent, a.delivered, a.opened, a.clicked, a.conversions) == (1, 1, 1, 1, 1)
     assert a.revenue == Decimal("50")
     assert (b.sent, b.delivered, b.opened, b.clicked, b.conversions) == (1, 1, 0, 0, 1)
-    assert b.revenue == Decimal("30") and b.cost_per_conversion == 0  # no cost reported
+    assert b.revenue == Decimal("30") and b.cost_per_conversion == 0
+    assert (a.costed, b.costed) == (1, 0)  # B's cost was never reported: unknown, not 0
     assert (sms.sent, sms.conversions, sms.revenue, sms.cost) == (1, 0, 0, Decimal("0.05"))
     assert figures.conversions == 2 and figures.revenue == Decimal("80")
     assert figures.cost == Decimal("0.051")
