@@ -112,6 +112,17 @@ def test_no_touch_in_the_windows_no_credit(welcome, ann):
     assert stranger.attributed_by == "" and stranger.attributed_message is None
 
 
+def test_a_guest_checkout_is_credited_through_its_cart(ann):
+    recovery = make_flow(slug="cart-recovery", kind="cart_recovery", trigger="cart_abandoned")
+    cart = CartSnapshotFactory(contact=ann, status="abandoned", abandoned_at=T0)
+    reminder = sent(enrol(recovery, ann, cart=cart), T0, clicked_at=T0 + timedelta(hours=1))
+    guest = bought(None, T0 + timedelta(hours=2), cart_key=cart.cart_key)
+    assert guest.contact is None
+    assert (guest.attributed_by, guest.attributed_message) == ("click", reminder)
+    other_cart = bought(None, T0 + timedelta(hours=2), key="o2", cart_key="elsewhere")
+    assert other_cart.attributed_message is None
+
+
 def test_a_message_outside_any_flow_is_not_credited(ann):
     Message.objects.create(
         idempotency_key="test-send", contact=ann, channel="email", status="sent",
