@@ -80,7 +80,7 @@ def order(when, total, *, contact=None, cart=None, currency="EUR", is_purchase=T
     return attribute(placed)
 
 
-TWO_DAYS = {channel: 2 for channel in ("email", "sms", "whatsapp", "push", "inbox")}
+TWO_DAYS = dict.fromkeys(("email", "sms", "whatsapp", "push", "inbox"), 2)
 
 
 @pytest.fixture(autouse=True)
