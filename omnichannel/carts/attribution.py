@@ -97,7 +97,9 @@ def _last_popup():
 
 
 def _of_message(field):
-    return Subquery(Message.objects.filter(pk=OuterRef("attributed_message")).values(field)[:1])
+    """``field`` of the order's credited message (unordered: it is one row by its key)."""
+    chosen = Message.objects.filter(pk=OuterRef("attributed_message")).order_by()
+    return Subquery(chosen.values(field)[:1])
 
 
 def _credit(orders, to_buyer):
