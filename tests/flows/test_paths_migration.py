@@ -19,16 +19,16 @@ def migrate(targets):
 
 
 @pytest.fixture
-def back_to_the_latest():
-    """Leave the schema at the newest migration: the tests after this one read every
-    column the models have (left at 0015, the orders' attribution columns were missing)."""
+def back_to_the_latest_schema():
+    """The tests after this one share its database: leave it fully migrated, however many
+    migrations have come after the one tested here."""
     yield
     executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("back_to_the_latest")
+@pytest.mark.usefixtures("back_to_the_latest_schema")
 def test_positions_become_steps_and_back():
     apps = migrate(BEFORE)
     Flow, Step = apps.get_model("omnichannel", "Flow"), apps.get_model("omnichannel", "Step")
@@ -62,4 +62,3 @@ def test_positions_become_steps_and_back():
     Enrollment = apps.get_model("omnichannel", "Enrollment")
     back = [Enrollment.objects.get(pk=pk).next_position for pk in waiting.values()]
     assert back[:3] == [0, 1, 2] and back[3] >= 3
-    migrate(AFTER)

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
     """Orders are credited by the ATTRIBUTION setting now (stored on the order); the flow's
     window only measures the holdout's lift, and its name says so."""
 
-    dependencies = [("omnichannel", "0018_order_attribution")]
+    dependencies = [("omnichannel", "0019_ab_tests")]
 
     operations = [
         migrations.RenameField("flow", "attribution_window", "conversion_window"),
