@@ -47,6 +47,17 @@ DEFAULTS = {
     # Order statuses that count as a purchase (convert the cart, stop recovery). None means
     # every tracked order counts; a shop with bank transfers lists only its paid statuses.
     "PURCHASE_ORDER_STATUSES": None,
+    # Which message a purchase is credited to, decided once when the order becomes a
+    # purchase and read by every report (omnichannel.carts.attribution): the last click on
+    # a flow message within click_days of its channel before the order, else the last flow
+    # message sent within send_days of its channel. A channel missing from a dict keeps its
+    # default; 0 days gives that channel no credit of that kind. popup_days: a purchase is
+    # also credited to the popup its buyer subscribed through that many days before it.
+    "ATTRIBUTION": {
+        "click_days": {"email": 5, "sms": 1, "whatsapp": 1, "push": 1, "inbox": 5},
+        "send_days": {"email": 1, "sms": 1, "whatsapp": 1, "push": 1, "inbox": 1},
+        "popup_days": 30,
+    },
     # --- after the purchase ---------------------------------------------------------------
     # Order statuses at which an order counts as delivered: reaching one starts the flows
     # triggered by "An order is delivered" (the review request).
@@ -288,6 +299,23 @@ _text = types.optional(types.text)
 _channel_key = types.known_key(CHANNELS, "channel names")
 AB_TEST_METRICS = ("clicks", "orders")
 
+_attribution_days = types.number(minimum=0, above=False, unit="days")
+
+
+def _attribution(value, where):
+    """``ATTRIBUTION``: the three windows, each per channel one merged over its defaults."""
+    defaults = DEFAULTS["ATTRIBUTION"]
+    per_channel = {
+        name: (
+            types.merged_over(defaults[name], _attribution_days, "channel names"),
+            defaults[name],
+        )
+        for name in ("click_days", "send_days")
+    }
+    fields = {**per_channel, "popup_days": (_attribution_days, defaults["popup_days"])}
+    return types.record(fields, where, value, '{"click_days": {"email": 5}, "popup_days": 30}')
+
+
 # How each setting is read; every key of DEFAULTS has one (a test keeps it so).
 PARSERS = {
     "SHOP_ADAPTER": _text,  # imported on access; omnichannel.E002 reports an import error
@@ -298,6 +326,7 @@ PARSERS = {
     "PURCHASE_ORDER_STATUSES": types.optional(
         types.list_of(types.text, 'a list of statuses, e.g. ["paid", "shipped"]')
     ),
+    "ATTRIBUTION": _attribution,
     "REVIEW_ORDER_STATUSES": types.list_of(
         types.text, 'a list of statuses, e.g. ["delivered", "complete"]'
     ),

@@ -95,7 +95,8 @@ message_clicked = Signal()
 #: ``TrackedOrder``).
 cart_recovered = Signal()
 
-#: A purchase was attributed to the last flow message its contact received within the
-#: flow's attribution window (the rule the flow report counts by). Sent after the order's
+#: A purchase was credited to a flow message by the ``ATTRIBUTION`` setting's model (the
+#: one every report counts by, ``omnichannel.carts.attribution``): the order's
+#: ``attributed_message``. Sent once, when the order becomes a purchase, after its
 #: transaction commits. Arguments: ``order`` (the ``TrackedOrder``), ``message``.
 order_attributed = Signal()

@@ -180,7 +180,7 @@ def test_days_are_the_current_time_zone_s(story):
 
 def test_holdout_lift_per_flow_with_a_holdout(story):
     flow = make_flow(name="Win-back", slug="win-back", holdout_percent=50,
-                     attribution_window=timedelta(days=3))  # fmt: skip
+                     conversion_window=timedelta(days=3))  # fmt: skip
     people = [("active", True), ("active", False), ("held_out", True)] + [("held_out", False)] * 3
     for state, bought in people:
         contact = ContactFactory()

@@ -339,7 +339,7 @@ def test_an_order_with_no_message_in_the_window_is_attributed_to_none(
 ):
     endpoint()
     contact = ContactFactory()
-    flow = make_flow()  # attribution window: the default
+    flow = make_flow()
     enrollment = Enrollment.objects.create(
         flow=flow,
         contact=contact,
@@ -349,7 +349,8 @@ def test_an_order_with_no_message_in_the_window_is_attributed_to_none(
     sent_message(
         contact,
         enrollment=enrollment,
-        sent_at=timezone.now() - flow.attribution_window - timedelta(hours=1),
+        # An email sent longer ago than ATTRIBUTION["send_days"]["email"], never clicked.
+        sent_at=timezone.now() - timedelta(days=1, hours=1),
     )
     with django_capture_on_commit_callbacks(execute=True):
         record_order(OrderData(order_key="o2", total=Decimal("10")), contact)

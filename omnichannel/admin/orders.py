@@ -13,11 +13,16 @@ class TrackedOrderAdmin(admin.ModelAdmin):
         "total",
         "currency",
         "placed_at",
+        "attributed_by",
+        "attributed_flow",
+        "attributed_channel",
     )
-    list_filter = ("is_purchase", "status", "currency")
+    # The credit every report counts (omnichannel.carts.attribution): support can see
+    # which message and popup an order went to, and which orders went to none.
+    list_filter = ("is_purchase", "attributed_by", "attributed_channel", "status", "currency")
     search_fields = ("order_key", "contact__email", "contact__phone")
     date_hierarchy = "placed_at"
-    list_select_related = ("contact",)
+    list_select_related = ("contact", "attributed_flow")
     readonly_fields = [f.name for f in TrackedOrder._meta.fields]
 
     def has_add_permission(self, request):

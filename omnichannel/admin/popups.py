@@ -7,6 +7,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
@@ -322,7 +323,10 @@ class PopupAdmin(ABTestsAdminMixin, admin.ModelAdmin):
             ),
         )
         return format_html(
-            "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", headers, rows
+            "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>{}",
+            headers,
+            rows,
+            render_to_string("admin/omnichannel/_attribution.html"),
         )
 
     @admin.action(description=_("Activate the selected popups"), permissions=["change"])

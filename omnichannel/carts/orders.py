@@ -10,6 +10,7 @@ from .. import signals
 from ..conf import omnichannel_settings
 from ..models import CartSnapshot, TrackedOrder
 from ..models.carts import CartStatus
+from .attribution import attribute, clear
 from .carts import convert_cart
 
 
@@ -22,8 +23,10 @@ def record_order(data, contact):
     """Upsert the ``TrackedOrder`` for ``data`` (an ``OrderData``); returns it.
 
     The first report that counts as a purchase converts the order's cart; a later status
-    change (paid after a bank transfer) does the same then. Whether the order counts as a
-    purchase moves the buyer's lapse (``schedule_lapse``). The ``order_tracked`` signal
+    change (paid after a bank transfer) does the same then, and credits the order to a
+    message and a popup (``attribution``) once: an order that stops being a purchase loses
+    its credit. Whether the order counts as a purchase moves the buyer's lapse
+    (``schedule_lapse``). The ``order_tracked`` signal
     says which status the order had before (``previous_status``, '' for a new order).
     """
     is_purchase = counts_as_purchase(data.status)
@@ -50,6 +53,10 @@ def record_order(data, contact):
         if became_purchase and data.cart_key:
             recovered = convert_cart(data.cart_key, when=order.placed_at) == CartStatus.RECOVERED
         order.save()
+        if became_purchase:
+            attribute(order)
+        elif was_purchase and not is_purchase:
+            clear(order)
         if order.contact_id and is_purchase != was_purchase:
             schedule_lapse(order.contact_id)
     transaction.on_commit(

@@ -8,15 +8,17 @@ orders that came next. A rate only means something when its numerator is a
 part of its denominator, and a cohort gives that. A cart edited and abandoned again counts
 on the day of its latest abandonment (that is what ``abandoned_at`` keeps).
 
-Attribution. An order (a ``TrackedOrder`` that counts as a purchase) is *recovered* when it
-follows a click on a cart-recovery message (the cart restore link or a tracked link) within
-the attribution window of the message's flow, placed by the message's contact or from the
-cart itself. The same rule with *sends* instead of clicks gives a second figure, shown apart
-and labelled: it is larger, and a send is weaker evidence than a click. Each order counts
-once, for the last touch before it, so the per-step rows add up to the totals.
+Attribution: the one model every report shares (``carts.attribution``, the
+``ATTRIBUTION`` setting), stored on the order when it became a purchase. An order is
+*recovered* when it was credited to a click on a recovery message of the cohort (the cart
+restore link or a tracked link); the orders credited to a recovery message of the cohort,
+clicked or sent, give a second figure, shown apart and labelled: it is larger, and a send is
+weaker evidence than a click. Each order counts once, for the step the flow page credits
+it to too, so the per-step rows add up to the totals.
 
-Lift. Held-out carts get no message, hence no click: they are compared with the enrolled
-carts on the one measure both have, a purchase within the window after the trigger.
+Lift. Held-out carts get no message, hence no credit: they are compared with the enrolled
+carts on the one measure both have, a purchase (by the cart's contact or from the cart)
+within the flow's ``conversion_window`` after the trigger.
 
 Seven aggregate queries, whatever the number of carts, messages and orders; only the lines
 of the cohort's carts are read row by row (in chunks), to count the abandoned products.
@@ -26,15 +28,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate
-from django.db.models.lookups import Exact, GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
 from ..core.rates import lift, ratio
 from ..models import CartSnapshot, DeliveryEvent, Enrollment, Message, TrackedOrder
 from ..models.flows import EnrollmentState, FlowKind
 from ..models.messages import DeliveryEventKind
+from ..models.orders import AttributionKind
 
 ZERO = Decimal("0")
 TOP_PRODUCTS = 10
@@ -180,12 +182,12 @@ def recovery_report(start, end, *, top_products=TOP_PRODUCTS):
         enrollment__flow__kind=FlowKind.CART_RECOVERY, enrollment__cart__in=cohort
     )
     recovered_orders, rows = Orders(), message_rows(messages)
-    for values in attributed_orders(clicks().filter(touch_cart__in=cohort), since):
+    for values in credited_orders(messages, AttributionKind.CLICK):
         row = rows[values["step"], values["channel"], values["variant"]]
         for orders in (recovered_orders, row.orders):
             orders.add(values["currency"], values["orders"], values["revenue"])
     orders_after_send = Orders()
-    for values in attributed_orders(sends().filter(touch_cart__in=cohort), since):
+    for values in credited_orders(messages, AttributionKind.CLICK, AttributionKind.SEND):
         orders_after_send.add(values["currency"], values["orders"], values["revenue"])
     return RecoveryReport(
         start=start,
@@ -203,73 +205,21 @@ def recovery_report(start, end, *, top_products=TOP_PRODUCTS):
 # --- attribution -------------------------------------------------------------------------
 
 
-def window(queryset, at, enrollment, contact):
-    """``queryset`` with what an order is matched on: ``touched_at``, the end of the
-    attribution window ``until``, the contact and the cart (cart-recovery flows only)."""
-    return queryset.filter(
-        **{f"{enrollment}flow__kind": FlowKind.CART_RECOVERY, f"{at}__isnull": False}
-    ).annotate(
-        touched_at=F(at),
-        until=F(at) + F(f"{enrollment}flow__attribution_window"),
-        touch_contact=F(contact),
-        touch_cart=F(f"{enrollment}cart_id"),
-    )
-
-
-def touches(queryset, at, message):
-    """A recovery message reaching someone (a send, a click), with the message's step,
-    channel and variant to credit. ``message`` is the path to the message ("" for one)."""
-    return window(queryset, at, f"{message}enrollment__", f"{message}contact_id").annotate(
-        touch_step=F(f"{message}step_id"),
-        touch_channel=F(f"{message}channel"),
-        touch_variant=F(f"{message}variant_id"),
-    )
-
-
-def clicks():
-    """Clicks on recovery messages: on the cart restore link or on a tracked link."""
-    clicked = DeliveryEvent.objects.filter(kind=DeliveryEventKind.CLICKED)
-    return touches(clicked, "occurred_at", "message__")
-
-
-def sends():
-    """Recovery messages that went out."""
-    return touches(Message.objects.all(), "sent_at", "")
-
-
-def follows(order, touch):
-    """The condition "the order follows the touch": placed after it, within its window, by
-    its contact or from its cart. ``order`` and ``touch`` turn field names into expressions
-    (``F`` for the query's own rows, ``OuterRef`` for the outer query's), so one rule serves
-    orders looked up from a touch and touches looked up from an order."""
+def credited_orders(messages, *kinds):
+    """Purchases credited to one of ``messages`` by one of ``kinds`` (click, send), grouped
+    by currency and by the step, channel and variant they were credited to."""
     return (
-        GreaterThan(order("placed_at"), touch("touched_at"))
-        & LessThanOrEqual(order("placed_at"), touch("until"))
-        & (
-            Exact(order("contact_id"), touch("touch_contact"))
-            | Exact(order("cart_id"), touch("touch_cart"))
+        TrackedOrder.objects.filter(
+            is_purchase=True,
+            attributed_by__in=kinds,
+            attributed_message__in=messages.values("pk"),
         )
-    )
-
-
-def purchases_after():
-    """Purchases following the outer touch (a queryset annotated by ``window``)."""
-    return TrackedOrder.objects.filter(follows(F, OuterRef), is_purchase=True)
-
-
-def attributed_orders(touched, since):
-    """Purchases following one of the ``touched`` (see ``touches``), each counted once,
-    grouped by currency and by the step, channel and variant of the last touch before it."""
-    before = touched.filter(follows(OuterRef, F)).order_by("-touched_at", "-pk")
-    return (
-        # A touch comes after the abandonment, so no earlier order can follow one.
-        TrackedOrder.objects.filter(Exists(before), is_purchase=True, placed_at__gt=since)
-        .annotate(
-            step=Subquery(before.values("touch_step")[:1]),
-            channel=Subquery(before.values("touch_channel")[:1]),
-            variant=Subquery(before.values("touch_variant")[:1]),
+        .values(
+            "currency",
+            step=F("attributed_step"),
+            channel=F("attributed_channel"),
+            variant=F("attributed_variant"),
         )
-        .values("currency", "step", "channel", "variant")
         .annotate(orders=Count("pk"), revenue=Sum("total"))
         .order_by()
     )
@@ -280,16 +230,25 @@ def attributed_orders(touched, since):
 
 def days(carts, start, end, zone):
     """The funnel per day of abandonment, every day of the period present."""
-    reached, clicked = (
-        sends().filter(touch_cart=OuterRef("pk")),
-        clicks().filter(touch_cart=OuterRef("pk")),
+    recovery = {
+        "enrollment__flow__kind": FlowKind.CART_RECOVERY,
+        "enrollment__cart": OuterRef("pk"),
+    }
+    reached = Message.objects.filter(sent_at__isnull=False, **recovery)
+    clicked = DeliveryEvent.objects.filter(
+        kind=DeliveryEventKind.CLICKED, **{f"message__{k}": v for k, v in recovery.items()}
+    )
+    recovered = TrackedOrder.objects.filter(
+        is_purchase=True,
+        attributed_by=AttributionKind.CLICK,
+        **{f"attributed_message__{k}": v for k, v in recovery.items()},
     )
     counted = (
         carts.annotate(
             day=TruncDate("abandoned_at", tzinfo=zone),
             is_reached=Exists(reached),
             is_clicked=Exists(clicked),
-            is_recovered=Exists(clicked.filter(Exists(purchases_after()))),
+            is_recovered=Exists(recovered),
         )
         .values("day")
         .annotate(
@@ -350,11 +309,18 @@ def message_cost(messages):
 def holdout(carts):
     """Enrolled and held-out carts of the cohort, and how many of each were bought."""
     held_out = Q(state=EnrollmentState.HELD_OUT)
-    enrollments = window(
-        Enrollment.objects.filter(cart__in=carts.values("pk")), "triggered_at", "", "contact_id"
+    trigger = OuterRef("triggered_at")
+    purchased = TrackedOrder.objects.filter(
+        Q(contact=OuterRef("contact")) | Q(cart=OuterRef("cart")),
+        is_purchase=True,
+        placed_at__gt=trigger,
+        placed_at__lte=trigger + OuterRef("flow__conversion_window"),
+    )
+    enrollments = Enrollment.objects.filter(
+        cart__in=carts.values("pk"), flow__kind=FlowKind.CART_RECOVERY
     )
     return Holdout(
-        **enrollments.annotate(purchased=Exists(purchases_after())).aggregate(
+        **enrollments.annotate(purchased=Exists(purchased)).aggregate(
             enrolled=Count("cart", distinct=True, filter=~held_out),
             enrolled_purchased=Count("cart", distinct=True, filter=~held_out & Q(purchased=True)),
             held_out=Count("cart", distinct=True, filter=held_out),

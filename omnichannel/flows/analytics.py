@@ -5,14 +5,16 @@ every message those enrollments received and every order attributed to them, eve
 the order came after the period. Comparing a cohort with its own holdout is what makes
 the lift meaningful; counting messages by send date would mix cohorts.
 
-Attribution: an order (a ``TrackedOrder`` that counts as a purchase) belongs to the flow
-when the contact received a message of the flow before it, within the flow's
-``attribution_window``. Each order counts once, for the last message before it (last
-touch), so per-step, per-channel and per-variant figures add up to the flow's total.
+Attribution: an order (a ``TrackedOrder`` that counts as a purchase) belongs to the step,
+channel and variant it was credited to when it became a purchase (``carts.attribution``,
+the ``ATTRIBUTION`` setting: last click, else last send, per channel), when that message
+went to an enrollment of the cohort. Each order counts once, so per-step, per-channel and
+per-variant figures add up to the flow's total, and match the cart dashboard's.
 
 Lift: the conversion rate of the contacts who went through the flow against the holdout's,
-both measured the same way (a purchase within the attribution window after the trigger).
-Holdout contacts receive no message, so "attributed to a message" cannot be the measure.
+both measured the same way (a purchase within the flow's ``conversion_window`` after the
+trigger). Holdout contacts receive no message, so "credited to a message" cannot be the
+measure.
 
 Every figure comes from a fixed handful of aggregate queries, whatever the flow's size.
 """
@@ -21,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils.translation import gettext as _
 
 from ..core.rates import lift, ratio
@@ -44,6 +46,9 @@ class Row:
     opened: int = 0
     clicked: int = 0
     cost: Decimal = ZERO
+    # Messages whose cost the provider reported: with none, the cost is unknown (shown
+    # as the em dash every report uses), not zero.
+    costed: int = 0
     conversions: int = 0
     revenue: Decimal = ZERO
 
@@ -88,6 +93,10 @@ class FlowFigures:
         return sum((row.cost for row in self.rows), ZERO)
 
     @property
+    def costed(self):
+        return sum(row.costed for row in self.rows)
+
+    @property
     def cost_per_conversion(self):
         return ratio(self.cost, self.conversions)
 
@@ -109,7 +118,7 @@ def flow_figures(flow, start=None, end=None):
     """The figures of ``flow`` for enrollments triggered in ``[start, end)`` (aware
     datetimes; None leaves that side open). Five queries."""
     cohort = cohort_of(flow, start, end)
-    figures = FlowFigures(**enrollment_counts(cohort, flow.attribution_window))
+    figures = FlowFigures(**enrollment_counts(cohort, flow.conversion_window))
     rows = message_rows(flow, cohort, figures)
     figures.rows = _labelled(flow, rows)
     figures.channels = _per_channel(figures.rows)
@@ -135,7 +144,7 @@ def message_rows(flow, cohort, figures):
     for values in _message_counts(messages):
         figures.cost_currencies.add(values.pop("cost_currency"))
         _add(rows, values)
-    for values in _attributed_orders(messages, cohort, flow.attribution_window):
+    for values in _attributed_orders(cohort):
         figures.order_currencies.add(values.pop("currency"))
         _add(rows, values)
     figures.cost_currencies.discard("")
@@ -158,7 +167,7 @@ def holdout_counts_per_flow(enrollments):
     """``enrollment_counts`` of each flow among ``enrollments`` in one grouped query, each
     measured over its own flow's window: ``{"flow", "flow__name", "enrolled", ...}`` rows."""
     return (
-        enrollments.annotate(converted=_converted(OuterRef("flow__attribution_window")))
+        enrollments.annotate(converted=_converted(OuterRef("flow__conversion_window")))
         .values("flow", "flow__name")
         .annotate(**_holdout_counts())
         .order_by("flow__name", "flow")
@@ -202,49 +211,28 @@ def _message_counts(messages):
                 | Q(_event(DeliveryEventKind.OPENED, DeliveryEventKind.READ)),
             ),
             clicked=Count("pk", filter=Q(_event(DeliveryEventKind.CLICKED))),
+            # Before ``cost``: after it, "cost" names the sum rather than the column.
+            costed=Count("cost"),
             cost=Sum("cost", default=ZERO),
         )
         .order_by()
     )
 
 
-def _attributed_orders(messages, cohort, window):
-    """Purchases grouped by their last flow message before them, within the window."""
-    last_touch = messages.filter(
-        contact=OuterRef("contact"),
-        sent_at__lt=OuterRef("placed_at"),
-        sent_at__gte=OuterRef("placed_at") - window,
-    ).order_by("-sent_at", "-pk")
+def _attributed_orders(cohort):
+    """Purchases credited to a message of ``cohort``, per step, channel and variant."""
     return (
         TrackedOrder.objects.filter(
-            is_purchase=True, contact__in=cohort.values("contact"), placed_at__isnull=False
+            is_purchase=True, attributed_message__enrollment__in=cohort.values("pk")
         )
-        .annotate(
-            step_id=Subquery(last_touch.values("step_id")[:1]),
-            channel=Subquery(last_touch.values("channel")[:1]),
-            variant_id=Subquery(last_touch.values("variant_id")[:1]),
+        .values(
+            "currency",
+            step_id=F("attributed_step"),
+            channel=F("attributed_channel"),
+            variant_id=F("attributed_variant"),
         )
-        .filter(channel__isnull=False)
-        .values("step_id", "channel", "variant_id", "currency")
         .annotate(conversions=Count("pk"), revenue=Sum("total"))
         .order_by()
-    )
-
-
-def attributed_message(order):
-    """The flow message ``order`` counts for by the rule above (the contact's last flow
-    message sent before it, within that message's flow's attribution window), or None."""
-    if not (order.is_purchase and order.contact_id and order.placed_at):
-        return None
-    return (
-        Message.objects.filter(
-            contact_id=order.contact_id,
-            enrollment__isnull=False,
-            sent_at__lt=order.placed_at,
-            sent_at__gte=order.placed_at - F("enrollment__flow__attribution_window"),
-        )
-        .order_by("-sent_at", "-pk")
-        .first()
     )
 
 
@@ -273,6 +261,8 @@ def _per_channel(rows):
     for row in rows:
         total = totals[row.channel]
         total.channel = row.channel
-        for name in ("sent", "delivered", "opened", "clicked", "cost", "conversions", "revenue"):
+        for name in (
+            "sent", "delivered", "opened", "clicked", "cost", "costed", "conversions", "revenue",
+        ):  # fmt: skip
             setattr(total, name, getattr(total, name) + getattr(row, name))
     return sorted(totals.values(), key=lambda row: row.channel)

@@ -7,11 +7,12 @@ triggered in the chosen period (held-out contacts are counted apart, on the trig
 * a trigger: ``entered`` (went into the flow by it), ``held_out``;
 * a step: ``entered`` (the step acted on them: a message queued or skipped, a split
   decided, an end reached), ``waiting`` (due there next), and for messages ``sent``,
-  ``clicked``, ``converted`` (orders attributed to the step, last touch) and ``revenue``;
+  ``clicked``, ``converted`` (orders credited to the step, ``carts.attribution``) and
+  ``revenue``;
 * an edge: ``contacts`` who went that way (a split: each of its two ways);
 * ``end`` (where a path runs out of steps) and the end steps: ``completed`` in total;
 * a goal: ``exited`` (left the flow on reaching it); the order goal also ``converted``
-  (bought within the attribution window, as the flow's conversion rate counts).
+  (bought within the flow's conversion window, as the flow's conversion rate counts).
 
 A fixed number of queries, whatever the flow's size or its period.
 """
@@ -41,7 +42,7 @@ def flow_graph(flow, start=None, end=None):
     end)`` (aware datetimes; None leaves that side open), as a JSON-ready dict."""
     cohort = cohort_of(flow, start, end)
     paths = Paths(flow.steps.order_by("position", "id"))
-    figures = FlowFigures(**enrollment_counts(cohort, flow.attribution_window))
+    figures = FlowFigures(**enrollment_counts(cohort, flow.conversion_window))
     per_step = _per_step(message_rows(flow, cohort, figures))
     states = _states(cohort, flow.trigger)
     visits = _visits(cohort)

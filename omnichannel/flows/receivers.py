@@ -8,10 +8,9 @@ from django.db.models.signals import pre_delete
 
 from .. import signals
 from ..integrations.safety import never_raises
-from ..models import Enrollment, Step, TrackedOrder
+from ..models import Enrollment, Message, Step, TrackedOrder
 from ..models.consent import ConsentStatus
 from ..models.flows import EnrollmentState, ExitGoal, Trigger
-from .analytics import attributed_message
 from .engine import exit_enrollments, exit_for_goal, trigger
 from .orders import start_order_flows
 from .paths import step_deleted
@@ -60,10 +59,12 @@ def on_order(sender, order, created, became_purchase, previous_status="", **kwar
 
 @never_raises
 def on_purchase_attribute(sender, order, became_purchase, **kwargs):
-    """Tell who listens which flow message an order counts for (``order_attributed``)."""
-    if not became_purchase:
+    """Tell who listens which flow message an order counts for (``order_attributed``): the
+    credit ``record_order`` stored (``carts.attribution``), the one every report counts."""
+    if not (became_purchase and order.attributed_message_id):
         return
-    message = attributed_message(order)
+    message = Message.objects.select_related("contact").filter(pk=order.attributed_message_id)
+    message = message.first()
     if message is not None:
         signals.order_attributed.send(sender=TrackedOrder, order=order, message=message)
 

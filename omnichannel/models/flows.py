@@ -140,10 +140,17 @@ class Flow(models.Model):
         validators=[MaxValueValidator(50)],
         help_text=_("Share of entrants who receive nothing, to measure the flow's lift."),
     )
-    attribution_window = models.DurationField(
-        _("attribution window"),
+    # Only the holdout comparison: held-out contacts get no message, so "credited to a
+    # message" (the ATTRIBUTION setting) cannot measure them; both sides are measured by a
+    # purchase this long after entering instead.
+    conversion_window = models.DurationField(
+        _("holdout conversion window"),
         default=timedelta(days=5),
-        help_text=_("Orders this long after a message (or a click) count for the flow."),
+        help_text=_(
+            "For the lift over the holdout: a purchase this long after entering the flow "
+            "counts as a conversion. Which message an order is credited to follows the "
+            "ATTRIBUTION setting."
+        ),
     )
     canvas_layout = models.JSONField(
         _("canvas layout"),

@@ -16,8 +16,9 @@ class VariantFigures:
     impressions: int
     closes: int
     submissions: int
-    # Purchases by the contacts who subscribed through this variant, placed after they
-    # subscribed (in the shop's currencies, added up as they come).
+    # Purchases credited to the popup (``carts.attribution``: the buyer subscribed through
+    # it within ATTRIBUTION["popup_days"] before buying), by the variant they subscribed
+    # through (in the shop's currencies, added up as they come).
     orders: int
     revenue: Decimal
 
@@ -38,14 +39,13 @@ def variant_figures(popup):
         counts[row["variant_id"]][row["kind"]] = row["count"]
     # One signup per contact and popup, so an order joins at most one row here.
     sales = {
-        row["contact__popup_signups__variant"]: row
+        row["variant"]: row
         for row in TrackedOrder.objects.filter(
-            is_purchase=True,
-            contact__popup_signups__popup=popup,
-            placed_at__gte=F("contact__popup_signups__created_at"),
+            is_purchase=True, attributed_popup=popup, contact__popup_signups__popup=popup
         )
-        .values("contact__popup_signups__variant")
+        .values(variant=F("contact__popup_signups__variant"))
         .annotate(orders=Count("id"), revenue=Sum("total"))
+        .order_by()
     }
     figures = []
     for variant in popup.variants.all():

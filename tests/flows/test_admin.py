@@ -61,7 +61,7 @@ def flow_data(steps=(), **fields):
         "reentry_cooldown": "",
         "exit_goals": ["ordered"],
         "holdout_percent": "10",
-        "attribution_window": "5 00:00:00",
+        "conversion_window": "5 00:00:00",
         "steps-TOTAL_FORMS": str(len(steps)),
         "steps-INITIAL_FORMS": "0",
         "steps-MIN_NUM_FORMS": "0",
@@ -141,7 +141,7 @@ def test_staff_build_a_flow_with_conditions_goals_and_ordered_steps(admin_client
         ({"trigger": "custom_event"}, "Name the event that starts this flow"),
         ({"exit_goals": ["bought twice"]}, "Select a valid choice"),
         ({"holdout_percent": "80"}, "less than or equal to 50"),
-        ({"attribution_window": "five days"}, "Enter a duration such as “30 minutes”"),
+        ({"conversion_window": "five days"}, "Enter a duration such as “30 minutes”"),
     ],
 )
 def test_bad_flow_input_gets_a_clear_error(admin_client, fields, message):

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from omnichannel.carts.attribution import attribute
 from omnichannel.flows.analytics import flow_figures
 from omnichannel.models import DeliveryEvent, Enrollment, Message, StepVariant, TrackedOrder
 from omnichannel.testing.factories import ContactFactory
@@ -45,7 +46,8 @@ def send(enrollment, step, *, at, variant=None, channel=None, cost=None, events=
 
 
 def order(enrollment, total, at, is_purchase=True):
-    return TrackedOrder.objects.create(
+    """A purchase credited as ``record_order`` credits it (the ATTRIBUTION defaults)."""
+    placed = TrackedOrder.objects.create(
         order_key=f"o{TrackedOrder.objects.count()}",
         contact=enrollment.contact,
         total=Decimal(total),
@@ -53,6 +55,7 @@ def order(enrollment, total, at, is_purchase=True):
         placed_at=at,
         is_purchase=is_purchase,
     )
+    return attribute(placed)
 
 
 @pytest.fixture
@@ -62,7 +65,7 @@ def story():
     flow = make_flow(
         steps=[("Hello", timedelta(0), "email"), ("Nudge", timedelta(days=1), "sms")],
         holdout_percent=30,
-        attribution_window=timedelta(days=5),
+        conversion_window=timedelta(days=5),
     )
     hello, nudge = flow.steps.order_by("position")
     a = StepVariant.objects.create(step=hello, name="A")
@@ -75,7 +78,8 @@ def story():
     send(ann, hello, at=T0, variant=a, cost=Decimal("0.001"), delivered_at=T0,
          events=["delivered", "opened", "opened", "clicked"])  # fmt: skip
     send(ann, nudge, at=T0 + timedelta(days=1), cost=Decimal("0.05"))
-    order(ann, "50", T0 + timedelta(days=1, hours=2))  # last touch: the SMS
+    # The email's click (5 days for email) beats the SMS sent after it.
+    order(ann, "50", T0 + timedelta(days=1, hours=2))
     order(ann, "70", T0 + timedelta(days=10))  # outside every window
     send(bob, hello, at=T0, variant=b, delivered_at=T0)
     order(bob, "30", T0 - timedelta(hours=1))  # before any message
@@ -102,16 +106,19 @@ def test_figures_from_a_known_story(story, django_assert_max_num_queries):
         ("2. Nudge", "sms", ""),
     ]
     a, b, sms = rows.values()
-    assert (a.sent, a.delivered, a.opened, a.clicked, a.conversions) == (1, 1, 1, 1, 0)
+    assert (a.sent, a.delivered, a.opened, a.clicked, a.conversions) == (1, 1, 1, 1, 1)
+    assert a.revenue == Decimal("50")
     assert (b.sent, b.delivered, b.opened, b.clicked, b.conversions) == (1, 1, 0, 0, 1)
-    assert b.revenue == Decimal("30") and b.cost_per_conversion == 0  # no cost reported
-    assert (sms.sent, sms.conversions, sms.revenue, sms.cost) == (1, 1, 50, Decimal("0.05"))
+    assert b.revenue == Decimal("30") and b.cost_per_conversion == 0
+    assert (a.costed, b.costed) == (1, 0)  # B's cost was never reported: unknown, not 0
+    assert (sms.sent, sms.conversions, sms.revenue, sms.cost) == (1, 0, 0, Decimal("0.05"))
     assert figures.conversions == 2 and figures.revenue == Decimal("80")
     assert figures.cost == Decimal("0.051")
     assert figures.cost_per_conversion == Decimal("0.0255")
     channels = {row.channel: row for row in figures.channels}
-    assert channels["email"].sent == 2 and channels["email"].conversions == 1
-    assert channels["sms"].cost_per_conversion == Decimal("0.05")
+    assert channels["email"].sent == 2 and channels["email"].conversions == 2
+    assert channels["email"].cost_per_conversion == Decimal("0.0005")
+    assert channels["sms"].cost_per_conversion is None  # it cost, and sold nothing
     assert figures.order_currencies == {"EUR"} and figures.cost_currencies == {"USD"}
 
 

@@ -147,7 +147,7 @@ def test_the_flow_page_takes_step_delays_in_words_and_shows_them_in_the_admins_l
 ):
     data = flow_data(
         steps=[("1", "First", "30 minutes", "email"), ("2", "Second", "1 jour", "email")],
-        attribution_window="5 days",
+        conversion_window="5 days",
     )
     response = admin_client.post(reverse("admin:omnichannel_flow_add"), data)
     assert response.status_code == 302, response.context and response.context["errors"]
@@ -160,4 +160,4 @@ def test_the_flow_page_takes_step_delays_in_words_and_shows_them_in_the_admins_l
         reverse("admin:omnichannel_flow_change", args=[flow.pk]), HTTP_ACCEPT_LANGUAGE="fr"
     ).content.decode()
     assert 'value="30 minutes"' in french and 'value="1 jour"' in french
-    assert 'name="attribution_window" value="5 jours"' in french
+    assert 'name="conversion_window" value="5 jours"' in french

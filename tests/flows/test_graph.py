@@ -11,9 +11,11 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
+from omnichannel.carts.orders import record_order
 from omnichannel.flows.engine import advance_due, enroll, exit_for_goal
 from omnichannel.flows.graph import flow_graph
-from omnichannel.models import DeliveryEvent, Enrollment, Message, TrackedOrder
+from omnichannel.integrations.adapter import OrderData
+from omnichannel.models import DeliveryEvent, Enrollment, Message
 from omnichannel.testing.factories import ContactFactory
 
 from .conftest import make_flow
@@ -34,8 +36,9 @@ def run(flow, contacts, days=(0, 2, 3, 4, 5)):
 
 
 def sent(step_name, *, clicked=False):
-    """Mark the messages of ``step_name`` sent (a day ago), clicked if asked."""
-    at = timezone.now() - timedelta(days=1)
+    """Mark the messages of ``step_name`` sent (12 hours ago: inside the shortest window of
+    the ATTRIBUTION defaults, a day), clicked if asked."""
+    at = timezone.now() - timedelta(hours=12)
     messages = Message.objects.filter(step__name=step_name)
     messages.update(status="sent", sent_at=at)
     for message in messages if clicked else ():
@@ -51,10 +54,7 @@ def story(split_flow):  # noqa: F811
     run(split_flow, [ann, bob])
     sent("Hello")
     sent("Text", clicked=True)
-    TrackedOrder.objects.create(
-        order_key="o1", contact=ann, total=Decimal("42.50"), currency="EUR",
-        placed_at=timezone.now(),
-    )  # fmt: skip
+    record_order(OrderData(order_key="o1", total=Decimal("42.50"), currency="EUR"), ann)
     cat, dan = ContactFactory(consents=["email"]), ContactFactory(consents=["email"])
     run(split_flow, [cat, dan], days=[0])
     exit_for_goal(dan, "ordered")

@@ -147,7 +147,7 @@ class TestAdmin:
             "reentry_cooldown": "",
             "exit_goals": ["ordered"],
             "holdout_percent": "0",
-            "attribution_window": "5 00:00:00",
+            "conversion_window": "5 00:00:00",
             "steps-TOTAL_FORMS": "0",
             "steps-INITIAL_FORMS": "0",
             "steps-MIN_NUM_FORMS": "0",

@@ -6,7 +6,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from omnichannel.models import Popup, PopupEvent, PopupSignup, TrackedOrder
+from omnichannel.carts.orders import record_order
+from omnichannel.integrations.adapter import OrderData
+from omnichannel.models import Popup, PopupEvent, PopupSignup
 from omnichannel.testing.factories import ContactFactory, PopupFactory
 
 pytestmark = pytest.mark.django_db
@@ -124,17 +126,12 @@ def test_change_page_shows_figures_per_variant(admin_client):
         )
     contact = ContactFactory()
     signup = PopupSignup.objects.create(popup=popup, variant=a, contact=contact)
-    TrackedOrder.objects.create(
-        order_key="1", contact=contact, total=Decimal("30.00"), currency="EUR",
-        placed_at=signup.created_at + timedelta(hours=1),
-    )  # fmt: skip
-    TrackedOrder.objects.create(
-        order_key="0",
-        contact=contact,
-        total=Decimal("99.00"),
-        currency="EUR",
-        placed_at=signup.created_at - timedelta(days=1),
-    )  # fmt: skip — bought before subscribing: not the popup's
+    for key, total, placed in (
+        ("1", "30.00", signup.created_at + timedelta(hours=1)),
+        ("0", "99.00", signup.created_at - timedelta(days=1)),  # before subscribing: not its
+        ("2", "45.00", signup.created_at + timedelta(days=31)),  # after ATTRIBUTION's 30 days
+    ):
+        record_order(OrderData(order_key=key, total=Decimal(total), placed_at=placed), contact)
     response = admin_client.get(reverse("admin:omnichannel_popup_change", args=[popup.pk]))
     html = response.content.decode()
     assert response.status_code == 200

@@ -123,7 +123,7 @@ class FlowAdmin(admin.ModelAdmin):
         (_("What starts it"), {"fields": ("trigger", "also_triggered_by", "trigger_event")}),
         (_("Who enters"), {"fields": ("conditions", "reentry_cooldown")}),
         (_("When it ends early"), {"fields": ("exit_goals",)}),
-        (_("Measuring"), {"fields": ("holdout_percent", "attribution_window")}),
+        (_("Measuring"), {"fields": ("holdout_percent", "conversion_window")}),
     )
     # The buttons on a flow's page, by status: (action, label). Copying is always offered.
     OBJECT_ACTIONS = {
