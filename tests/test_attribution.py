@@ -294,8 +294,8 @@ def test_no_click_window_credits_the_send(welcome, ann):
 
 
 def test_every_report_page_states_the_model(welcome, ann, admin_client):
-    """The flow page, the cart recovery dashboard and the popup figures show the same
-    sentence; a cost nobody reported is the dashboard's em dash on the flow page too."""
+    """The flow page, the cart recovery dashboard, the popup figures and the marketing
+    home show the same sentence; a cost nobody reported is the dashboard's em dash on the flow page too."""
     sent(enrol(welcome, ann), T0)  # no cost reported
     bought(ann, T0 + timedelta(hours=1))
     sentence = describe()
@@ -303,7 +303,8 @@ def test_every_report_page_states_the_model(welcome, ann, admin_client):
     dashboard = admin_client.get(reverse("admin:omnichannel_cartrecovery_changelist"))
     popup = PopupFactory()
     popup_page = admin_client.get(reverse("admin:omnichannel_popup_change", args=[popup.pk]))
-    for response in (flow_page, dashboard, popup_page):
+    home = admin_client.get(reverse("admin:omnichannel_marketingresults_changelist"))
+    for response in (flow_page, dashboard, popup_page, home):
         assert response.status_code == 200
         assert f'<p class="help oc-attribution">{escape(sentence)}</p>' in response.content.decode()
     # Cost and cost per order, in the totals, the step row and the channel row.
