@@ -2,7 +2,7 @@
 problems; waiting contacts keep their step; copies keep the layout."""
 
 import json
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from omnichannel.flows.canvas import CanvasError, apply_canvas
 from omnichannel.flows.engine import enroll
+from omnichannel.flows.graph import flow_graph
 from omnichannel.flows.lifecycle import copy_flow
 from omnichannel.models import Step
 from omnichannel.models.flows import FlowStatus
@@ -62,6 +63,34 @@ def test_reorder_and_add_keeps_ids_and_sets_paths(draft):
     assert steps[0].delay == timedelta(hours=2)
     assert steps[0].next_step == steps[1] and steps[1].next_step == steps[2]
     assert set(layout) == {str(s.pk) for s in steps}
+
+
+def test_a_delay_may_wait_until_a_time_of_day_and_reads_back(draft):
+    step = ids(draft)
+    apply_canvas(
+        draft,
+        {
+            "nodes": [node(step["Hello"], "Hello", delay="1 day, then until 10:00")],
+            "edges": [edge("trigger:signup", step["Hello"])],
+        },
+    )
+    hello = draft.steps.get()
+    assert (hello.delay, hello.wait_until) == (timedelta(days=1), time(10))
+    shown = flow_graph(draft)["nodes"][1]["delay_text"]
+    apply_canvas(
+        draft,
+        {"nodes": [node(step["Hello"], "Hello", delay=shown)],
+         "edges": [edge("trigger:signup", step["Hello"])]},
+    )  # fmt: skip
+    hello.refresh_from_db()
+    assert (hello.delay, hello.wait_until) == (timedelta(days=1), time(10))
+    apply_canvas(
+        draft,
+        {"nodes": [node(step["Hello"], "Hello", delay="2 hours")],
+         "edges": [edge("trigger:signup", step["Hello"])]},
+    )  # fmt: skip
+    hello.refresh_from_db()
+    assert (hello.delay, hello.wait_until) == (timedelta(hours=2), None)
 
 
 def test_a_deleted_step_moves_its_waiting_contacts_on(draft):
