@@ -1,0 +1,446 @@
+// The flow canvas on a flow's admin page: the flow drawn as a graph (Drawflow, vendored
+// under vendor/drawflow/) with the figures of a chosen period on every node, edited in
+// place and saved as one graph. The server (flows/canvas.py) checks and applies it, or
+// names what it refuses; this script keeps no rule of its own beyond one way per output.
+// Its words come from the page (admin/flows/canvas.py), never from here.
+document.addEventListener("DOMContentLoaded", () => {
+  "use strict";
+  const root = document.getElementById("canvas");
+  const configNode = document.getElementById("oc-canvas-config");
+  if (!root || !configNode || typeof window.Drawflow !== "function") {
+    return;
+  }
+  const config = JSON.parse(configNode.textContent);
+  const words = config.words;
+  const channelLabels = Object.fromEntries(config.channels);
+  const STEP_KINDS = ["message", "split", "exit"];
+  // How many ways in and out each kind of node has; a split's first output is "yes".
+  const INPUTS = { trigger: 0, message: 1, split: 1, exit: 1, end: 1, goal: 0 };
+  const OUTPUTS = { trigger: 1, message: 1, split: 2, exit: 0, end: 0, goal: 0 };
+  const COLUMN = 250;
+  const ROW = 190;
+
+  const drawing = root.querySelector("#oc-canvas-drawing");
+  const status = root.querySelector(".oc-canvas-status");
+  const problemList = root.querySelector(".oc-canvas-problems");
+  const panel = root.querySelector(".oc-canvas-fields");
+  const emptyPanel = root.querySelector(".oc-canvas-empty");
+  const field = (name) => panel.querySelector(`[data-oc-field="${name}"]`);
+  const nameInput = root.querySelector("#oc-canvas-name");
+  const channelSelect = root.querySelector("#oc-canvas-channel");
+  const delayInput = root.querySelector("#oc-canvas-delay");
+  const wayChoosers = [
+    root.querySelector("#oc-canvas-next"),
+    root.querySelector("#oc-canvas-yes"),
+    root.querySelector("#oc-canvas-no"),
+  ];
+
+  const editor = new window.Drawflow(drawing);
+  // Staff who may only view the flow see it drawn, nodes fixed, with no editing buttons.
+  editor.editor_mode = config.editable ? "edit" : "fixed";
+  editor.start();
+  for (const button of root.querySelectorAll("[data-oc-add], [data-oc-delete], [data-oc-save]")) {
+    button.hidden = !config.editable;
+  }
+  let currencies = [];
+  let newNodes = 0;
+  let selected = null; // the Drawflow id of the node in the panel
+
+  for (const [value, label] of config.channels) {
+    channelSelect.add(new Option(label, value));
+  }
+  emptyPanel.textContent = words.chooseNode;
+
+  const nodes = () => editor.drawflow.drawflow.Home.data;
+  const element = (id) => drawing.querySelector(`#node-${id}`);
+  const byGraphId = (graphId) => Object.keys(nodes()).find((id) => nodes()[id].data.id === graphId);
+
+  function say(text) {
+    status.textContent = text;
+  }
+
+  // --- drawing the nodes ------------------------------------------------------------------
+
+  function figuresText(data) {
+    return Object.entries(data.figures || {})
+      .map(([name, value]) => {
+        const shown = name === "revenue" && currencies.length ? `${value} ${currencies.join(", ")}` : value;
+        return `${words.figures[name] || name} ${shown}`;
+      })
+      .join(" · ");
+  }
+
+  function title(data) {
+    return data.name || data.label || words.kinds[data.kind];
+  }
+
+  function render(id) {
+    const data = nodes()[id].data;
+    const box = element(id);
+    const content = box.querySelector(".drawflow_content_node");
+    const kind = data.kind === "message" ? `${words.kinds.message} · ${channelLabels[data.channel] || ""}` : words.kinds[data.kind];
+    const lines = [
+      ["oc-node-kind", kind],
+      ["oc-node-name", title(data)],
+      ["oc-node-delay", STEP_KINDS.includes(data.kind) ? data.delay : data.event],
+      ["oc-node-figures", figuresText(data)],
+    ];
+    content.replaceChildren(
+      ...lines
+        .filter(([, text]) => text)
+        .map(([name, text]) => {
+          const line = document.createElement("div");
+          line.className = name;
+          line.textContent = text;
+          return line;
+        }),
+    );
+    box.tabIndex = 0;
+    box.setAttribute("role", "button");
+    box.setAttribute("aria-label", lines.map(([, text]) => text).filter(Boolean).join(". "));
+    if (data.kind === "split") {
+      box.querySelector(".output_1").dataset.way = words.yes;
+      box.querySelector(".output_2").dataset.way = words.no;
+    }
+  }
+
+  function place(data, x, y) {
+    const id = editor.addNode(data.kind, INPUTS[data.kind], OUTPUTS[data.kind], x, y, `oc-node oc-node-${data.kind}`, data, "");
+    render(id);
+    return id;
+  }
+
+  // Where a node goes when the flow's layout has no place for it: its column is its depth
+  // from the trigger, its row the next free one in that column.
+  function autoPlaces(graph) {
+    const depth = {};
+    for (const node of graph.nodes) {
+      if (node.type === "trigger" || node.type === "goal") {
+        depth[node.id] = 0;
+      }
+    }
+    for (let round = 0; round < graph.nodes.length; round += 1) {
+      for (const edge of graph.edges) {
+        if (depth[edge.from] !== undefined) {
+          depth[edge.to] = Math.max(depth[edge.to] || 0, depth[edge.from] + 1);
+        }
+      }
+    }
+    const rows = {};
+    const places = {};
+    for (const node of graph.nodes) {
+      const column = depth[node.id] || 0;
+      rows[column] = (rows[column] || 0) + 1;
+      places[node.id] = { x: 20 + column * COLUMN, y: 20 + (rows[column] - 1) * ROW };
+    }
+    return places;
+  }
+
+  function draw(graph) {
+    editor.clear();
+    selected = null;
+    showPanel(null);
+    currencies = graph.currencies;
+    const places = autoPlaces(graph);
+    const layout = graph.layout || {};
+    for (const node of graph.nodes) {
+      const data = {
+        id: node.id,
+        kind: node.type,
+        name: node.name || "",
+        label: node.label || "",
+        event: node.event || "",
+        channel: node.channel || "",
+        delay: node.delay_text || "",
+        step: node.step || null,
+        figures: node.figures,
+      };
+      const at = (node.step && layout[node.step]) || places[node.id];
+      place(data, at.x, at.y);
+    }
+    for (const edge of graph.edges) {
+      const output = edge.branch === "no" ? "output_2" : "output_1";
+      editor.addConnection(byGraphId(edge.from), byGraphId(edge.to), output, "input_1");
+    }
+  }
+
+  function refreshFigures(graph) {
+    currencies = graph.currencies;
+    for (const node of graph.nodes) {
+      const id = byGraphId(node.id);
+      if (id !== undefined) {
+        nodes()[id].data.figures = node.figures;
+        render(id);
+      }
+    }
+    if (selected !== null) {
+      showPanel(selected);
+    }
+  }
+
+  // --- the server -------------------------------------------------------------------------
+
+  function graphUrl() {
+    const query = new URLSearchParams();
+    for (const name of ["since", "until"]) {
+      const value = root.querySelector(`#oc-canvas-${name}`).value;
+      if (value) {
+        query.set(name, value);
+      }
+    }
+    return `${config.graphUrl}?${query}`;
+  }
+
+  async function load(apply) {
+    try {
+      const response = await fetch(graphUrl(), { credentials: "same-origin" });
+      if (!response.ok) {
+        say(words.loadFailed);
+        return;
+      }
+      apply(await response.json());
+    } catch (error) {
+      say(words.failed);
+    }
+  }
+
+  function payload() {
+    const graph = { nodes: [], edges: [] };
+    for (const node of Object.values(nodes())) {
+      const data = node.data;
+      if (STEP_KINDS.includes(data.kind)) {
+        graph.nodes.push({
+          id: data.id,
+          kind: data.kind,
+          name: data.name,
+          channel: data.channel,
+          delay: data.delay,
+          x: node.pos_x,
+          y: node.pos_y,
+        });
+      }
+      for (const [output, way] of Object.entries(node.outputs)) {
+        for (const connection of way.connections) {
+          graph.edges.push({
+            from: data.id,
+            to: nodes()[connection.node].data.id,
+            branch: data.kind === "split" ? (output === "output_2" ? "no" : "yes") : null,
+          });
+        }
+      }
+    }
+    return graph;
+  }
+
+  function csrfToken() {
+    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    if (input) {
+      return input.value;
+    }
+    const cookie = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
+    return cookie ? decodeURIComponent(cookie.split("=")[1]) : "";
+  }
+
+  function showProblems(problems) {
+    for (const box of drawing.querySelectorAll(".oc-node-problem")) {
+      box.classList.remove("oc-node-problem");
+    }
+    problemList.replaceChildren();
+    problemList.hidden = !problems.length;
+    for (const problem of problems) {
+      const item = document.createElement("li");
+      item.textContent = problem.text;
+      const id = problem.node ? byGraphId(problem.node) : undefined;
+      if (id !== undefined) {
+        element(id).classList.add("oc-node-problem");
+        item.addEventListener("click", () => element(id).focus());
+      }
+      problemList.append(item);
+    }
+  }
+
+  async function save() {
+    say(words.saving);
+    try {
+      const response = await fetch(config.saveUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify(payload()),
+      });
+      const answer = await response.json();
+      if (response.ok) {
+        showProblems([]);
+        await load(draw);
+        say(words.saved);
+      } else {
+        showProblems(answer.problems || []);
+        say(words.refused);
+      }
+    } catch (error) {
+      say(words.failed);
+    }
+  }
+
+  // --- editing ----------------------------------------------------------------------------
+
+  function add(kind) {
+    newNodes += 1;
+    const data = {
+      id: `new:${newNodes}`,
+      kind,
+      name: words.new[kind],
+      channel: kind === "message" ? config.channels[1][0] : "",
+      delay: "",
+      step: null,
+      figures: {},
+    };
+    // Next to the selected node, else at the top left of the visible part of the canvas.
+    const near = selected !== null ? nodes()[selected] : null;
+    const x = near ? near.pos_x + COLUMN : 40 - editor.canvas_x / editor.zoom;
+    const y = near ? near.pos_y + ROW / 2 : 40 - editor.canvas_y / editor.zoom;
+    const id = place(data, x, y);
+    showPanel(id);
+    nameInput.focus();
+    nameInput.select();
+  }
+
+  function remove(id) {
+    if (id === null || !STEP_KINDS.includes(nodes()[id].data.kind)) {
+      return;
+    }
+    editor.removeNodeId(`node-${id}`);
+    showPanel(null);
+    drawing.focus();
+  }
+
+  function targetsFor(id) {
+    return Object.keys(nodes()).filter((other) => other !== String(id) && INPUTS[nodes()[other].data.kind]);
+  }
+
+  function fillChooser(select, id) {
+    const output = select.dataset.ocOutput;
+    const way = nodes()[id].outputs[output];
+    const current = way && way.connections.length ? way.connections[0].node : "";
+    select.replaceChildren(new Option(words.noConnection, ""));
+    for (const other of targetsFor(id)) {
+      const data = nodes()[other].data;
+      select.add(new Option(`${words.kinds[data.kind]}: ${title(data)}`, other));
+    }
+    select.value = current;
+  }
+
+  function showPanel(id) {
+    selected = id;
+    panel.hidden = id === null;
+    emptyPanel.hidden = id !== null;
+    if (id === null) {
+      return;
+    }
+    const data = nodes()[id].data;
+    const isStep = STEP_KINDS.includes(data.kind);
+    const shown = {
+      name: isStep,
+      channel: data.kind === "message",
+      delay: isStep,
+      next: data.kind === "message" || data.kind === "trigger",
+      yes: data.kind === "split",
+      no: data.kind === "split",
+      edit: isStep && Boolean(data.step),
+    };
+    for (const [name, visible] of Object.entries(shown)) {
+      field(name).hidden = !visible;
+    }
+    panel.querySelector(".oc-canvas-kind").textContent = `${words.kinds[data.kind]}: ${title(data)}`;
+    nameInput.value = data.name;
+    channelSelect.value = data.channel || config.channels[1][0];
+    delayInput.value = data.delay;
+    for (const chooser of wayChoosers) {
+      if (!chooser.closest("[data-oc-field]").hidden) {
+        fillChooser(chooser, id);
+      }
+    }
+    panel.querySelector(".oc-canvas-figures").textContent = figuresText(data);
+    const edit = panel.querySelector(".oc-canvas-edit");
+    edit.href = data.step ? config.stepUrl.replace("__pk__", data.step) : "#";
+    edit.textContent = words.edit[data.kind] || "";
+    const fixed = panel.querySelector(".oc-canvas-fixed");
+    fixed.hidden = isStep;
+    fixed.textContent = words.fixedNode;
+  }
+
+  function changeSelected(update) {
+    if (selected === null) {
+      return;
+    }
+    update(nodes()[selected].data);
+    render(selected);
+  }
+
+  nameInput.addEventListener("input", () => changeSelected((data) => (data.name = nameInput.value)));
+  channelSelect.addEventListener("change", () => changeSelected((data) => (data.channel = channelSelect.value)));
+  delayInput.addEventListener("input", () => changeSelected((data) => (data.delay = delayInput.value)));
+  for (const chooser of wayChoosers) {
+    chooser.addEventListener("change", () => {
+      const output = chooser.dataset.ocOutput;
+      for (const connection of [...nodes()[selected].outputs[output].connections]) {
+        editor.removeSingleConnection(selected, connection.node, output, connection.output);
+      }
+      if (chooser.value) {
+        editor.addConnection(selected, chooser.value, output, "input_1");
+      }
+    });
+  }
+
+  // One way out of each output: a new connection replaces the one it had.
+  editor.on("connectionCreated", ({ output_id, input_id, output_class, input_class }) => {
+    const way = nodes()[output_id].outputs[output_class];
+    for (const connection of [...way.connections]) {
+      if (connection.node !== String(input_id) || connection.output !== input_class) {
+        editor.removeSingleConnection(output_id, connection.node, output_class, connection.output);
+      }
+    }
+    if (selected !== null) {
+      showPanel(selected);
+    }
+  });
+  editor.on("nodeSelected", (id) => showPanel(String(id)));
+  editor.on("nodeRemoved", (id) => {
+    if (selected === String(id)) {
+      showPanel(null);
+    }
+  });
+
+  // Keys on the canvas: Enter opens the focused node in the panel, Delete removes it.
+  // Caught before Drawflow's own handler, which would delete the trigger and the end too.
+  root.addEventListener(
+    "keydown",
+    (event) => {
+      const box = event.target.closest && event.target.closest(".drawflow-node");
+      if (!box || !drawing.contains(box)) {
+        return;
+      }
+      const id = box.id.slice("node-".length);
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        showPanel(id);
+        const first = panel.querySelector("[data-oc-field]:not([hidden]) input, [data-oc-field]:not([hidden]) select");
+        (first || box).focus();
+      } else if (event.key === "Delete" || (event.key === "Backspace" && event.metaKey)) {
+        event.preventDefault();
+        event.stopPropagation();
+        remove(id);
+      }
+    },
+    true,
+  );
+
+  for (const button of root.querySelectorAll("[data-oc-add]")) {
+    button.addEventListener("click", () => add(button.dataset.ocAdd));
+  }
+  root.querySelector("[data-oc-delete]").addEventListener("click", () => remove(selected));
+  root.querySelector("[data-oc-save]").addEventListener("click", save);
+  root.querySelector("[data-oc-period]").addEventListener("click", () => load(refreshFigures));
+
+  load(draw);
+});
