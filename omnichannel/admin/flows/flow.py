@@ -200,9 +200,7 @@ class FlowAdmin(admin.ModelAdmin):
                     if self._may_run(request, action)
                 ],
                 "can_dry_run": may_view_contacts(request),
-                "canvas": canvas_config(
-                    flow, editable=self.has_change_permission(request, flow)
-                ),
+                "canvas": canvas_config(flow, editable=self.has_change_permission(request, flow)),
             }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
