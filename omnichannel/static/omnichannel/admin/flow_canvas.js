@@ -17,8 +17,9 @@ document.addEventListener("DOMContentLoaded", () => {
   // How many ways in and out each kind of node has; a split's first output is "yes".
   const INPUTS = { trigger: 0, message: 1, split: 1, exit: 1, end: 1, goal: 0 };
   const OUTPUTS = { trigger: 1, message: 1, split: 2, exit: 0, end: 0, goal: 0 };
-  const COLUMN = 250;
-  const ROW = 190;
+  const COLUMN = 240;
+  const ROW = 170;
+  const NODE = { width: 210, height: 130 }; // about the size of a drawn node, for fitting
 
   const drawing = root.querySelector("#oc-canvas-drawing");
   const status = root.querySelector(".oc-canvas-status");
@@ -72,6 +73,12 @@ document.addEventListener("DOMContentLoaded", () => {
 
   function title(data) {
     return data.name || data.label || words.kinds[data.kind];
+  }
+
+  // "Message: Reminder", or "End of the path" for a node with no name of its own.
+  function described(data) {
+    const kind = words.kinds[data.kind];
+    return title(data) === kind ? kind : `${kind}: ${title(data)}`;
   }
 
   function render(id) {
@@ -162,6 +169,20 @@ document.addEventListener("DOMContentLoaded", () => {
       const output = edge.branch === "no" ? "output_2" : "output_1";
       editor.addConnection(byGraphId(edge.from), byGraphId(edge.to), output, "input_1");
     }
+    fit();
+  }
+
+  // Zoom out (never in) until the whole flow is in view, its top left corner at the top
+  // left of the canvas. Drawflow scales about the centre: the translation undoes that.
+  function fit() {
+    const all = Object.values(nodes());
+    const right = Math.max(...all.map((node) => node.pos_x)) + NODE.width + 20;
+    const bottom = Math.max(...all.map((node) => node.pos_y)) + NODE.height + 20;
+    const zoom = Math.max(editor.zoom_min, Math.min(1, drawing.clientWidth / right, drawing.clientHeight / bottom));
+    editor.zoom = editor.zoom_last_value = zoom;
+    editor.canvas_x = (-drawing.clientWidth / 2) * (1 - zoom);
+    editor.canvas_y = (-drawing.clientHeight / 2) * (1 - zoom);
+    editor.precanvas.style.transform = `translate(${editor.canvas_x}px, ${editor.canvas_y}px) scale(${zoom})`;
   }
 
   function refreshFigures(graph) {
@@ -324,8 +345,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const current = way && way.connections.length ? way.connections[0].node : "";
     select.replaceChildren(new Option(words.noConnection, ""));
     for (const other of targetsFor(id)) {
-      const data = nodes()[other].data;
-      select.add(new Option(`${words.kinds[data.kind]}: ${title(data)}`, other));
+      select.add(new Option(described(nodes()[other].data), other));
     }
     select.value = current;
   }
@@ -351,7 +371,7 @@ document.addEventListener("DOMContentLoaded", () => {
     for (const [name, visible] of Object.entries(shown)) {
       field(name).hidden = !visible;
     }
-    panel.querySelector(".oc-canvas-kind").textContent = `${words.kinds[data.kind]}: ${title(data)}`;
+    panel.querySelector(".oc-canvas-kind").textContent = described(data);
     nameInput.value = data.name;
     channelSelect.value = data.channel || config.channels[1][0];
     delayInput.value = data.delay;
@@ -405,6 +425,17 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
   editor.on("nodeSelected", (id) => showPanel(String(id)));
+  // Drawflow records a dragged node one mouse step ahead of where it draws it, and in
+  // fractions of a pixel when zoomed: keep (and save) the whole pixel it is seen at.
+  editor.on("nodeMoved", (id) => {
+    const box = element(id);
+    const node = nodes()[id];
+    node.pos_x = Math.round(parseFloat(box.style.left));
+    node.pos_y = Math.round(parseFloat(box.style.top));
+    box.style.left = `${node.pos_x}px`;
+    box.style.top = `${node.pos_y}px`;
+    editor.updateConnectionNodes(`node-${id}`);
+  });
   editor.on("nodeRemoved", (id) => {
     if (selected === String(id)) {
       showPanel(null);
