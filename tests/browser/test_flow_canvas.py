@@ -78,7 +78,7 @@ def test_draw_save_reload_and_the_engine_follows(staff_page, live_server):
     open_canvas(page, live_server, flow)
     before = drawn(page)
     assert before["ways"] == [
-        ["Again", "End of the path", "output_1"],
+        ["Again", "Flow completed", "output_1"],
         ["Hello", "Again", "output_1"],
         ["Signs up in the shop", "Hello", "output_1"],
     ]
@@ -102,7 +102,7 @@ def test_draw_save_reload_and_the_engine_follows(staff_page, live_server):
     page.fill("#oc-canvas-name", "Last call")
     page.fill("#oc-canvas-delay", "2 hours")
     page.select_option("#oc-canvas-channel", "email")
-    choose_with_the_keyboard(page, "Last call", "#oc-canvas-next", "End of the path")
+    choose_with_the_keyboard(page, "Last call", "#oc-canvas-next", "Flow completed")
     choose_with_the_keyboard(page, "Again", "#oc-canvas-next", "Message: Last call")
     assert page.evaluate("document.activeElement.id") == "oc-canvas-name"
 
@@ -112,7 +112,7 @@ def test_draw_save_reload_and_the_engine_follows(staff_page, live_server):
     expected_ways = [
         ["Again", "Last call", "output_1"],
         ["Hello", "Again", "output_1"],
-        ["Last call", "End of the path", "output_1"],
+        ["Last call", "Flow completed", "output_1"],
         ["Signs up in the shop", "Hello", "output_1"],
     ]
     assert saved["ways"] == expected_ways

@@ -5,6 +5,7 @@ import json
 from datetime import time, timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,6 +16,7 @@ from omnichannel.flows.lifecycle import copy_flow
 from omnichannel.models import Step
 from omnichannel.models.flows import FlowStatus
 from omnichannel.testing.factories import ContactFactory
+from tests.test_admin_permissions import staff
 
 from .conftest import make_flow
 
@@ -157,3 +159,32 @@ def test_copy_flow_remaps_the_layout(draft):
     draft.save()
     copy = copy_flow(draft)
     assert {int(k) for k in copy.canvas_layout} == set(copy.steps.values_list("pk", flat=True))
+
+
+def test_the_flow_page_carries_the_canvas_in_the_admins_language(admin_client, draft):
+    page = admin_client.get(
+        reverse("admin:omnichannel_flow_change", args=[draft.pk]), HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    config = json.loads(_script(page, "oc-canvas-config"))
+    assert config["editable"] is True
+    assert config["graphUrl"] == reverse("admin:omnichannel_flow_graph", args=[draft.pk])
+    assert config["words"]["kinds"]["trigger"] == "Déclencheur"
+    assert config["words"]["figures"]["converted"] == "conversions"
+    assert config["stepUrl"].replace("__pk__", "7") == reverse(
+        "admin:omnichannel_step_change", args=[7]
+    )
+    html = page.content.decode()
+    assert "Le scénario en graphe" in html and "Au clavier : Tab jusqu’à un nœud" in html
+
+
+def _script(response, element_id):
+    """The JSON of a ``json_script`` element of the page."""
+    html = response.content.decode()
+    start = html.index(f'<script id="{element_id}" type="application/json">')
+    return html[html.index(">", start) + 1 : html.index("</script>", start)]
+
+
+def test_staff_who_may_only_view_the_flow_get_a_canvas_that_does_not_edit(draft):
+    viewer = staff("viewer", permissions=Permission.objects.filter(codename="view_flow"))
+    page = viewer.get(reverse("admin:omnichannel_flow_change", args=[draft.pk]))
+    assert json.loads(_script(page, "oc-canvas-config"))["editable"] is False
