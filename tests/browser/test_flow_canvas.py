@@ -155,7 +155,7 @@ def test_a_refused_graph_is_named_and_changes_nothing(staff_page, live_server):
     page.click("[data-oc-add=split]")
     page.fill("#oc-canvas-name", "Bought before?")
     page.select_option("#oc-canvas-yes", label="Message: Again")
-    choose_with_the_keyboard(page, "Hello", "#oc-canvas-next", "Split: Bought before?")
+    choose_with_the_keyboard(page, "Hello", "#oc-canvas-next", "Yes / no split: Bought before?")
     page.click("[data-oc-save]")
 
     problem = page.locator(".oc-canvas-problems li")
