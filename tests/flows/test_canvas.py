@@ -3,12 +3,14 @@ problems; waiting contacts keep their step; copies keep the layout."""
 
 import json
 from datetime import time, timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
+import omnichannel
 from omnichannel.flows.canvas import CanvasError, apply_canvas
 from omnichannel.flows.engine import enroll
 from omnichannel.flows.graph import flow_graph
@@ -188,3 +190,15 @@ def test_staff_who_may_only_view_the_flow_get_a_canvas_that_does_not_edit(draft)
     viewer = staff("viewer", permissions=Permission.objects.filter(codename="view_flow"))
     page = viewer.get(reverse("admin:omnichannel_flow_change", args=[draft.pk]))
     assert json.loads(_script(page, "oc-canvas-config"))["editable"] is False
+
+
+def test_the_package_ships_drawflow_built_with_its_licence():
+    app = Path(omnichannel.__file__).resolve().parent
+    vendor = app / "static" / "omnichannel" / "admin" / "vendor" / "drawflow"
+    assert {"drawflow.min.js", "drawflow.min.css", "LICENSE", "README.txt"} <= {
+        file.name for file in vendor.iterdir()
+    }
+    assert (vendor / "LICENSE").read_text().startswith("MIT License")
+    assert "Drawflow 0.0.60" in (vendor / "README.txt").read_text()
+    setup = (app.parent / "setup.cfg").read_text()
+    assert "static/**/*" in setup.split("[options.package_data]")[1].split("[")[0]

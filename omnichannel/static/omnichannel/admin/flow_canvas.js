@@ -47,6 +47,15 @@ document.addEventListener("DOMContentLoaded", () => {
   let newNodes = 0;
   let selected = null; // the Drawflow id of the node in the panel
 
+  for (const input of [nameInput, channelSelect, delayInput, ...wayChoosers]) {
+    input.disabled = !config.editable;
+  }
+  // Escape in the panel goes back to the node it shows.
+  panel.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && selected !== null) {
+      element(selected).focus();
+    }
+  });
   for (const [value, label] of config.channels) {
     channelSelect.add(new Option(label, value));
   }
@@ -273,8 +282,11 @@ document.addEventListener("DOMContentLoaded", () => {
       item.textContent = problem.text;
       const id = problem.node ? byGraphId(problem.node) : undefined;
       if (id !== undefined) {
+        // The item leads to the node it names, by click or by keyboard.
         element(id).classList.add("oc-node-problem");
+        item.tabIndex = 0;
         item.addEventListener("click", () => element(id).focus());
+        item.addEventListener("keydown", (event) => event.key === "Enter" && element(id).focus());
       }
       problemList.append(item);
     }
@@ -327,10 +339,11 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   function remove(id) {
-    if (id === null || !STEP_KINDS.includes(nodes()[id].data.kind)) {
+    if (!config.editable || id === null || !STEP_KINDS.includes(nodes()[id].data.kind)) {
       return;
     }
     editor.removeNodeId(`node-${id}`);
+    editor.node_selected = null;
     showPanel(null);
     drawing.focus();
   }
@@ -442,16 +455,20 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 
-  // Keys on the canvas: Enter opens the focused node in the panel, Delete removes it.
-  // Caught before Drawflow's own handler, which would delete the trigger and the end too.
+  // Keys on the canvas: Enter opens the focused (or clicked) node in the panel, Delete
+  // removes it. Caught before Drawflow's own handler, which would delete the trigger and
+  // the end too; a selected connection is left to it (Delete removes that).
   root.addEventListener(
     "keydown",
     (event) => {
-      const box = event.target.closest && event.target.closest(".drawflow-node");
-      if (!box || !drawing.contains(box)) {
+      if (!drawing.contains(event.target)) {
         return;
       }
-      const id = box.id.slice("node-".length);
+      const box = event.target.closest(".drawflow-node") || editor.node_selected;
+      const id = box ? box.id.slice("node-".length) : null;
+      if (id === null || !nodes()[id]) {
+        return;
+      }
       if (event.key === "Enter" || event.key === " ") {
         event.preventDefault();
         showPanel(id);
