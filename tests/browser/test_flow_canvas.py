@@ -154,7 +154,14 @@ def test_a_refused_graph_is_named_and_changes_nothing(staff_page, live_server):
     page.keyboard.press("Enter")
     page.click("[data-oc-add=split]")
     page.fill("#oc-canvas-name", "Bought before?")
-    page.select_option("#oc-canvas-yes", label="Message: Again")
+    # Its "yes" way drawn with the mouse, from its first output onto "Again".
+    split_out = node(page, "Bought before?").locator(".output_1").bounding_box()
+    again_in = node(page, "Again").locator(".input_1").bounding_box()
+    page.mouse.move(split_out["x"] + 5, split_out["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(again_in["x"] + 5, again_in["y"] + 5, steps=8)
+    page.mouse.up()
+    assert page.input_value("#oc-canvas-yes") != ""
     choose_with_the_keyboard(page, "Hello", "#oc-canvas-next", "Yes / no split: Bought before?")
     page.click("[data-oc-save]")
 
