@@ -31,9 +31,13 @@ def draft_flow():
 
 
 def open_canvas(page, live_server, flow):
+    """The flow's page with its canvas drawn; returns the list of the page's script errors."""
+    errors = []
+    page.on("pageerror", lambda error: errors.append(error))
     page.goto(live_server.url + reverse("admin:omnichannel_flow_change", args=[flow.pk]))
     # The trigger, two steps, the end of the path and the "ordered" goal.
     page.wait_for_function(f"document.querySelectorAll('{NODES}').length >= 5")
+    return errors
 
 
 def node(page, name):
@@ -75,7 +79,7 @@ def choose_with_the_keyboard(page, name, chooser, option):
 def test_draw_save_reload_and_the_engine_follows(staff_page, live_server):
     page = staff_page
     flow = draft_flow()
-    open_canvas(page, live_server, flow)
+    errors = open_canvas(page, live_server, flow)
     before = drawn(page)
     assert before["ways"] == [
         ["Again", "Flow completed", "output_1"],
@@ -142,11 +146,20 @@ def test_draw_save_reload_and_the_engine_follows(staff_page, live_server):
     queued = Message.objects.filter(enrollment__contact=contact).order_by("pk")
     assert [m.step.name for m in queued] == ["Hello", "Again", "Last call"]
 
+    # The period picker reloads the figures in place: all time, then a period after the
+    # contact was triggered.
+    page.click("[data-oc-period]")
+    node(page, "Last call").locator(".oc-node-figures", has_text="entered 1").wait_for()
+    page.fill("#oc-canvas-since", (start + timedelta(days=2)).date().isoformat())
+    page.click("[data-oc-period]")
+    node(page, "Last call").locator(".oc-node-figures", has_text="entered 0").wait_for()
+    assert errors == []
+
 
 def test_a_refused_graph_is_named_and_changes_nothing(staff_page, live_server):
     page = staff_page
     flow = draft_flow()
-    open_canvas(page, live_server, flow)
+    errors = open_canvas(page, live_server, flow)
     before = list(flow.steps.values_list("pk", "name", "position", "next_step"))
 
     # A split with only its "yes" path, put between "Hello" and "Again".
@@ -179,3 +192,4 @@ def test_a_refused_graph_is_named_and_changes_nothing(staff_page, live_server):
     node(page, "Signs up in the shop").focus()
     page.keyboard.press("Delete")
     assert node(page, "Signs up in the shop").count() == 1
+    assert errors == []
