@@ -187,6 +187,7 @@ def test_a_refused_graph_is_named_and_changes_nothing(staff_page, live_server):
     assert "oc-node-problem" in node(page, "Bought before?").get_attribute("class")
     assert "Not saved" in page.locator(".oc-canvas-status").inner_text()
     assert list(flow.steps.values_list("pk", "name", "position", "next_step")) == before
+    page.locator("#canvas").screenshot(path=str(ARTIFACTS / "flow-canvas-refused.png"))
 
     # Delete removes the focused step; the trigger stays whatever the key.
     node(page, "Bought before?").focus()

@@ -347,10 +347,18 @@ document.addEventListener("DOMContentLoaded", () => {
       step: null,
       figures: {},
     };
-    // Next to the selected node, else at the top left of the visible part of the canvas.
+    // Right of the selected node, else at the top left of the visible part of the canvas;
+    // lower down while another node is in the way.
     const near = selected !== null ? nodes()[selected] : null;
     const x = near ? near.pos_x + COLUMN : 40 - editor.canvas_x / editor.zoom;
-    const y = near ? near.pos_y + ROW / 2 : 40 - editor.canvas_y / editor.zoom;
+    let y = near ? near.pos_y : 40 - editor.canvas_y / editor.zoom;
+    const taken = (top) =>
+      Object.values(nodes()).some(
+        (node) => Math.abs(node.pos_x - x) < NODE.width && Math.abs(node.pos_y - top) < ROW,
+      );
+    while (taken(y)) {
+      y += ROW;
+    }
     const id = place(data, x, y);
     showPanel(id);
     nameInput.focus();
