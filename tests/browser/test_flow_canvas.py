@@ -87,7 +87,11 @@ def test_draw_save_reload_and_the_engine_follows(staff_page, live_server):
         ["Signs up in the shop", "Hello", "output_1"],
     ]
     assert before["timings"]["Again"] == "1 day"
-    assert "entered 0" in node(page, "Hello").get_attribute("aria-label")
+    # Tab goes from node to node, each announced with its name, timing and figures.
+    node(page, "Signs up in the shop").focus()
+    page.keyboard.press("Tab")
+    announced = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert announced.startswith("Message · Email. Hello. 0 minutes. entered 0 · waiting 0")
 
     # Drag "Again" 160 px down by its title.
     page.locator("#oc-canvas-drawing").scroll_into_view_if_needed()
