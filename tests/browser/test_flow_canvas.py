@@ -201,3 +201,10 @@ def test_a_refused_graph_is_named_and_changes_nothing(staff_page, live_server):
     page.keyboard.press("Delete")
     assert node(page, "Signs up in the shop").count() == 1
     assert errors == []
+
+    # Leaving with changes not saved asks first.
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(500)
+    assert asked == ["beforeunload"]

@@ -47,6 +47,7 @@ document.addEventListener("DOMContentLoaded", () => {
   let currencies = [];
   let newNodes = 0;
   let selected = null; // the Drawflow id of the node in the panel
+  let unsaved = false; // changed since drawn: leaving the page asks first
 
   for (const input of [nameInput, channelSelect, delayInput, ...wayChoosers]) {
     input.disabled = !config.editable;
@@ -187,6 +188,7 @@ document.addEventListener("DOMContentLoaded", () => {
       editor.addConnection(byGraphId(edge.from), byGraphId(edge.to), output, "input_1");
     }
     fit();
+    unsaved = false;
   }
 
   // Zoom out (never in) until the whole flow is in view, its top left corner at the top
@@ -437,7 +439,19 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     update(nodes()[selected].data);
     render(selected);
+    unsaved = true;
   }
+
+  const changes = ["nodeCreated", "nodeRemoved", "nodeMoved", "connectionCreated", "connectionRemoved"];
+  for (const change of changes) {
+    editor.on(change, () => (unsaved = true));
+  }
+  window.addEventListener("beforeunload", (event) => {
+    if (unsaved) {
+      event.preventDefault();
+      event.returnValue = ""; // what Chrome still needs to ask
+    }
+  });
 
   nameInput.addEventListener("input", () => {
     changeSelected((data) => (data.name = nameInput.value));
