@@ -442,8 +442,8 @@ document.addEventListener("DOMContentLoaded", () => {
     unsaved = true;
   }
 
-  const changes = ["nodeCreated", "nodeRemoved", "nodeMoved", "connectionCreated", "connectionRemoved"];
-  for (const change of changes) {
+  const changes = ["nodeCreated", "nodeRemoved", "nodeMoved"];
+  for (const change of [...changes, "connectionCreated", "connectionRemoved"]) {
     editor.on(change, () => (unsaved = true));
   }
   window.addEventListener("beforeunload", (event) => {
