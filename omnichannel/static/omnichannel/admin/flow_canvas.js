@@ -442,8 +442,14 @@ document.addEventListener("DOMContentLoaded", () => {
     unsaved = true;
   }
 
-  const changes = ["nodeCreated", "nodeRemoved", "nodeMoved"];
-  for (const change of [...changes, "connectionCreated", "connectionRemoved"]) {
+  const changes = [
+    "nodeCreated",
+    "nodeRemoved",
+    "nodeMoved",
+    "connectionCreated",
+    "connectionRemoved",
+  ];
+  for (const change of changes) {
     editor.on(change, () => (unsaved = true));
   }
   window.addEventListener("beforeunload", (event) => {
