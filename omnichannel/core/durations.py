@@ -6,12 +6,17 @@ writes reads back), plus Django's duration syntax ("00:30:00", "1 02:00:00", ISO
 "P1DT2H"). A bare number is refused: "30" could be seconds or minutes, and a cart
 reminder sent 30 seconds after the cart is no reminder. ``describe_delay`` writes a delay
 in days, hours, minutes and seconds, in the active language.
+
+``parse_wait`` reads a step's whole timing: a delay, a time of day to wait for ("until
+10:00", "1 day, then until 10:00"), or both, in the words ``describe_wait`` writes.
 """
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.dateparse import parse_duration
 from django.utils.duration import duration_string
 from django.utils.translation import gettext, ngettext
@@ -42,6 +47,19 @@ NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 EXAMPLES = _(
     "Enter a duration such as “30 minutes”, “2 hours”, “1 day”, “1 day 2 hours” or “90 min” "
     "(seconds, minutes, hours, days or weeks; Django’s “1 02:00:00” works too)."
+)
+
+
+#: "until 10:00" in the shipped languages, after an optional delay and "then": the delay is
+#: read by ``parse_delay``, what follows the time must be the words ``describe_wait`` adds.
+UNTIL = re.compile(
+    r"^(?P<delay>.*?)[\s,]*(?:\b(?:then|and then|puis|et puis|затем|потом|след това|после|"
+    r"potom|a potom)\b[\s,]*)?\b(?:until|till|jusqu['’]à|до|do)\s+"
+    r"(?P<hour>\d{1,2})[:h](?P<minute>\d{2})(?::(?P<second>\d{2}))?(?P<tail>.*)$"
+)
+WAIT_EXAMPLES = _(
+    "Enter a time of day as “until 10:00” or after a delay, as “1 day, then until 10:00” "
+    "(24-hour clock, in the contact's time zone)."
 )
 
 
@@ -120,3 +138,30 @@ def describe_wait(delay, wait_until):
         "delay": describe_delay(delay),
         "time": until,
     }
+
+
+def parse_wait(text):
+    """``(delay, time of day or None)`` that ``text`` says: "2 hours", "until 10:00",
+    "1 day, then until 10:00, contact's time"; raises ``DelayError``."""
+    found = UNTIL.match(text.strip().casefold())
+    if found is None:
+        return parse_delay(text), None
+    if found["tail"].strip(" ,.") not in {"", *_time_zone_words()}:
+        raise DelayError(WAIT_EXAMPLES)
+    try:
+        until = time(int(found["hour"]), int(found["minute"]), int(found["second"] or 0))
+    except ValueError:
+        raise DelayError(WAIT_EXAMPLES) from None
+    delay = found["delay"].strip(" ,")
+    return (parse_delay(delay) if delay else timedelta(0)), until
+
+
+def _time_zone_words():
+    """What ``describe_wait`` writes after the time ("contact's time"), in every language
+    the site offers: staff may paste a timing shown in another one."""
+    words = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            shown = gettext("until %(time)s, contact's time") % {"time": "\0"}
+        words.add(shown.split("\0", 1)[1].strip(" ,.").casefold())
+    return words

@@ -3,7 +3,8 @@ between them, in one transaction, or nothing changes and the problems are named.
 
 The payload is ``{"nodes": [...], "edges": [...]}``. A node is a step: ``id`` (``step:<pk>``
 for an existing step, anything else, e.g. ``new:1``, for a new one), ``kind`` (message,
-split, exit), ``name``, ``channel``, ``delay`` in words ("2 hours", ``core.durations``),
+split, exit), ``name``, ``channel``, ``delay`` in words ("2 hours", "until 10:00", "1 day,
+then until 10:00": ``core.durations.parse_wait``; the time is the contact's),
 optionally ``conditions`` and ``x`` / ``y`` (kept in ``Flow.canvas_layout``). An edge is
 ``{"from", "to", "branch"}``: ``branch`` is ``yes`` / ``no`` out of a split, empty
 otherwise; an edge from a ``trigger:...`` node names the first step.
@@ -21,7 +22,7 @@ waiting for it, by id, wherever it now stands.
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..core.durations import DelayError, parse_delay
+from ..core.durations import DelayError, parse_wait
 from ..models import Flow, Step
 from ..models.flows import STEP_CHANNELS, FlowStatus, StepKind
 from . import validation
@@ -53,7 +54,8 @@ def apply_canvas(flow, payload):
             pk = _step_pk(node_id)
             step = Step.objects.get(pk=pk) if pk else Step(flow=flow)
             step.position, step.kind, step.name = position, node["kind"], node["name"]
-            step.delay, step.channel = node["delay"], node["channel"]
+            step.delay, step.wait_until = node["delay"], node["wait_until"]
+            step.channel = node["channel"]
             if "conditions" in node:
                 step.conditions = node["conditions"]
             step.next_step = step.no_next_step = None
@@ -117,14 +119,15 @@ def _read(flow, payload):
         if not name:
             refuse(_("A node has no name: name every step."), node_id)
         try:
-            delay = parse_delay(str(raw.get("delay") or "0"))
+            delay, wait_until = parse_wait(str(raw.get("delay") or "0"))
         except DelayError as error:
             refuse(_("“%(node)s”, delay: %(error)s") % {"node": label, "error": error}, node_id)
-            delay = None
+            delay = wait_until = None
         channel = raw.get("channel") or STEP_CHANNELS[1][0]
         if channel not in channels:
             refuse(_("“%(node)s” has an unknown channel.") % {"node": label}, node_id)
-        node = {"id": node_id, "kind": kind, "name": name, "delay": delay, "channel": channel}
+        node = {"id": node_id, "kind": kind, "name": name, "channel": channel}
+        node["delay"], node["wait_until"] = delay, wait_until
         node["x"], node["y"] = _number(raw.get("x")), _number(raw.get("y"))
         if "conditions" in raw:
             node["conditions"] = raw["conditions"]

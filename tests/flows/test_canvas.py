@@ -2,18 +2,23 @@
 problems; waiting contacts keep their step; copies keep the layout."""
 
 import json
-from datetime import timedelta
+from datetime import time, timedelta
+from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
+import omnichannel
 from omnichannel.flows.canvas import CanvasError, apply_canvas
 from omnichannel.flows.engine import enroll
+from omnichannel.flows.graph import flow_graph
 from omnichannel.flows.lifecycle import copy_flow
 from omnichannel.models import Step
 from omnichannel.models.flows import FlowStatus
 from omnichannel.testing.factories import ContactFactory
+from tests.test_admin_permissions import staff
 
 from .conftest import make_flow
 
@@ -62,6 +67,34 @@ def test_reorder_and_add_keeps_ids_and_sets_paths(draft):
     assert steps[0].delay == timedelta(hours=2)
     assert steps[0].next_step == steps[1] and steps[1].next_step == steps[2]
     assert set(layout) == {str(s.pk) for s in steps}
+
+
+def test_a_delay_may_wait_until_a_time_of_day_and_reads_back(draft):
+    step = ids(draft)
+    apply_canvas(
+        draft,
+        {
+            "nodes": [node(step["Hello"], "Hello", delay="1 day, then until 10:00")],
+            "edges": [edge("trigger:signup", step["Hello"])],
+        },
+    )
+    hello = draft.steps.get()
+    assert (hello.delay, hello.wait_until) == (timedelta(days=1), time(10))
+    shown = flow_graph(draft)["nodes"][1]["delay_text"]
+    apply_canvas(
+        draft,
+        {"nodes": [node(step["Hello"], "Hello", delay=shown)],
+         "edges": [edge("trigger:signup", step["Hello"])]},
+    )  # fmt: skip
+    hello.refresh_from_db()
+    assert (hello.delay, hello.wait_until) == (timedelta(days=1), time(10))
+    apply_canvas(
+        draft,
+        {"nodes": [node(step["Hello"], "Hello", delay="2 hours")],
+         "edges": [edge("trigger:signup", step["Hello"])]},
+    )  # fmt: skip
+    hello.refresh_from_db()
+    assert (hello.delay, hello.wait_until) == (timedelta(hours=2), None)
 
 
 def test_a_deleted_step_moves_its_waiting_contacts_on(draft):
@@ -128,3 +161,44 @@ def test_copy_flow_remaps_the_layout(draft):
     draft.save()
     copy = copy_flow(draft)
     assert {int(k) for k in copy.canvas_layout} == set(copy.steps.values_list("pk", flat=True))
+
+
+def test_the_flow_page_carries_the_canvas_in_the_admins_language(admin_client, draft):
+    page = admin_client.get(
+        reverse("admin:omnichannel_flow_change", args=[draft.pk]), HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    config = json.loads(_script(page, "oc-canvas-config"))
+    assert config["editable"] is True
+    assert config["graphUrl"] == reverse("admin:omnichannel_flow_graph", args=[draft.pk])
+    assert config["words"]["kinds"]["trigger"] == "Déclencheur"
+    assert config["words"]["figures"]["converted"] == "conversions"
+    assert config["stepUrl"].replace("__pk__", "7") == reverse(
+        "admin:omnichannel_step_change", args=[7]
+    )
+    html = page.content.decode()
+    assert "Le scénario en graphe" in html and "Au clavier : Tab jusqu’à un nœud" in html
+
+
+def _script(response, element_id):
+    """The JSON of a ``json_script`` element of the page."""
+    html = response.content.decode()
+    start = html.index(f'<script id="{element_id}" type="application/json">')
+    return html[html.index(">", start) + 1 : html.index("</script>", start)]
+
+
+def test_staff_who_may_only_view_the_flow_get_a_canvas_that_does_not_edit(draft):
+    viewer = staff("viewer", permissions=Permission.objects.filter(codename="view_flow"))
+    page = viewer.get(reverse("admin:omnichannel_flow_change", args=[draft.pk]))
+    assert json.loads(_script(page, "oc-canvas-config"))["editable"] is False
+
+
+def test_the_package_ships_drawflow_built_with_its_licence():
+    app = Path(omnichannel.__file__).resolve().parent
+    vendor = app / "static" / "omnichannel" / "admin" / "vendor" / "drawflow"
+    assert {"drawflow.min.js", "drawflow.min.css", "LICENSE", "README.txt"} <= {
+        file.name for file in vendor.iterdir()
+    }
+    assert (vendor / "LICENSE").read_text().startswith("MIT License")
+    assert "Drawflow 0.0.60" in (vendor / "README.txt").read_text()
+    setup = (app.parent / "setup.cfg").read_text()
+    assert "static/**/*" in setup.split("[options.package_data]")[1].split("[")[0]

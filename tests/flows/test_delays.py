@@ -1,12 +1,18 @@
 """Delays in words: what staff may type, what they read back, in each shipped language."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from omnichannel.core.durations import DelayError, describe_delay, parse_delay
+from omnichannel.core.durations import (
+    DelayError,
+    describe_delay,
+    describe_wait,
+    parse_delay,
+    parse_wait,
+)
 from omnichannel.models import Step
 
 from .conftest import make_flow
@@ -112,6 +118,46 @@ def test_what_is_shown_reads_back_in_every_language(language):
     with translation.override(language):
         for delay in delays:
             assert parse_delay(describe_delay(delay)) == delay, describe_delay(delay)
+
+
+# --- a delay and a time of day ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, timing",
+    [
+        ("2 hours", (2 * HOUR, None)),
+        ("until 10:00", (timedelta(0), time(10))),
+        ("Until 9:30", (timedelta(0), time(9, 30))),
+        ("1 day, then until 10:00", (DAY, time(10))),
+        ("1 day until 10:00", (DAY, time(10))),
+        ("2 hours then until 18:45:30", (2 * HOUR, time(18, 45, 30))),
+        ("until 10:00, contact's time", (timedelta(0), time(10))),
+        ("1 jour, puis jusqu’à 10h00", (DAY, time(10))),
+        ("до 10:00 по времени контакта", (timedelta(0), time(10))),
+        ("1 deň, potom do 07:15", (DAY, time(7, 15))),
+    ],
+)
+def test_a_timing_may_wait_for_a_time_of_day(text, timing):
+    assert parse_wait(text) == timing
+
+
+@pytest.mark.parametrize("text", ["until 25:00", "until 10:61", "until 10:00 tomorrow"])
+def test_a_time_of_day_that_does_not_read_is_refused(text):
+    with pytest.raises(DelayError) as refused:
+        parse_wait(text)
+    assert "until 10:00" in str(refused.value)
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "ru", "bg", "sk"])
+def test_a_timing_shown_reads_back_in_every_language(language):
+    timings = [(timedelta(0), time(10)), (DAY, time(9, 30)), (2 * HOUR, time(23, 5, 7))]
+    with translation.override(language):
+        for delay, until in timings:
+            shown = describe_wait(delay, until)
+            assert parse_wait(shown) == (delay, until), shown
+    with translation.override("en"):  # shown in one language, read in another
+        assert parse_wait(describe_wait(DAY, time(10))) == (DAY, time(10))
 
 
 # --- in the admin --------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from ...flows.preview import dry_run, dry_run_enrolled
 from ...models import Contact, Enrollment, Flow, Step
 from ...models.flows import EnrollmentState, FlowStatus, StepKind
 from ..permissions import may_view_contacts
+from .canvas import canvas_config
 from .forms import DryRunForm, FiguresPeriodForm, FlowForm, StepInlineForm, renumber_steps
 from .widgets import DURATIONS_IN_WORDS
 
@@ -199,6 +200,7 @@ class FlowAdmin(admin.ModelAdmin):
                     if self._may_run(request, action)
                 ],
                 "can_dry_run": may_view_contacts(request),
+                "canvas": canvas_config(flow, editable=self.has_change_permission(request, flow)),
             }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
