@@ -180,7 +180,8 @@ class TestTheShippedFlows:
         assert deliver().sent == 1
         [(_channel, _to, rendered, _uuid)] = locmem.outbox
         assert rendered["subject"] == "Mug coûte moins cher"
-        assert "12.50 au lieu de 15.00" in rendered["text"]
+        # The prices as French writes money: a decimal comma, the symbol after a space.
+        assert "12,50\N{NO-BREAK SPACE}€ au lieu de 15,00\N{NO-BREAK SPACE}€" in rendered["text"]
 
 
 def test_run_due_announces_the_news_and_sends_it(news):

@@ -793,7 +793,7 @@ def test_demo_a_visitor_who_asked_hears_of_the_price_drop_the_staff_makes(
     assert dispatch_batch("demo", now=now).sent == 1
     [email] = mail.outbox
     assert email.to == ["ann@example.com"] and email.subject == "Mug now costs less"
-    assert "9.90 instead of 12.50" in email.body
+    assert "€9.90 instead of €12.50" in email.body
 
 
 def test_demo_a_product_back_on_sale_is_news_for_who_looked_at_it(client, mug, admin_client):

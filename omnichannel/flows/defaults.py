@@ -479,10 +479,10 @@ BACK_IN_STOCK_EMAIL = product_news_email(
 )
 PRICE_DROP_EMAIL = product_news_email(
     _("{{ trigger.product.name }} now costs less"),
-    _("From {{ trigger.old_price }} to {{ trigger.new_price }}."),
+    _("From {{ trigger.old_price|money }} to {{ trigger.new_price|money }}."),
     _(
         "The price of {{ trigger.product.name }} went down at {{ shop.name }}: "
-        "{{ trigger.new_price }} instead of {{ trigger.old_price }}."
+        "{{ trigger.new_price|money }} instead of {{ trigger.old_price|money }}."
     ),
 )
 
