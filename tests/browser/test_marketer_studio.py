@@ -1,0 +1,133 @@
+"""Issue 13's "done when", as a marketer does it in the browser: a welcome flow added in
+the admin, drawn on the canvas (an email, a yes / no split on SMS consent, an SMS on the
+yes path), its email built from blocks and its SMS typed, refused activation while the SMS
+uses a variable the step cannot fill, fixed and activated; then a signup in the shop and a
+popup subscription each get the series.
+
+Everything that builds the flow goes through the admin's pages; the database is only read,
+to check what the pages did, and the engine's due work is run with its ``now=`` argument.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from omnichannel.flows.engine import advance_due
+from omnichannel.models import Flow, Message
+from omnichannel.models.flows import FlowStatus
+from omnichannel.outbox.dispatch import dispatch_batch
+
+from .conftest import ARTIFACTS
+from .test_flow_canvas import NODES, choose_with_the_keyboard, drawn, node
+from .test_popup import exit_popup, leave_through_the_top, shop, visit  # noqa: F401 (shop: autouse)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+FLOW_NAME = "Welcome, with a text for those who want one"
+SMS_FIXED = "Welcome to the shop! Reply STOP to opt out."
+
+
+@pytest.fixture
+def shop_asks_for_a_phone(settings, locmem_channels):
+    """The signup form asks for a mobile number, so the SMS opt-in is offered; every
+    channel sends to the in-memory outbox, which is yielded."""
+    settings.OMNICHANNEL = {**settings.OMNICHANNEL, "SIGNUP_PROFILE_FIELDS": ["phone"]}
+    return locmem_channels
+
+
+def flow_page(live_server, flow):
+    return live_server.url + reverse("admin:omnichannel_flow_change", args=[flow.pk])
+
+
+def add_the_flow(page, live_server):
+    """Step 1: the flow add form, then "Save and continue editing" to reach the canvas."""
+    page.goto(live_server.url + reverse("admin:omnichannel_flow_add"))
+    page.fill("#id_name", FLOW_NAME)
+    page.select_option("#id_kind", "welcome")
+    page.select_option("#id_trigger", "signup")
+    also = page.locator("#id_also_triggered_by")
+    also.get_by_label("Subscribes through a popup").check()
+    page.locator("#id_exit_goals").get_by_label("Placed an order").check()
+    page.click("input[name=_continue]")
+    page.wait_for_url("**/change/")
+    flow = Flow.objects.get(name=FLOW_NAME)
+    assert (flow.kind, flow.trigger, flow.status) == ("welcome", "signup", FlowStatus.DRAFT)
+    assert flow.also_triggered_by == ["popup_subscribed"]
+    return flow
+
+
+def wait_for_the_canvas(page, count):
+    page.wait_for_function(f"document.querySelectorAll('{NODES}').length >= {count}")
+
+
+def add_node(page, kind, name, delay, channel=None):
+    page.click(f"[data-oc-add={kind}]")
+    page.fill("#oc-canvas-name", name)
+    page.fill("#oc-canvas-delay", delay)
+    if channel:
+        page.select_option("#oc-canvas-channel", channel)
+
+
+def draw_the_series(page):
+    """Step 2: email -> split (yes: SMS -> end, no: end), both triggers into the email."""
+    # Two triggers, the end of the path and the "ordered" goal: nothing else yet.
+    wait_for_the_canvas(page, 4)
+    add_node(page, "message", "Welcome email", "0", "email")
+    add_node(page, "split", "Agreed to texts?", "1 day")
+    add_node(page, "message", "Welcome text", "until 10:00", "sms")
+    add_node(page, "exit", "End of the welcome", "0")
+    choose_with_the_keyboard(page, "Signs up in the shop", "#oc-canvas-next", "Message: Welcome email")
+    choose_with_the_keyboard(
+        page, "Subscribes through a popup", "#oc-canvas-next", "Message: Welcome email"
+    )
+    choose_with_the_keyboard(
+        page, "Welcome email", "#oc-canvas-next", "Yes / no split: Agreed to texts?"
+    )
+    choose_with_the_keyboard(page, "Agreed to texts?", "#oc-canvas-yes", "Message: Welcome text")
+    page.select_option("#oc-canvas-no", label="End of the path: End of the welcome")
+    choose_with_the_keyboard(
+        page, "Welcome text", "#oc-canvas-next", "End of the path: End of the welcome"
+    )
+    page.click("[data-oc-save]")
+    page.wait_for_selector(".oc-canvas-status:has-text('Saved')")
+
+
+EXPECTED_WAYS = [
+    ["Agreed to texts?", "End of the welcome", "output_2"],
+    ["Agreed to texts?", "Welcome text", "output_1"],
+    ["Signs up in the shop", "Welcome email", "output_1"],
+    ["Subscribes through a popup", "Welcome email", "output_1"],
+    ["Welcome email", "Agreed to texts?", "output_1"],
+    ["Welcome text", "End of the welcome", "output_1"],
+]
+
+
+def open_step(page, name):
+    """The node's "Edit content" (a split: "Edit conditions") link in the canvas panel."""
+    node(page, name).focus()
+    page.keyboard.press("Enter")
+    page.locator(".oc-canvas-edit").click()
+    page.wait_for_url("**/step/**/change/")
+
+
+def test_a_marketer_builds_a_welcome_series_and_two_contacts_get_it(
+    staff_page, live_server, open_page, shop_asks_for_a_phone
+):
+    page = staff_page
+    flow = add_the_flow(page, live_server)
+    draw_the_series(page)
+    saved = drawn(page)
+    assert saved["ways"] == EXPECTED_WAYS
+    page.locator("#canvas").screenshot(path=str(ARTIFACTS / "studio-canvas.png"))
+    page.reload()
+    wait_for_the_canvas(page, 8)
+    assert drawn(page) == saved
+    steps = list(flow.steps.order_by("position"))
+    assert [(s.name, s.kind, s.channel) for s in steps] == [
+        ("Welcome email", "message", "email"),
+        ("Agreed to texts?", "split", "email"),
+        ("Welcome text", "message", "sms"),
+        ("End of the welcome", "exit", "email"),
+    ]
