@@ -78,7 +78,9 @@ def draw_the_series(page):
     add_node(page, "split", "Agreed to texts?", "1 day")
     add_node(page, "message", "Welcome text", "until 10:00", "sms")
     add_node(page, "exit", "End of the welcome", "0")
-    choose_with_the_keyboard(page, "Signs up in the shop", "#oc-canvas-next", "Message: Welcome email")
+    choose_with_the_keyboard(
+        page, "Signs up in the shop", "#oc-canvas-next", "Message: Welcome email"
+    )
     choose_with_the_keyboard(
         page, "Subscribes through a popup", "#oc-canvas-next", "Message: Welcome email"
     )
@@ -131,3 +133,81 @@ def test_a_marketer_builds_a_welcome_series_and_two_contacts_get_it(
         ("Welcome text", "message", "sms"),
         ("End of the welcome", "exit", "email"),
     ]
+
+    # Step 3: the split's condition, on its page.
+    open_step(page, "Agreed to texts?")
+    page.select_option("#id_conditions-0-name", "consent_for")
+    page.select_option("#id_conditions-0-consent_for-channel", "sms")
+    page.locator("input[name=_save]").click()
+    page.wait_for_url(f"**/flow/{flow.pk}/change/")
+    assert flow.steps.get(kind="split").conditions == [
+        {"name": "consent_for", "params": {"channel": "sms"}}
+    ]
+
+    # The email, built from blocks.
+    wait_for_the_canvas(page, 8)
+    open_step(page, "Welcome email")
+    page.locator("#contents-group .add-row a").click()
+    page.select_option("#id_contents-0-channel", "email")
+    page.fill("#id_contents-0-subject", "Welcome to the shop")
+    editor = page.locator("#contents-0 .oc-blocks-editor")
+    adder = editor.locator(".oc-block-adder")
+    adder.locator("select").select_option("heading")
+    adder.get_by_role("button", name="Add block").click()
+    page.keyboard.type("Welcome, ")
+    page.locator('#oc-merge-tags button[data-tag="{{ contact.first_name }}"]').click()
+    adder.locator("select").select_option("text")
+    adder.get_by_role("button", name="Add block").click()
+    page.keyboard.type("Thank you for joining us.\nNew things arrive every week.")
+    adder.locator("select").select_option("button")
+    adder.get_by_role("button", name="Add block").click()
+    page.keyboard.type("Visit the shop")
+    page.keyboard.press("Tab")
+    page.keyboard.type("{{ shop.url }}")
+    assert editor.locator("legend").all_inner_texts() == [
+        "Block 1: Heading",
+        "Block 2: Text",
+        "Block 3: Button",
+    ]
+    page.locator("#contents-group").screenshot(path=str(ARTIFACTS / "studio-email-editor.png"))
+    page.locator("input[name=_save]").click()
+    page.wait_for_url(f"**/flow/{flow.pk}/change/")
+    email = flow.steps.get(name="Welcome email").contents.get()
+    assert email.blocks == [
+        {"type": "heading", "text": "Welcome, {{ contact.first_name }}"},
+        {"type": "text", "text": "Thank you for joining us.\nNew things arrive every week."},
+        {"type": "button", "label": "Visit the shop", "url": "{{ shop.url }}"},
+    ]
+
+    # The SMS uses a code although the step gives none.
+    wait_for_the_canvas(page, 8)
+    open_step(page, "Welcome text")
+    page.locator("#contents-group .add-row a").click()
+    page.select_option("#id_contents-0-channel", "sms")
+    page.fill("#id_contents-0-text", "Welcome! Your code {{ discount.code }} waits for you.")
+    page.locator("input[name=_save]").click()
+    page.wait_for_url(f"**/flow/{flow.pk}/change/")
+
+    # Step 4: activating is refused, naming the step and the variable.
+    page.locator("button.oc-tool", has_text="Activate").click()
+    refusal = page.locator(".messagelist .error")
+    refusal.wait_for()
+    named = (
+        "Step 3 “Welcome text”, SMS, text: it uses {{ discount.code }}, but this step has no offer"
+    )
+    assert "was not activated: " + named in refusal.inner_text()
+    assert named in page.locator(".oc-problems").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "studio-refused.png"))
+    assert Flow.objects.get(pk=flow.pk).status == FlowStatus.DRAFT
+
+    # Fixed: the text without the code. Activated.
+    wait_for_the_canvas(page, 8)
+    open_step(page, "Welcome text")
+    page.fill("#id_contents-0-text", SMS_FIXED)
+    page.locator("input[name=_save]").click()
+    page.wait_for_url(f"**/flow/{flow.pk}/change/")
+    assert page.locator(".oc-problems").count() == 0
+    page.locator("button.oc-tool", has_text="Activate").click()
+    page.locator(".messagelist .success", has_text="1 flow activated.").wait_for()
+    assert Flow.objects.get(pk=flow.pk).status == FlowStatus.ACTIVE
+    assert page.locator("button.oc-tool", has_text="Pause").is_visible()
