@@ -114,10 +114,21 @@ def open_step(page, name):
     page.wait_for_url("**/step/**/change/")
 
 
+def run_the_due_work_for_four_days():
+    """What beat would do, hour by hour from now: the split waits a day and the text waits
+    for 10:00 in the contact's time, then perhaps for the SMS send window (not on a
+    Sunday in France), whatever day and hour the test runs."""
+    start = timezone.now()
+    for hour in range(4 * 24):
+        now = start + timedelta(hours=hour, minutes=1)
+        advance_due(now=now)
+        dispatch_batch("studio", now=now)
+
+
 def test_a_marketer_builds_a_welcome_series_and_two_contacts_get_it(
     staff_page, live_server, open_page, shop_asks_for_a_phone
 ):
-    page = staff_page
+    page, outbox = staff_page, shop_asks_for_a_phone
     flow = add_the_flow(page, live_server)
     draw_the_series(page)
     saved = drawn(page)
@@ -211,3 +222,65 @@ def test_a_marketer_builds_a_welcome_series_and_two_contacts_get_it(
     page.locator(".messagelist .success", has_text="1 flow activated.").wait_for()
     assert Flow.objects.get(pk=flow.pk).status == FlowStatus.ACTIVE
     assert page.locator("button.oc-tool", has_text="Pause").is_visible()
+
+    # Step 5: a signup in the shop, with both opt-ins, and a popup subscription.
+    shopper = open_page(viewport={"width": 1280, "height": 900})
+    shopper.goto(live_server.url + reverse("signup"))
+    shopper.fill("#id_username", "ann")
+    shopper.fill("#id_email", "ann@example.com")
+    shopper.fill("#id_password1", "a-long-pass-phrase-1")
+    shopper.fill("#id_password2", "a-long-pass-phrase-1")
+    shopper.fill("#id_phone", "+33 6 12 34 56 78")
+    shopper.check("#id_email_offers")
+    shopper.check("#id_sms_offers")
+    shopper.locator("form button[type=submit], form input[type=submit]").last.click()
+    shopper.wait_for_url("**/account/**")
+
+    exit_popup()
+    visitor = open_page()
+    visit(visitor, live_server)
+    leave_through_the_top(visitor)
+    visitor.get_by_label("Email address").fill("bo@example.com")
+    visitor.get_by_label("Yes, email me offers").check()
+    visitor.get_by_role("button", name="Subscribe").click()
+    visitor.locator("[data-oc-code]").wait_for()
+
+    enrolled = dict(flow.enrollments.values_list("contact__email", "trigger"))
+    assert enrolled == {"ann@example.com": "signup", "bo@example.com": "popup_subscribed"}
+    run_the_due_work_for_four_days()
+    received = sorted((channel, address) for channel, address, _parts, _uuid in outbox)
+    assert received == [
+        ("email", "ann@example.com"),
+        ("email", "bo@example.com"),
+        ("sms", "+33612345678"),
+    ]
+    by_step = set(
+        Message.objects.filter(enrollment__flow=flow, status="sent").values_list(
+            "contact__email", "step__name"
+        )
+    )
+    assert by_step == {
+        ("ann@example.com", "Welcome email"),
+        ("ann@example.com", "Welcome text"),
+        ("bo@example.com", "Welcome email"),
+    }
+    texts = [parts for channel, _address, parts, _uuid in outbox if channel == "sms"]
+    assert texts[0]["text"] == SMS_FIXED
+    subjects = {
+        parts["subject"] for channel, _address, parts, _uuid in outbox if channel == "email"
+    }
+    assert subjects == {"Welcome to the shop"}
+
+    # Step 6: the email Bo received, at a desktop's and a phone's width.
+    html = next(
+        parts["html"] for channel, address, parts, _uuid in outbox if address == "bo@example.com"
+    )
+    for width, name in [(700, "desktop"), (375, "mobile")]:
+        reader = open_page(viewport={"width": width, "height": 1000})
+        reader.set_content(html)
+        assert reader.get_by_role("heading", name="Welcome,").is_visible()
+        assert reader.get_by_role("link", name="Visit the shop").is_visible()
+        assert reader.get_by_role("link", name="Unsubscribe").is_visible()
+        # Nothing sticks out sideways: no horizontal scrolling on a phone.
+        assert reader.evaluate("document.documentElement.scrollWidth") <= width
+        reader.screenshot(path=str(ARTIFACTS / f"studio-email-{name}.png"), full_page=True)
