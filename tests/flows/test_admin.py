@@ -272,6 +272,16 @@ def test_activation_refuses_flows_with_problems_and_says_why(admin_client):
     ]
 
 
+def test_a_refused_activation_is_said_once(admin_client):
+    empty = make_flow(status="draft", activated_at=None, steps=[])
+    activate = reverse("admin:omnichannel_flow_do", args=[empty.pk, "activate"])
+    response = admin_client.post(activate, follow=True)
+    assert messages_of(response) == [
+        "“Welcome series” was not activated: The flow has no steps: add at least one message. "
+        "(1 problem in all, listed on its page)"
+    ]
+
+
 def test_resuming_keeps_the_first_activation_time(admin_client):
     activated = timezone.now() - timedelta(days=9)
     paused = make_flow(status="paused", activated_at=activated)
