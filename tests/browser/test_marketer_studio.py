@@ -70,10 +70,12 @@ def add_node(page, kind, name, delay, channel=None):
         page.select_option("#oc-canvas-channel", channel)
 
 
-def draw_the_series(page):
+def draw_the_series(page, flow):
     """Step 2: email -> split (yes: SMS -> end, no: end), both triggers into the email."""
     # Two triggers, the end of the path and the "ordered" goal: nothing else yet.
     wait_for_the_canvas(page, 4)
+    # Each new node goes beside the selected one: the first beside the trigger.
+    node(page, "Signs up in the shop").click()
     add_node(page, "message", "Welcome email", "0", "email")
     add_node(page, "split", "Agreed to texts?", "1 day")
     add_node(page, "message", "Welcome text", "until 10:00", "sms")
@@ -88,9 +90,22 @@ def draw_the_series(page):
         page, "Welcome email", "#oc-canvas-next", "Yes / no split: Agreed to texts?"
     )
     choose_with_the_keyboard(page, "Agreed to texts?", "#oc-canvas-yes", "Message: Welcome text")
-    page.select_option("#oc-canvas-no", label="End of the path: End of the welcome")
     choose_with_the_keyboard(
         page, "Welcome text", "#oc-canvas-next", "End of the path: End of the welcome"
+    )
+    # "No" straight to "Flow completed" is refused while the text comes after the split
+    # (a split's empty way is the next step in the order: it would lead to the text).
+    choose_with_the_keyboard(page, "Agreed to texts?", "#oc-canvas-no", "Flow completed")
+    page.click("[data-oc-save]")
+    problem = page.locator(".oc-canvas-problems li")
+    problem.first.wait_for()
+    assert problem.all_inner_texts() == [
+        "“Agreed to texts?”: its “no” path ends, but steps come after it: connect it to an "
+        "end node or to a step."
+    ]
+    assert not flow.steps.exists()
+    choose_with_the_keyboard(
+        page, "Agreed to texts?", "#oc-canvas-no", "End of the path: End of the welcome"
     )
     page.click("[data-oc-save]")
     page.wait_for_selector(".oc-canvas-status:has-text('Saved')")
@@ -130,7 +145,7 @@ def test_a_marketer_builds_a_welcome_series_and_two_contacts_get_it(
 ):
     page, outbox = staff_page, shop_asks_for_a_phone
     flow = add_the_flow(page, live_server)
-    draw_the_series(page)
+    draw_the_series(page, flow)
     saved = drawn(page)
     assert saved["ways"] == EXPECTED_WAYS
     page.locator("#canvas").screenshot(path=str(ARTIFACTS / "studio-canvas.png"))
@@ -167,6 +182,10 @@ def test_a_marketer_builds_a_welcome_series_and_two_contacts_get_it(
     adder.get_by_role("button", name="Add block").click()
     page.keyboard.type("Welcome, ")
     page.locator('#oc-merge-tags button[data-tag="{{ contact.first_name }}"]').click()
+    # Signups give no first name here: a default inside the tag, typed before its " }}".
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")
+    page.keyboard.type('|default:"there"')
     adder.locator("select").select_option("text")
     adder.get_by_role("button", name="Add block").click()
     page.keyboard.type("Thank you for joining us.\nNew things arrive every week.")
@@ -185,7 +204,7 @@ def test_a_marketer_builds_a_welcome_series_and_two_contacts_get_it(
     page.wait_for_url(f"**/flow/{flow.pk}/change/")
     email = flow.steps.get(name="Welcome email").contents.get()
     assert email.blocks == [
-        {"type": "heading", "text": "Welcome, {{ contact.first_name }}"},
+        {"type": "heading", "text": 'Welcome, {{ contact.first_name|default:"there" }}'},
         {"type": "text", "text": "Thank you for joining us.\nNew things arrive every week."},
         {"type": "button", "label": "Visit the shop", "url": "{{ shop.url }}"},
     ]
@@ -278,7 +297,7 @@ def test_a_marketer_builds_a_welcome_series_and_two_contacts_get_it(
     for width, name in [(700, "desktop"), (375, "mobile")]:
         reader = open_page(viewport={"width": width, "height": 1000})
         reader.set_content(html)
-        assert reader.get_by_role("heading", name="Welcome,").is_visible()
+        assert reader.get_by_role("heading", name="Welcome, there").is_visible()
         assert reader.get_by_role("link", name="Visit the shop").is_visible()
         assert reader.get_by_role("link", name="Unsubscribe").is_visible()
         # Nothing sticks out sideways: no horizontal scrolling on a phone.
