@@ -640,6 +640,15 @@ def test_the_variant_choice_of_a_content_lists_only_the_steps_variants(admin_cli
     assert "/ Mine</option>" in html and "/ Theirs</option>" not in html
 
 
+@pytest.mark.parametrize("channel, chosen", [("sms", "sms"), ("best", "")])
+def test_a_content_added_starts_on_the_steps_channel(admin_client, bare_step, channel, chosen):
+    bare_step.channel = channel
+    bare_step.save()
+    response = admin_client.get(step_url(bare_step))
+    added = response.context["inline_admin_formsets"][1].formset.empty_form
+    assert (added["channel"].value() or "") == chosen
+
+
 def test_deleting_a_step_returns_to_its_flow_with_positions_closed_up(admin_client):
     flow = make_flow(
         steps=[
