@@ -215,6 +215,13 @@ DEFAULTS = {
         "subscribe_per_email": "5/hour",
         "push_per_ip": "20/hour",
     },
+    # --- A/B tests ------------------------------------------------------------------------
+    # A test (a popup's variants in one language, a step's variants) has a winner once
+    # every arm reached min_sample (impressions, or messages sent) and the leader beats the
+    # runner-up with this confidence (1 - the two-sided p-value). auto_promote: the hourly
+    # task promotes winners itself. metric: what a message variant is judged by, "clicks"
+    # or "orders" (attributed purchases) per message sent. Keys left out keep these.
+    "AB_TESTS": {"min_sample": 200, "confidence": 0.95, "auto_promote": False, "metric": "clicks"},
     # --- outgoing webhooks ----------------------------------------------------------------
     # Deliveries the webhook sweeper claims per batch, how long a claim lasts, and how long
     # one sweep task keeps claiming.
@@ -279,6 +286,7 @@ _count = types.number(minimum=1, above=False, whole=True)
 _at_least_zero = types.number(minimum=0, above=False, whole=True)
 _text = types.optional(types.text)
 _channel_key = types.known_key(CHANNELS, "channel names")
+AB_TEST_METRICS = ("clicks", "orders")
 
 # How each setting is read; every key of DEFAULTS has one (a test keeps it so).
 PARSERS = {
@@ -375,6 +383,18 @@ PARSERS = {
     "POPUP_FORM_MAX_AGE": _seconds,
     "POPUP_RATE_LIMITS": types.merged_over(
         DEFAULTS["POPUP_RATE_LIMITS"], types.optional(types.rate), "the popup API's limits"
+    ),
+    "AB_TESTS": types.record_of(
+        {
+            "min_sample": (_count, DEFAULTS["AB_TESTS"]["min_sample"]),
+            "confidence": (
+                types.number(minimum=0.5, above=False, maximum=0.9999),
+                DEFAULTS["AB_TESTS"]["confidence"],
+            ),
+            "auto_promote": (types.boolean, DEFAULTS["AB_TESTS"]["auto_promote"]),
+            "metric": (types.one_of(AB_TEST_METRICS), DEFAULTS["AB_TESTS"]["metric"]),
+        },
+        '{"min_sample": 500, "confidence": 0.99}',
     ),
     "WEBHOOK_BATCH_SIZE": _count,
     "WEBHOOK_LEASE_SECONDS": _seconds,

@@ -33,6 +33,7 @@ def periodic_tasks():
             60,
         ),
         "omnichannel: expire stale carts": ("omnichannel.expire_stale_carts", 3600),
+        "omnichannel: decide A/B tests": ("omnichannel.decide_ab_tests", 3600),
         "omnichannel: purge old data": ("omnichannel.purge_old_data", 24 * 3600),
     }
 

@@ -366,6 +366,16 @@ def record(fields, where, value, example):
     return parsed
 
 
+def record_of(fields, example):
+    """A dict of some of ``fields``' keys (name -> (parser, default)), each read by its own
+    parser; returned complete, the missing keys at their defaults."""
+
+    def parse(value, where):
+        return record(fields, where, value, example)
+
+    return parse
+
+
 WINDOW_EXAMPLE = '{"start": "09:00", "end": "20:00", "days": [0, 1, 2, 3, 4]}'
 WEEKDAY = number(minimum=0, above=False, maximum=6, whole=True)
 

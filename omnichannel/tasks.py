@@ -11,6 +11,7 @@ from .browsing import abandonment as browsing
 from .browsing import news
 from .carts import carts, recovery, winback
 from .contacts.privacy import retention
+from .flows import ab_tests
 from .flows import engine as flows
 from .outbox.tasks import dispatch_due  # noqa: F401  (the worker finds every task here)
 from .outgoing.tasks import deliver_webhooks  # noqa: F401
@@ -50,6 +51,12 @@ def announce_product_news():
 def expire_stale_carts():
     """Mark carts idle longer than ``CART_EXPIRY_DAYS`` as expired; returns how many."""
     return carts.expire_stale_carts()
+
+
+@shared_task(name="omnichannel.decide_ab_tests", ignore_result=True)
+def decide_ab_tests():
+    """Judge the A/B tests; promote or note their winners (``AB_TESTS``)."""
+    return ab_tests.decide_all().__dict__
 
 
 @shared_task(name="omnichannel.purge_old_data", ignore_result=True)

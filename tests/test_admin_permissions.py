@@ -260,6 +260,7 @@ def pages():
     step = flow.steps.get()
     content = step.contents.get()
     contact = ContactFactory()
+    popup = PopupFactory()
     readers = {"nobody": 403, "viewer": 200, "marketer": 200, "superuser": 200}
     writers = {"nobody": 403, "viewer": 403, "marketer": 302, "superuser": 302}
     return {
@@ -289,6 +290,15 @@ def pages():
             "post", reverse("admin:omnichannel_popup_preview"),
             {"name": "P", "variants-0-headline": "Hello"},
             {"nobody": 403, "viewer": 403, "marketer": 200, "superuser": 200},
+        ),
+        # Past the permission check, nothing to promote: back to the page with a warning.
+        "omnichannel_popup_promote_winner": (
+            "post", reverse("admin:omnichannel_popup_promote_winner", args=[popup.pk]),
+            {"winner": "0"}, writers,
+        ),
+        "omnichannel_step_promote_winner": (
+            "post", reverse("admin:omnichannel_step_promote_winner", args=[step.pk]),
+            {"winner": "0"}, writers,
         ),
         "omnichannel_cartrecovery_changelist": (
             "get", reverse("admin:omnichannel_cartrecovery_changelist"), {}, readers,

@@ -134,6 +134,57 @@ def test_the_text_part_is_generated():
     assert "hero.png" not in text
 
 
+ORDER = {
+    "number": "1001",
+    "total": "13.50",
+    "currency": "EUR",
+    "lines": [
+        {"name": "Mug <b>", "quantity": 2, "unit_price": "5.00", "image_url": "",
+         "url": "https://shop.test/mug/", "review_url": "https://shop.test/mug/#review"},
+        {"name": "Tea", "quantity": 1, "unit_price": "3.50", "image_url": "", "url": ""},
+    ],
+}  # fmt: skip
+
+
+def test_the_order_block_lists_the_order_with_its_review_links():
+    """The thank-you's order before delivery (no review links), the review request's
+    after: each line links its review where the shop gave one."""
+    context = {**CONTEXT, "order": ORDER}
+    rendered = render([{"type": "order", "title": "Your order"}], context)
+    page = Elements(rendered["html"])
+    assert page.all("a", href="https://shop.test/mug/#review")
+    assert [a for a in page.all("a") if "review" in a.get("href", "")] == [
+        {"href": "https://shop.test/mug/#review"}
+    ]  # the tea has none
+    for expected in ("Your order", "Mug <b>", "× 2", "Tea", "Write a review", "Total", "€13.50"):
+        assert expected in page.words, expected
+    assert (
+        "- Mug <b> x 2: https://shop.test/mug/#review\n- Tea x 1\nTotal: €13.50"
+        in (rendered["text"])
+    )
+    # The cart's lines never carry review links.
+    assert "Write a review" not in Elements(render([{"type": "cart"}], context)["html"]).words
+
+
+def test_the_viewed_block_lists_the_products_viewed_and_nothing_without_them():
+    viewed = [
+        {"name": "Teapot", "url": "https://shop.test/pot/", "price": "20", "image_url": ""},
+        {"name": "Cup", "url": "https://shop.test/cup/", "price": "4", "image_url": ""},
+    ]
+    context = {**CONTEXT, "trigger": {"products": viewed}, "recommendations": []}
+    rendered = render([{"type": "viewed", "title": "You looked at"}], context)
+    page = Elements(rendered["html"])
+    assert page.all("a", href="https://shop.test/pot/") and page.all(
+        "a", href="https://shop.test/cup/"
+    )
+    assert "You looked at" in page.words
+    assert "You looked at\n- Teapot (20): https://shop.test/pot/\n- Cup (4):" in rendered["text"]
+    empty = render(
+        [{"type": "viewed", "title": "You looked at"}], {**context, "trigger": {"products": []}}
+    )
+    assert "You looked at" not in empty["html"] + empty["text"]
+
+
 def test_a_text_part_written_by_hand_wins():
     rendered = render_content({"blocks": [{"type": "text", "text": "Hi"}], "text": "Mine"}, CONTEXT)
     assert rendered["text"] == "Mine"

@@ -8,9 +8,11 @@ import subprocess
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from django.contrib import admin
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import translation
 
@@ -36,12 +38,24 @@ def catalog(language, suffix="po"):
     return LOCALE / language / "LC_MESSAGES" / f"django.{suffix}"
 
 
+class Entry(NamedTuple):
+    flags: str
+    msgid: str
+    strings: list
+    # What gettext looks a message up by: a msgid may be in a catalog once per context,
+    # and ngettext finds only an entry with the same plural msgid.
+    key: tuple
+
+
 def entries(language):
-    """(flags, msgid, [msgstr, ...]) of every entry of a catalog but its header, read
-    with the same rules as msgfmt for the parts this test needs."""
-    text = catalog(language).read_text(encoding="utf-8")
+    return read_entries(catalog(language))
+
+
+def read_entries(path):
+    """Every entry of a catalog but its header, read with the same rules as msgfmt for
+    the parts this test needs."""
     found = []
-    for block in text.strip().split("\n\n"):
+    for block in path.read_text(encoding="utf-8").strip().split("\n\n"):
         flags = " ".join(line for line in block.splitlines() if line.startswith("#,"))
         fields, key = {}, None
         for line in block.splitlines():
@@ -55,7 +69,8 @@ def entries(language):
             fields[key] += line[1:-1]
         if fields.get("msgid"):
             strings = [value for name, value in fields.items() if name.startswith("msgstr")]
-            found.append((flags, fields["msgid"], strings))
+            lookup = (fields.get("msgctxt", ""), fields["msgid"], fields.get("msgid_plural", ""))
+            found.append(Entry(flags, fields["msgid"], strings, lookup))
     return found
 
 
@@ -79,14 +94,37 @@ def test_each_catalog_compiles_cleanly(language):
 def test_every_message_is_translated_and_none_is_fuzzy(language):
     found = entries(language)
     assert len(found) > 700
-    assert [msgid for flags, msgid, _strings in found if "fuzzy" in flags] == []
-    untranslated = [msgid for _flags, msgid, strings in found if not all(strings)]
+    assert [entry.msgid for entry in found if "fuzzy" in entry.flags] == []
+    untranslated = [entry.msgid for entry in found if not all(entry.strings)]
     assert untranslated == []
 
 
 def test_the_catalogs_hold_the_same_messages():
-    msgids = {language: {msgid for _f, msgid, _s in entries(language)} for language in SHIPPED}
-    assert all(ids == msgids["en"] for ids in msgids.values())
+    keys = {language: {entry.key for entry in entries(language)} for language in SHIPPED}
+    assert all(found == keys["en"] for found in keys.values())
+
+
+@needs_msgfmt
+def test_every_string_the_source_marks_is_in_every_catalog(tmp_path, monkeypatch, settings):
+    """What ``makemessages`` finds in omnichannel/ (Python, templates, plurals, contexts)
+    has an entry in each shipped catalog, and so a translation (the tests above hold every
+    entry translated): a string marked without one shows in English to every reader.
+    makemessages runs on a copy, as it would rewrite the real catalogs; with no
+    LOCALE_PATHS it writes only into the copy's locale/."""
+    package = tmp_path / "omnichannel"
+    shutil.copytree(LOCALE.parent, package, ignore=shutil.ignore_patterns("locale", "__pycache__"))
+    (package / "locale").mkdir()
+    settings.LOCALE_PATHS = []
+    monkeypatch.chdir(package)
+    call_command("makemessages", locale=["en"], verbosity=0)
+    marked = {entry.key for entry in read_entries(package / "locale/en/LC_MESSAGES/django.po")}
+    assert len(marked) > 1000
+    missing = {}
+    for language in SHIPPED:
+        lacking = marked - {entry.key for entry in entries(language)}
+        if lacking:
+            missing[language] = sorted(msgid for _context, msgid, _plural in lacking)
+    assert missing == {}
 
 
 @pytest.mark.parametrize(

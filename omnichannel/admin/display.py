@@ -1,9 +1,18 @@
 """Small rendering helpers shared by the admin modules."""
 
+from django.utils import formats
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
 from ..core.formatting import money
+
+
+def percent(ratio, *, signed=False, suffix=" %"):
+    """``ratio`` in percent, localised (with "+" before a gain when ``signed``), or a dash."""
+    if ratio is None:
+        return "\N{EM DASH}"
+    text = formats.number_format(ratio * 100, 1)
+    return f"{'+' if signed and ratio > 0 else ''}{text}{suffix}"
 
 
 def cart_lines_table(lines, currency=None):

@@ -1,7 +1,9 @@
-"""The popup builder (settings, variants with a live preview, figures) and its signups."""
+"""The popup builder (settings, variants with a live preview, figures, A/B tests) and its
+signups."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
@@ -11,12 +13,14 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from ..flows.ab_tests import popup_tests
 from ..models import Popup, PopupSignup, PopupVariant
 from ..models.popups import PopupEventKind, PopupStatus, colour_validator
 from ..popups.contrast import AA_RATIO, PAIRS, contrasts, low_contrast, shown
 from ..popups.duplicate import duplicate_variant
 from ..popups.markup import render_preview
 from ..popups.stats import variant_figures
+from .ab_tests import ABTestsAdminMixin
 
 COLOUR_FIELDS = ("background_colour", "text_colour", "accent_colour")
 
@@ -190,7 +194,7 @@ class PopupVariantInline(admin.StackedInline):
 
 
 @admin.register(Popup)
-class PopupAdmin(admin.ModelAdmin):
+class PopupAdmin(ABTestsAdminMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "status",
@@ -344,6 +348,14 @@ class PopupAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
 
+    def tests_of(self, obj):
+        return popup_tests([obj])
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        popup = self.get_object(request, unquote(object_id))
+        extra = self.ab_test_context(request, popup) if popup is not None else {}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
     def response_change(self, request, obj):
         """After "Duplicate" on a variant: the popup is saved, the copy added, and staff
         stay on the page to edit it."""
@@ -380,6 +392,7 @@ class PopupAdmin(admin.ModelAdmin):
         preview = self.admin_site.admin_view(require_POST(self.preview_view))
         return [
             path("preview/", preview, name="omnichannel_popup_preview"),
+            *self.ab_test_urls(),
             *super().get_urls(),
         ]
 

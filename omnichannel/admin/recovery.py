@@ -15,12 +15,13 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..carts.recovery_report import recovery_report
 from ..models import CartRecovery
+from .display import percent
 from .readonly import ReadOnlyAdmin
 
 DEFAULT_DAYS = 30
@@ -91,14 +92,6 @@ def bar_chart(days):
         for index, day in enumerate(days)
     ]
     return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "peak": peak, "bars": bars}
-
-
-def percent(ratio, *, signed=False, suffix=" %"):
-    """``ratio`` in percent, localised (with "+" before a gain when ``signed``), or a dash."""
-    if ratio is None:
-        return "\N{EM DASH}"
-    text = formats.number_format(ratio * 100, 1)
-    return f"{'+' if signed and ratio > 0 else ''}{text}{suffix}"
 
 
 def rates(report):

@@ -5,6 +5,9 @@ rows by ``install_defaults``, so everything stays editable: copy, delays, offer,
 Installing is idempotent by slug: a flow that exists is left exactly as staff made it.
 New flows start as drafts; staff read them, put their own words in, and activate them.
 
+Every email is built from blocks (``outbox.blocks``; staff edit them in the block editor)
+and installed in each shipped language: its words are translated in the app's catalogs.
+
 The welcome series (started by a signup, ends when the contact orders):
 
 1. at once, by email: who the shop is and what it cares about, with a small gift
@@ -29,17 +32,16 @@ The cart recovery (started when a cart is abandoned, ends when it is ordered or 
 4. two days later, by email: a last note before the code expires.
 
 The browse abandonment (started when an identified visitor stopped looking at products
-without a cart; ends on a cart or an order; once a week at most), in English, French,
-Russian, Bulgarian and Slovak:
+without a cart; ends on a cart or an order; once a week at most):
 
 1. an hour later, on the best channel (email, push or inbox): the products they looked
    at, with a link to each.
 
 Back in stock and price drop (started by ``notify_back_in_stock`` / ``notify_price_drop``
-for the contacts who asked or viewed the product lately), in the same languages: one
-email at once with the product and a link to it.
+for the contacts who asked or viewed the product lately): one email at once with the
+product and a link to it.
 
-After a purchase (their content, in five languages, and their steps: ``order_flows``):
+After a purchase (their emails: ``order_flows``):
 thank you and cross-sell (every purchase), the review request (an order delivered) and
 the win-back (a buyer who stopped ordering). Priorities: cart recovery 30, back in
 stock / price drop 25, browse abandonment 20, post-purchase 15, win-back 10, welcome 0
@@ -59,7 +61,8 @@ from django.utils.translation import gettext_lazy as _
 from ..models import Flow, Step, StepContent
 from ..models.channels import Channel
 from ..models.flows import BEST_CHANNEL, ExitGoal, FlowKind, FlowStatus, OfferKind, Trigger
-from . import email_layout, lifecycle, order_flows
+from . import lifecycle, order_flows
+from .shipped_blocks import HELLO, LOGO, SIGNATURE, button, discount, footer, heading, text
 
 DAY = timedelta(days=1)
 # With ``fast=True`` (demos, trying a flow out) a day of the series takes a minute.
@@ -83,7 +86,6 @@ class StepSpec:
     offer: Offer | None = None
     min_cart_value: Decimal | None = None
     transactional: bool = False
-    translations: dict = field(default_factory=dict)  # language -> {channel -> fields}
 
 
 @dataclass(frozen=True)
@@ -106,44 +108,25 @@ class FlowSpec:
 # the admin's, and ``install_flow`` writes one content per shipped language. The merge tags
 # stay inside the translated sentences, where each language puts them.
 
-GREETING = '{{ contact.first_name|default:"there" }}'
 PERCENT = "{{ discount.value|floatformat }} %"
 # The code's expiry is stored as an ISO timestamp: its first ten characters are the date.
 EXPIRY_DATE = '{{ discount.expires_at|slice:":10" }}'
 # The languages the app ships a catalog for: each shipped email exists in all of them.
 SHIPPED_LANGUAGES = ("en", "fr", "ru", "bg", "sk")
 
-HELLO = {"type": "text", "text": _('Hi {{ contact.first_name|default:"there" }},')}
-SIGNATURE = {"type": "text", "text": _("The {{ shop.name }} team")}
 RECOMMENDATIONS = {"type": "recommendations", "title": _("A few things people come back for:")}
-ACCOUNT_FOOTER = {
-    "type": "footer",
-    "text": _("You receive this email because you created an account at {{ shop.name }}."),
-}
-CART_FOOTER = {
-    "type": "footer",
-    "text": _("You receive this email about the cart you left at {{ shop.name }}."),
-}
-
-
-def text(words):
-    return {"type": "text", "text": words}
-
-
-def button(label, url="{{ shop.url }}"):
-    return {"type": "button", "label": label, "url": url}
-
-
-def discount(note):
-    return {"type": "discount", "note": note}
+ACCOUNT_FOOTER = footer(
+    _("You receive this email because you created an account at {{ shop.name }}.")
+)
+CART_FOOTER = footer(_("You receive this email about the cart you left at {{ shop.name }}."))
 
 
 INTRODUCTION = {
     "subject": _('Welcome to {{ shop.name }}, {{ contact.first_name|default:"there" }}'),
     "preheader": _("A little about us, and a small welcome gift."),
     "blocks": [
-        {"type": "logo"},
-        {"type": "heading", "text": _("Welcome to {{ shop.name }}")},
+        LOGO,
+        heading(_("Welcome to {{ shop.name }}")),
         HELLO,
         text(
             _(
@@ -191,7 +174,7 @@ LAST_NUDGE = {
     "subject": _('Your welcome code ends on {{ discount.expires_at|slice:":10" }}'),
     "preheader": _("{{ discount.value|floatformat }} % off your first order, one last time."),
     "blocks": [
-        {"type": "logo"},
+        LOGO,
         HELLO,
         text(
             _(
@@ -247,7 +230,7 @@ CART_REMINDER_EMAIL = {
     "subject": _("You left something in your cart"),
     "preheader": _("Your cart is saved: pick up where you left off."),
     "blocks": [
-        {"type": "logo"},
+        LOGO,
         HELLO,
         text(_("You left these in your cart. We kept them for you:")),
         {"type": "cart"},
@@ -278,7 +261,7 @@ CART_OFFER_EMAIL = {
     "subject": _("{{ discount.value|floatformat }} % off the cart you left"),
     "preheader": _("A code for you alone, valid a few days."),
     "blocks": [
-        {"type": "logo"},
+        LOGO,
         HELLO,
         text(_("Your cart is still here, and here is {{ discount.value|floatformat }} % off it:")),
         discount(
@@ -308,7 +291,7 @@ CART_LAST_NOTE = {
     ),
     "preheader": _("The last note about your cart."),
     "blocks": [
-        {"type": "logo"},
+        LOGO,
         HELLO,
         text(
             _(
@@ -359,20 +342,13 @@ CART_RECOVERY = FlowSpec(
     ],
 )
 
-# --- the journey after a purchase (content in five languages: ``order_flows``) ----------------
+# --- the journey after a purchase (its emails: ``order_flows``) -----------------------------
 
 
-def email_step(name, delay, words, *, block=None, marketing=True, offer=None):
-    """An email step of ``order_flows`` content; not marketing means transactional."""
-    contents, translations = order_flows.email_contents(words, block=block, marketing=marketing)
+def email_step(name, delay, email, *, marketing=True, offer=None):
+    """An email step sending ``email``; not marketing means transactional."""
     return StepSpec(
-        name,
-        delay,
-        Channel.EMAIL,
-        contents,
-        offer,
-        transactional=not marketing,
-        translations=translations,
+        name, delay, Channel.EMAIL, {Channel.EMAIL: email}, offer, transactional=not marketing
     )
 
 
@@ -383,19 +359,8 @@ POST_PURCHASE = FlowSpec(
     trigger=Trigger.ORDER_PLACED,
     priority=15,
     steps=[
-        email_step(
-            "Thank you for the order",
-            timedelta(0),
-            order_flows.THANK_YOU,
-            block=order_flows.order_lines,
-            marketing=False,
-        ),
-        email_step(
-            "Goes well with the order",
-            7 * DAY,
-            order_flows.CROSS_SELL,
-            block=order_flows.products,
-        ),
+        email_step("Thank you for the order", timedelta(0), order_flows.THANK_YOU, marketing=False),
+        email_step("Goes well with the order", 7 * DAY, order_flows.CROSS_SELL),
     ],
 )
 
@@ -405,14 +370,7 @@ REVIEW_REQUEST = FlowSpec(
     kind=FlowKind.POST_PURCHASE,
     trigger=Trigger.ORDER_DELIVERED,
     priority=15,
-    steps=[
-        email_step(
-            "Review the order",
-            3 * DAY,
-            order_flows.REVIEW_REQUEST,
-            block=order_flows.review_links,
-        )
-    ],
+    steps=[email_step("Review the order", 3 * DAY, order_flows.REVIEW_REQUEST)],
 )
 
 COME_BACK = Offer(
@@ -427,14 +385,8 @@ WIN_BACK = FlowSpec(
     exit_goals=[ExitGoal.ORDERED],
     priority=10,
     steps=[
-        email_step("We miss you", timedelta(0), order_flows.MISS_YOU, block=order_flows.products),
-        email_step(
-            "A gift to come back",
-            7 * DAY,
-            order_flows.COME_BACK_GIFT,
-            block=order_flows.code,
-            offer=COME_BACK,
-        ),
+        email_step("We miss you", timedelta(0), order_flows.MISS_YOU),
+        email_step("A gift to come back", 7 * DAY, order_flows.COME_BACK_GIFT, offer=COME_BACK),
         email_step(
             "Last note before the code ends", 10 * DAY, order_flows.LAST_CALL, offer=COME_BACK
         ),
@@ -442,157 +394,41 @@ WIN_BACK = FlowSpec(
 )
 
 # --- browse abandonment (omnichannel.browsing) -----------------------------------------------
-# One reminder, in the five languages the app ships, of the products a contact looked at
-# (``trigger.products``, the latest first). The wording never claims a product is in stock
-# or reserved: the shop knows that, the reminder does not.
+# One reminder of the products a contact looked at (``trigger.products``, the latest
+# first). The wording never claims a product is in stock or reserved: the shop knows
+# that, the reminder does not.
 
-VIEWED_HTML = (
-    '<table role="presentation" cellpadding="0" cellspacing="0" width="100%" '
-    'style="margin:8px 0 16px;">'
-    "{% for product in trigger.products %}"
-    '<tr><td style="padding:6px 0;border-top:1px solid #eee6dc;">'
-    '<a href="{{ product.url }}" style="color:#2b2118;">{{ product.name }}</a></td>'
-    '<td align="right" style="padding:6px 0;border-top:1px solid #eee6dc;color:#6b625a;">'
-    "{{ product.price }}</td></tr>"
-    "{% endfor %}</table>"
-)
-VIEWED_TEXT = (
-    "{% for product in trigger.products %}- {{ product.name }} {{ product.price }}\n"
-    "  {{ product.url }}\n{% endfor %}"
-)
-
-BROWSE_WORDS = {
-    "": {
-        "subject": "Still thinking it over?",
-        "preheader": "The things you looked at, in one place.",
-        "greeting": f"Hi {GREETING},",
-        "intro": "You were looking at these at {{ shop.name }}. Here they are again:",
-        "outro": (
-            "A question about one of them (size, delivery, returns)? Just reply: a person "
-            "will answer."
-        ),
-        "button": "Take another look",
-        "signoff": "The {{ shop.name }} team",
-        "reason": "You receive this email because you agreed to hear from {{ shop.name }}.",
-        "unsubscribe": "Unsubscribe",
-        "preferences": "Choose what we send",
-        "title": "Still thinking it over?",
-        "body": "The things you looked at are one tap away.",
-    },
-    "fr": {
-        "subject": "Vous hésitez encore\N{NO-BREAK SPACE}?",
-        "preheader": "Les articles que vous avez regardés, réunis au même endroit.",
-        "greeting": "Bonjour{% if contact.first_name %} {{ contact.first_name }}{% endif %},",
-        "intro": "Vous regardiez ces articles chez {{ shop.name }}. Les voici\N{NO-BREAK SPACE}:",
-        "outro": (
-            "Une question sur l’un d’eux (taille, livraison, retours)\N{NO-BREAK SPACE}? "
-            "Répondez simplement à ce message\N{NO-BREAK SPACE}: une personne vous répondra."
-        ),
-        "button": "Les revoir",
-        "signoff": "L’équipe {{ shop.name }}",
-        "reason": (
-            "Vous recevez cet e-mail parce que vous avez accepté d’avoir des nouvelles de "
-            "{{ shop.name }}."
-        ),
-        "unsubscribe": "Se désabonner",
-        "preferences": "Choisir ce que nous envoyons",
-        "title": "Vous hésitez encore\N{NO-BREAK SPACE}?",
-        "body": "Les articles que vous avez regardés sont à portée de clic.",
-    },
-    "ru": {
-        "subject": "Всё ещё выбираете?",
-        "preheader": "Товары, которые вы смотрели, собраны в одном месте.",
-        "greeting": "Здравствуйте{% if contact.first_name %}, {{ contact.first_name }}{% endif %}!",
-        "intro": "Недавно вы смотрели эти товары в магазине {{ shop.name }}. Вот они:",
-        "outro": (
-            "Есть вопрос о каком-то из них (размер, доставка, возврат)? Просто ответьте на "
-            "это письмо: вам ответит живой человек."
-        ),
-        "button": "Посмотреть ещё раз",
-        "signoff": "Команда {{ shop.name }}",
-        "reason": (
-            "Вы получили это письмо, потому что согласились получать новости от {{ shop.name }}."
-        ),
-        "unsubscribe": "Отписаться",
-        "preferences": "Выбрать, что мы присылаем",
-        "title": "Всё ещё выбираете?",
-        "body": "Товары, которые вы смотрели, в одном касании.",
-    },
-    "bg": {
-        "subject": "Още ли се колебаете?",
-        "preheader": "Продуктите, които разгледахте, на едно място.",
-        "greeting": "Здравейте{% if contact.first_name %}, {{ contact.first_name }}{% endif %}!",
-        "intro": "Наскоро разгледахте тези продукти в {{ shop.name }}. Ето ги отново:",
-        "outro": (
-            "Имате въпрос за някой от тях (размер, доставка, връщане)? Просто отговорете на "
-            "този имейл: ще ви отговори човек."
-        ),
-        "button": "Разгледайте отново",
-        "signoff": "Екипът на {{ shop.name }}",
-        "reason": (
-            "Получавате този имейл, защото сте се съгласили да получавате новини от "
-            "{{ shop.name }}."
-        ),
-        "unsubscribe": "Отписване",
-        "preferences": "Изберете какво да ви изпращаме",
-        "title": "Още ли се колебаете?",
-        "body": "Продуктите, които разгледахте, са на едно докосване.",
-    },
-    "sk": {
-        "subject": "Ešte váhate?",
-        "preheader": "Produkty, ktoré ste si prezerali, na jednom mieste.",
-        "greeting": "Dobrý deň{% if contact.first_name %}, {{ contact.first_name }}{% endif %},",
-        "intro": "Nedávno ste si v obchode {{ shop.name }} prezerali tieto produkty. Tu sú:",
-        "outro": (
-            "Máte otázku k niektorému z nich (veľkosť, doručenie, vrátenie)? Stačí odpovedať "
-            "na tento e-mail: odpovie vám človek."
-        ),
-        "button": "Pozrieť si ich znova",
-        "signoff": "Tím {{ shop.name }}",
-        "reason": (
-            "Tento e-mail dostávate, pretože ste súhlasili so zasielaním správ od {{ shop.name }}."
-        ),
-        "unsubscribe": "Odhlásiť sa",
-        "preferences": "Vybrať, čo vám posielame",
-        "title": "Ešte váhate?",
-        "body": "Produkty, ktoré ste si prezerali, sú na jedno ťuknutie.",
-    },
+BROWSE_TITLE = _("Still thinking it over?")
+BROWSE_SHORT = {
+    "title": BROWSE_TITLE,
+    "body": _("The things you looked at are one tap away."),
+    "url": "{{ shop.url }}",
 }
-
-
-def browse_reminder(words):
-    """The reminder's email, push and inbox content in one language's ``words``."""
-    html = (
-        email_layout.email_html(
-            f'<p style="margin:0 0 16px;">{words["greeting"]}</p>'
-            f'<p style="margin:0;">{words["intro"]}</p>'
-            + VIEWED_HTML
-            + email_layout.button(words["button"])
-            + f'<p style="margin:0 0 16px;">{words["outro"]}</p>'
-            + f'<p style="margin:0;">{words["signoff"]}</p>'
-        )
-        .replace("You receive this email because you created an account at {{ shop.name }}.",
-                 words["reason"])
-        .replace(">Unsubscribe<", f'>{words["unsubscribe"]}<')
-        .replace(">Choose what we send<", f'>{words["preferences"]}<')
-    )  # fmt: skip
-    text = (
-        f"{words['greeting']}\n\n{words['intro']}\n\n{VIEWED_TEXT}\n"
-        f"{words['outro']}\n\n{words['signoff']}\n"
-        f"\n--\n{words['reason']}\n"
-        f"{words['unsubscribe']}: {{{{ unsubscribe_url }}}}\n"
-        f"{words['preferences']}: {{{{ preferences_url }}}}\n"
-        "{{ shop.address }}\n"
-    )
-    short = {"title": words["title"], "body": words["body"], "url": "{{ shop.url }}"}
-    email = {
-        "subject": words["subject"],
-        "preheader": words["preheader"],
-        "text": text,
-        "html": html,
-    }
-    return {Channel.EMAIL: email, Channel.PUSH: short, Channel.INBOX: short}
-
+BROWSE_REMINDER = {
+    Channel.EMAIL: {
+        "subject": BROWSE_TITLE,
+        "preheader": _("The things you looked at, in one place."),
+        "blocks": [
+            LOGO,
+            heading(BROWSE_TITLE),
+            HELLO,
+            text(_("You were looking at these at {{ shop.name }}. Here they are again:")),
+            {"type": "viewed"},
+            # Each product of the list links its own page; the button, the shop's.
+            button(_("Take another look")),
+            text(
+                _(
+                    "A question about one of them (size, delivery, returns)? Just reply: a "
+                    "person will answer."
+                )
+            ),
+            SIGNATURE,
+            footer(_("You receive this email because you agreed to hear from {{ shop.name }}.")),
+        ],
+    },
+    Channel.PUSH: BROWSE_SHORT,
+    Channel.INBOX: BROWSE_SHORT,
+}
 
 BROWSE_ABANDONMENT = FlowSpec(
     slug="browse-abandonment",
@@ -604,156 +440,54 @@ BROWSE_ABANDONMENT = FlowSpec(
     priority=20,
     # One reminder a week at most, however often the contact browses.
     reentry_cooldown=7 * DAY,
-    steps=[
-        StepSpec(
-            "The products viewed",
-            timedelta(hours=1),
-            BEST_CHANNEL,
-            browse_reminder(BROWSE_WORDS[""]),
-            translations={
-                language: browse_reminder(words)
-                for language, words in BROWSE_WORDS.items()
-                if language
-            },
-        ),
-    ],
+    steps=[StepSpec("The products viewed", timedelta(hours=1), BEST_CHANNEL, BROWSE_REMINDER)],
 )
 
 # --- back in stock, price drop (omnichannel.browsing.news) ---------------------------------
-# One email each about ``trigger.product``, in the same five languages; the browse
-# reminder's words for the greeting, sign-off and footer links.
+# One email each about ``trigger.product``, with a button to its page.
 
-NEWS_WORDS = {
-    "": {
-        "back_subject": "It is back: {{ trigger.product.name }}",
-        "back_preheader": "The product you looked at can be ordered again.",
-        "back_intro": "Good news: {{ trigger.product.name }} is back at {{ shop.name }}.",
-        "drop_subject": "{{ trigger.product.name }} now costs less",
-        "drop_preheader": "From {{ trigger.old_price }} to {{ trigger.new_price }}.",
-        "drop_intro": (
-            "The price of {{ trigger.product.name }} went down at {{ shop.name }}: "
-            "{{ trigger.new_price }} instead of {{ trigger.old_price }}."
-        ),
-        "button": "See the product",
-        "reason": (
-            "You receive this email because you asked us to tell you about this product, "
-            "or agreed to hear from {{ shop.name }}."
-        ),
-    },
-    "fr": {
-        "back_subject": "De retour\N{NO-BREAK SPACE}: {{ trigger.product.name }}",
-        "back_preheader": "Le produit que vous avez regardé peut de nouveau être commandé.",
-        "back_intro": (
-            "Bonne nouvelle\N{NO-BREAK SPACE}: {{ trigger.product.name }} est de retour chez "
-            "{{ shop.name }}."
-        ),
-        "drop_subject": "{{ trigger.product.name }} coûte moins cher",
-        "drop_preheader": "De {{ trigger.old_price }} à {{ trigger.new_price }}.",
-        "drop_intro": (
-            "Le prix de {{ trigger.product.name }} a baissé chez {{ shop.name }}"
-            "\N{NO-BREAK SPACE}: {{ trigger.new_price }} au lieu de {{ trigger.old_price }}."
-        ),
-        "button": "Voir le produit",
-        "reason": (
-            "Vous recevez cet e-mail parce que vous avez demandé à être prévenu pour ce "
-            "produit, ou accepté d’avoir des nouvelles de {{ shop.name }}."
-        ),
-    },
-    "ru": {
-        "back_subject": "Снова в продаже: {{ trigger.product.name }}",
-        "back_preheader": "Товар, который вы смотрели, снова можно заказать.",
-        "back_intro": (
-            "Хорошая новость: {{ trigger.product.name }} снова в продаже в магазине "
-            "{{ shop.name }}."
-        ),
-        "drop_subject": "{{ trigger.product.name }}: цена снижена",
-        "drop_preheader": "Было {{ trigger.old_price }}, стало {{ trigger.new_price }}.",
-        "drop_intro": (
-            "В магазине {{ shop.name }} снизилась цена на {{ trigger.product.name }}: "
-            "{{ trigger.new_price }} вместо {{ trigger.old_price }}."
-        ),
-        "button": "Посмотреть товар",
-        "reason": (
-            "Вы получили это письмо, потому что просили сообщить об этом товаре или "
-            "согласились получать новости от {{ shop.name }}."
-        ),
-    },
-    "bg": {
-        "back_subject": "Отново в наличност: {{ trigger.product.name }}",
-        "back_preheader": "Продуктът, който разгледахте, може да бъде поръчан отново.",
-        "back_intro": (
-            "Добра новина: {{ trigger.product.name }} отново е в наличност в {{ shop.name }}."
-        ),
-        "drop_subject": "{{ trigger.product.name }}: по-ниска цена",
-        "drop_preheader": "От {{ trigger.old_price }} на {{ trigger.new_price }}.",
-        "drop_intro": (
-            "Цената на {{ trigger.product.name }} в {{ shop.name }} падна: "
-            "{{ trigger.new_price }} вместо {{ trigger.old_price }}."
-        ),
-        "button": "Вижте продукта",
-        "reason": (
-            "Получавате този имейл, защото поискахте да ви уведомим за този продукт или сте "
-            "се съгласили да получавате новини от {{ shop.name }}."
-        ),
-    },
-    "sk": {
-        "back_subject": "Opäť na sklade: {{ trigger.product.name }}",
-        "back_preheader": "Produkt, ktorý ste si prezerali, si môžete znova objednať.",
-        "back_intro": (
-            "Dobrá správa: {{ trigger.product.name }} je opäť na sklade v obchode {{ shop.name }}."
-        ),
-        "drop_subject": "{{ trigger.product.name }}: nižšia cena",
-        "drop_preheader": "Z {{ trigger.old_price }} na {{ trigger.new_price }}.",
-        "drop_intro": (
-            "Cena produktu {{ trigger.product.name }} v obchode {{ shop.name }} klesla: "
-            "{{ trigger.new_price }} namiesto {{ trigger.old_price }}."
-        ),
-        "button": "Pozrieť si produkt",
-        "reason": (
-            "Tento e-mail dostávate, pretože ste požiadali o upozornenie na tento produkt "
-            "alebo ste súhlasili so zasielaním správ od {{ shop.name }}."
-        ),
-    },
-}
-
-
-def product_news_email(language, news):
-    """The ``news`` ("back" or "drop") email in ``language``."""
-    words = {**BROWSE_WORDS[language], **NEWS_WORDS[language]}
-    product_button = email_layout.button(words["button"]).replace(
-        "{{ shop.url }}", "{{ trigger.product.url }}"
+NEWS_FOOTER = footer(
+    _(
+        "You receive this email because you asked us to tell you about this product, "
+        "or agreed to hear from {{ shop.name }}."
     )
-    html = (
-        email_layout.email_html(
-            f'<p style="margin:0 0 16px;">{words["greeting"]}</p>'
-            f'<p style="margin:0;">{words[news + "_intro"]}</p>'
-            + product_button
-            + f'<p style="margin:0;">{words["signoff"]}</p>'
-        )
-        .replace("You receive this email because you created an account at {{ shop.name }}.",
-                 words["reason"])
-        .replace(">Unsubscribe<", f'>{words["unsubscribe"]}<')
-        .replace(">Choose what we send<", f'>{words["preferences"]}<')
-    )  # fmt: skip
-    text = (
-        f"{words['greeting']}\n\n{words[news + '_intro']}\n\n"
-        "{{ trigger.product.url }}\n\n"
-        f"{words['signoff']}\n\n--\n{words['reason']}\n"
-        f"{words['unsubscribe']}: {{{{ unsubscribe_url }}}}\n"
-        f"{words['preferences']}: {{{{ preferences_url }}}}\n"
-        "{{ shop.address }}\n"
-    )
+)
+
+
+def product_news_email(subject, preheader, intro):
     return {
         Channel.EMAIL: {
-            "subject": words[news + "_subject"],
-            "preheader": words[news + "_preheader"],
-            "text": text,
-            "html": html,
+            "subject": subject,
+            "preheader": preheader,
+            "blocks": [
+                LOGO,
+                heading(subject),
+                HELLO,
+                text(intro),
+                button(_("See the product"), "{{ trigger.product.url }}"),
+                SIGNATURE,
+                NEWS_FOOTER,
+            ],
         }
     }
 
 
-def product_news_flow(slug, name, trigger, news):
+BACK_IN_STOCK_EMAIL = product_news_email(
+    _("It is back: {{ trigger.product.name }}"),
+    _("The product you looked at can be ordered again."),
+    _("Good news: {{ trigger.product.name }} is back at {{ shop.name }}."),
+)
+PRICE_DROP_EMAIL = product_news_email(
+    _("{{ trigger.product.name }} now costs less"),
+    _("From {{ trigger.old_price }} to {{ trigger.new_price }}."),
+    _(
+        "The price of {{ trigger.product.name }} went down at {{ shop.name }}: "
+        "{{ trigger.new_price }} instead of {{ trigger.old_price }}."
+    ),
+)
+
+
+def product_news_flow(slug, name, trigger, contents):
     return FlowSpec(
         slug=slug,
         name=name,
@@ -765,24 +499,14 @@ def product_news_flow(slug, name, trigger, news):
         priority=25,
         # Each product's news is its own: a second product back the same day is news too.
         reentry_cooldown=timedelta(0),
-        steps=[
-            StepSpec(
-                name,
-                timedelta(0),
-                Channel.EMAIL,
-                product_news_email("", news),
-                translations={
-                    language: product_news_email(language, news)
-                    for language in NEWS_WORDS
-                    if language
-                },
-            )
-        ],
+        steps=[StepSpec(name, timedelta(0), Channel.EMAIL, contents)],
     )
 
 
-BACK_IN_STOCK = product_news_flow("back-in-stock", "Back in stock", Trigger.BACK_IN_STOCK, "back")
-PRICE_DROP = product_news_flow("price-drop", "Price drop", Trigger.PRICE_DROP, "drop")
+BACK_IN_STOCK = product_news_flow(
+    "back-in-stock", "Back in stock", Trigger.BACK_IN_STOCK, BACK_IN_STOCK_EMAIL
+)
+PRICE_DROP = product_news_flow("price-drop", "Price drop", Trigger.PRICE_DROP, PRICE_DROP_EMAIL)
 
 DEFAULT_FLOWS = [
     WELCOME_SERIES,
@@ -826,15 +550,8 @@ def content_languages(parts):
 
 
 def step_contents(step_spec):
-    """``(channel, locale, parts)`` of every content ``step_spec`` ships: its own
-    ``translations`` where it spells them out (the journey after a purchase), else its
-    parts in every language their translatable words are in (``content_languages``)."""
-    if step_spec.translations:
-        languages = {"": step_spec.contents, **step_spec.translations}
-        for locale, contents in languages.items():
-            for channel, parts in contents.items():
-                yield channel, locale, parts
-        return
+    """``(channel, locale, parts)`` of every content ``step_spec`` ships: its parts in every
+    language their translatable words are in (``content_languages``)."""
     for channel, parts in step_spec.contents.items():
         for locale, language in content_languages(parts):
             yield channel, locale, in_language(parts, language)

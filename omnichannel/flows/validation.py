@@ -222,7 +222,7 @@ def _transactional_problems(step, contents, name):
         why = _("only a flow started by an order can send one")
     elif step.has_offer:
         why = _("a discount is marketing: remove the offer")
-    elif any("recommendations" in c.html + c.text + c.body for c in contents):
+    elif any("recommendations" in c.template_text() for c in contents):  # blocks too
         why = _("recommended products are marketing: take them out of its content")
     else:
         return []

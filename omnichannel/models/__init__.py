@@ -1,3 +1,4 @@
+from .ab_tests import ABTestDecision
 from .brand import Brand
 from .browsing import ProductAlert, ProductEvent, ProductView
 from .carts import CartRecovery, CartSnapshot
@@ -16,6 +17,7 @@ from .throttles import SenderSlot
 from .webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "ABTestDecision",
     "Brand",
     "CartRecovery",
     "CartSnapshot",

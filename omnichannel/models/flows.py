@@ -328,6 +328,13 @@ class StepVariant(models.Model):
         blank=True,
         help_text=_("Empty: the step's offer."),
     )
+    # The loser of a promoted A/B test: no longer drawn for new enrollments, while the
+    # enrollments that already had it keep it (their next steps and figures stay theirs).
+    retired = models.BooleanField(
+        _("retired"),
+        default=False,
+        help_text=_("No longer drawn for new contacts; contacts who already have it keep it."),
+    )
 
     class Meta:
         verbose_name = _("variant")

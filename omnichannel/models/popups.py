@@ -483,6 +483,11 @@ class PopupVariant(models.Model):
     def __str__(self):
         return f"{self.popup} / {self.name}" + (f" ({self.locale})" if self.locale else "")
 
+    @property
+    def language(self):
+        """``locale`` as visitors' languages are matched against it: "pt_BR" -> "pt-br"."""
+        return self.locale.lower().replace("_", "-")
+
     def consent_text(self, channel):
         """The wording shown beside ``channel``'s checkbox, or '' when it has none."""
         return {Channel.EMAIL: self.email_consent_text, Channel.SMS: self.sms_consent_text}.get(

@@ -44,25 +44,28 @@ SLOT = re.compile(r"OMNISLOT(\d+)X")
 LINK = re.compile(r"^(https?://|mailto:|tel:|\{\{)")
 MAX_BLOCKS = 60
 THUMBNAIL = 'width="64" style="display:block;width:64px;height:auto;border:0;border-radius:4px;"'
-# The cart's lines and the recommended products: a row each, the picture beside the name,
-# which reads the same on a phone and in Outlook.
-CART_ROWS = (
-    "{% for line in cart.lines %}<tr>"
+# The lines of a cart or an order and the lists of products: a row each, the picture beside
+# the name, which reads the same on a phone and in Outlook. ``$lines`` is the list a block
+# shows, ``$currency`` its currency and ``$review`` the label of a line's review link (an
+# order's lines carry one once it is delivered: ``ShopAdapter.get_review_url``).
+LINE_ROWS = (
+    "{% for line in $lines %}<tr>"
     '<td width="76" style="$cell">{% if line.image_url %}'
     f'<img src="{{{{ line.image_url }}}}" alt="{{{{ line.name }}}}" {THUMBNAIL}>{{% endif %}}</td>'
     '<td style="$cell">{% if line.url %}<a href="{{ line.url }}" style="color:$text;">'
     "{{ line.name }}</a>{% else %}{{ line.name }}{% endif %}<br>"
-    '<span style="color:$muted;">&times; {{ line.quantity }}</span></td>'
-    '<td align="right" style="$cell">{{ line.unit_price|money:cart.currency }}</td>'
+    '<span style="color:$muted;">&times; {{ line.quantity }}</span>'
+    '{% if line.review_url %}<br><a href="{{ line.review_url }}">$review</a>{% endif %}</td>'
+    '<td align="right" style="$cell">{{ line.unit_price|money:$currency }}</td>'
     "</tr>{% endfor %}"
 )
-CART_TOTAL = (
+LINES_TOTAL = (
     '<tr><td colspan="2" style="$cell font-weight:bold;">$total</td>'
     '<td align="right" style="$cell font-weight:bold;">'
-    "{{ cart.value|money:cart.currency }}</td></tr>"
+    "{{ $value|money:$currency }}</td></tr>"
 )
 PRODUCT_ROWS = (
-    "{% if recommendations %}$title{% for product in recommendations %}<tr>"
+    "{% if $products %}$title{% for product in $products %}<tr>"
     '<td width="76" style="$cell">{% if product.image_url %}<a href="{{ product.url }}">'
     f'<img src="{{{{ product.image_url }}}}" alt="{{{{ product.name }}}}" {THUMBNAIL}></a>'
     "{% endif %}</td>"
@@ -70,6 +73,13 @@ PRODUCT_ROWS = (
     '<td align="right" style="$cell color:$muted;">{{ product.price }}</td>'
     "</tr>{% endfor %}{% endif %}"
 )
+# What each list block shows: (the lines' list, their total, their currency) and the
+# products' list.
+LINE_SOURCES = {
+    "cart": ("cart.lines", "cart.value", "cart.currency"),
+    "order": ("order.lines", "order.total", "order.currency"),
+}
+PRODUCT_SOURCES = {"recommendations": "recommendations", "viewed": "trigger.products"}
 
 
 class MjmlMissing(OmnichannelError):
@@ -131,6 +141,11 @@ BLOCK_TYPES = {
         ),
         BlockType("cart", gettext_lazy("Cart lines"), (Field("title", gettext_lazy("Title")),)),
         BlockType(
+            "order",
+            gettext_lazy("Order lines (with their review links once delivered)"),
+            (Field("title", gettext_lazy("Title")),),
+        ),
+        BlockType(
             "discount",
             gettext_lazy("Discount code"),
             (Field("note", gettext_lazy("Note under the code"), multiline=True),),
@@ -138,6 +153,11 @@ BLOCK_TYPES = {
         BlockType(
             "recommendations",
             gettext_lazy("Recommended products"),
+            (Field("title", gettext_lazy("Title")),),
+        ),
+        BlockType(
+            "viewed",
+            gettext_lazy("Products viewed (browse abandonment)"),
             (Field("title", gettext_lazy("Title")),),
         ),
         BlockType(
@@ -434,14 +454,24 @@ class Builder:
         return template.replace("$text", self.look.text)
 
     def block_cart(self, fields):
+        return self.lines(fields, *LINE_SOURCES["cart"])
+
+    def block_order(self, fields):
+        return self.lines(fields, *LINE_SOURCES["order"])
+
+    def lines(self, fields, lines, value, currency):
+        """The rows of ``lines`` (a cart's or an order's) and their total."""
         title = self.title(fields)
-        total = self.styled(CART_TOTAL).replace("$total", escape(_("Total")))
-        rows = self.styled(CART_ROWS) + total
+        total = LINES_TOTAL.replace("$total", escape(_("Total")))
+        rows = (LINE_ROWS + total).replace("$review", escape(_("Write a review")))
+        rows = rows.replace("$lines", lines).replace("$value", value)
         self.text.append(
-            "{% for line in cart.lines %}- {{ line.name }} x {{ line.quantity }}\n{% endfor %}"
+            f"{{% for line in {lines} %}}- {{{{ line.name }}}} x {{{{ line.quantity }}}}"
+            "{% if line.review_url %}: {{ line.review_url }}{% endif %}\n{% endfor %}"
             + _("Total")
-            + ": {{ cart.value|money:cart.currency }}\n\n"
+            + f": {{{{ {value}|money:{currency} }}}}\n\n"
         )
+        rows = self.styled(rows.replace("$currency", currency))
         return f"{title}<mj-table>{self.slot(rows)}</mj-table>"
 
     def block_discount(self, fields):
@@ -462,16 +492,24 @@ class Builder:
         )
 
     def block_recommendations(self, fields):
+        return self.products(fields, PRODUCT_SOURCES["recommendations"])
+
+    def block_viewed(self, fields):
+        return self.products(fields, PRODUCT_SOURCES["viewed"])
+
+    def products(self, fields, products):
+        """A row per product of ``products``, with its title; nothing when there are none."""
         title = fields.get("title", "")
         heading = f'<tr><td colspan="3" style="padding:8px 0;">{html_source(title)}</td></tr>'
         rows = self.styled(PRODUCT_ROWS).replace("$title", heading if title else "")
         self.text.append(
-            "{% if recommendations %}"
+            f"{{% if {products} %}}"
             + (title + "\n" if title else "")
-            + "{% for product in recommendations %}- {{ product.name }} ({{ product.price }}): "
-            "{{ product.url }}\n{% endfor %}\n{% endif %}"
+            + f"{{% for product in {products} %}}"
+            "- {{ product.name }} ({{ product.price }}): {{ product.url }}\n{% endfor %}\n"
+            "{% endif %}"
         )
-        return f"<mj-table>{self.slot(rows)}</mj-table>"
+        return f"<mj-table>{self.slot(rows.replace('$products', products))}</mj-table>"
 
     def footer(self, block):
         note = (block.get("text") or "").strip() or _(

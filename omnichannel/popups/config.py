@@ -82,7 +82,7 @@ class LivePopup:
             variants=tuple(
                 LiveVariant(
                     id=str(variant.uuid),
-                    locale=variant.locale.lower().replace("_", "-"),
+                    locale=variant.language,
                     weight=variant.weight,
                 )
                 for variant in popup.variants.all()

@@ -6,6 +6,7 @@
     .venv/bin/python tests/bench/bench_dispatch.py --workers      # + 1, 2 and 4 processes
     .venv/bin/python tests/bench/bench_dispatch.py --latency      # + 100,000 due at once, and raw
     .venv/bin/python tests/bench/bench_dispatch.py --profile      # + where the time goes
+    .venv/bin/python tests/bench/bench_dispatch.py --gap          # + hand-over after a busy call
 
 Every figure is printed beside a baseline measured in the same run, min / median over
 ``--rounds`` rounds, with the machine's load. A round runs every measure once, in turn,
@@ -340,6 +341,34 @@ def statements_per_batch(batch_size):
     return len(queries), batch_size
 
 
+def hand_over_after_gap(total, gap):
+    """Milliseconds per hand-over when each provider call keeps the worker busy for ``gap``
+    seconds (a spinning locmem call, as building a MIME message does): the same statement
+    with the same plan, so what grows is PostgreSQL's backend waking from idle."""
+    spent = []
+    real_hand_over, real_call = dispatch.hand_over, locmem.LocmemBackend.call_provider
+
+    def timed_hand_over(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return real_hand_over(*args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - started)
+
+    def busy_call(self, payload, message):
+        until = time.perf_counter() + gap
+        while time.perf_counter() < until:
+            pass
+        return real_call(self, payload, message)
+
+    dispatch.hand_over, locmem.LocmemBackend.call_provider = timed_hand_over, busy_call
+    try:
+        ours(total, LOCMEM_CHANNEL)
+    finally:
+        dispatch.hand_over, locmem.LocmemBackend.call_provider = real_hand_over, real_call
+    return 1000 * sum(spent) / len(spent)
+
+
 def _worker(stop_after):
     connections.close_all()
     with settings_for(LOCMEM_CHANNEL):
@@ -429,6 +458,7 @@ def main():
     parser.add_argument("--latency", action="store_true")
     parser.add_argument("--latency-total", type=int, default=100_000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--gap", action="store_true")
     args = parser.parse_args()
     total, count = args.total, args.rounds
 
@@ -498,6 +528,16 @@ def main():
                 print(
                     f"  {label:<30} p50 {statistics.median(delays):6.1f} s   "
                     f"p95 {p95:6.1f} s   last {delays[-1]:6.1f} s"
+                )
+        if args.gap:
+            print(f"hand-over, ms per message, after a busy provider call of N ms ({load()})")
+            idle = rounds(lambda: hand_over_after_gap(total, 0), count)
+            for gap_ms in (0, 0.5, 1.5):
+                figures = rounds(lambda g=gap_ms: hand_over_after_gap(total, g / 1000), count)
+                ratios = [mine / theirs for mine, theirs in zip(figures, idle, strict=True)]
+                print(
+                    f"  {gap_ms:3.1f} ms busy: min {min(figures):5.3f}   median "
+                    f"{statistics.median(figures):5.3f} ms   {statistics.median(ratios):4.2f}x"
                 )
         if args.profile:
             from pyinstrument import Profiler

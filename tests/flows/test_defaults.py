@@ -12,6 +12,7 @@ from omnichannel.channels.sms_segments import segments
 from omnichannel.flows import validation
 from omnichannel.flows.defaults import DEFAULT_FLOWS, install_defaults
 from omnichannel.flows.engine import advance_due, trigger
+from omnichannel.flows.preview import template_context
 from omnichannel.models import Flow, Message, Step, StepContent
 from omnichannel.outbox.rendering import render_message
 from omnichannel.testing.factories import ContactFactory
@@ -89,6 +90,21 @@ class TestInstalling:
         assert "Flow 'welcome' exists: left as it is." in out
         welcome = Flow.objects.get(slug="welcome")
         assert welcome.steps.get(position=1).delay == timedelta(minutes=4)
+
+    def test_an_earlier_install_keeps_its_hand_written_html(self):
+        """Shops that installed the journey flows when they shipped hand-written HTML keep
+        their (edited) emails: installing again only adds the flows that are missing."""
+        flow = installed("review-request")
+        email = StepContent.objects.get(step__flow=flow, channel="email", locale="")
+        html = '<p>Our own words</p><a href="{{ unsubscribe_url }}">Stop</a>'
+        email.blocks, email.html, email.text = [], html, "Our own words"
+        email.save()
+        Flow.objects.filter(slug="win-back").delete()
+
+        created = {flow.slug for flow, was_created in install_defaults() if was_created}
+        assert created == {"win-back"}
+        email.refresh_from_db()
+        assert (email.blocks, email.html, email.text) == ([], html, "Our own words")
 
 
 class TestTheSeriesAsSent:
@@ -219,40 +235,51 @@ WELCOME_WORDS = {
 }
 
 
+SHIP_ADDRESS = "Sample Shop, 1 Demo Street, 75001 Paris, France"
+EMAIL_STEPS = [
+    (spec.slug, position)
+    for spec in DEFAULT_FLOWS
+    for position, step in enumerate(spec.steps)
+    if "email" in step.contents
+]
+
+
 @pytest.mark.parametrize("locale", ["", "fr", "ru", "bg", "sk"])
-def test_every_shipped_email_exists_and_renders_in_each_language(locale):
+def test_every_shipped_email_is_blocks_and_renders_in_each_language(locale):
+    """Every email of every shipped flow is built from blocks (editable in the block
+    editor, in the shop's brand), exists in each shipped language, renders with the
+    preview's sample context without a hole, and carries the way out and the address."""
     install_defaults()
-    # The welcome series and the cart recovery are built from blocks (the journey after
-    # a purchase, browsing and product news still ship hand-written HTML).
-    contents = StepContent.objects.filter(
-        channel="email", locale=locale, step__flow__slug__in=["welcome", "cart-recovery"]
+    contents = StepContent.objects.filter(channel="email", locale=locale).select_related(
+        "step__flow"
     )
-    assert contents.count() == 5  # two welcome emails, three cart emails
+    assert sorted((c.step.flow.slug, c.step.position) for c in contents) == sorted(EMAIL_STEPS)
     contact = ContactFactory(first_name="Zoë", locale=locale or "en", consents=["email"])
-    context = {
-        "cart": {
-            "lines": [{"name": "Mug", "quantity": 2, "unit_price": "12.50"}],
-            "item_count": 2,
-            "value": "25.00",
-            "currency": "EUR",
-            "restore_url": "https://shop.example.com/omnichannel/cart/TOKEN/",
-        },
-        "discount": {"code": "CODE1", "value": "10.00", "expires_at": "2030-01-31T10:00:00"},
-    }
     for content in contents:
-        assert content.blocks and not content.html
+        assert content.blocks and not content.html and not content.text, content
         message = Message(contact=contact, channel="email", content=content.as_message_content())
-        message.context = context
-        rendered = render_message(message)
-        links = re.findall(r'href="([^"]+)"', rendered["html"])
+        message.context = template_context(content.step, contact, content)
+        rendered = render_message(message)  # raises MissingVariable on a hole
+        html, text = rendered["html"], rendered["text"]
+        links = re.findall(r'href="([^"]+)"', html)
         assert any("/omnichannel/unsubscribe/" in link for link in links), content
-        assert "Zoë" in rendered["html"] and "Zoë" in rendered["text"]
-        assert "{{" not in rendered["html"] + rendered["text"] + rendered["subject"]
-        assert f'<html lang="{locale or "en"}"' in rendered["html"]
-        assert "Sample Shop, 1 Demo Street, 75001 Paris, France" in rendered["text"]
+        assert "/omnichannel/unsubscribe/" in text, content
+        assert SHIP_ADDRESS in html and SHIP_ADDRESS in text, content
+        assert "Zoë" in html and "Zoë" in text
+        assert "{{" not in html + text + rendered["subject"]
+        assert f'<html lang="{locale or "en"}"' in html
+        if locale:
+            english = content.step.contents.get(channel="email", locale="")
+            assert content.subject != english.subject, content
         if content.step.position == 0 and content.step.flow.slug == "welcome":
-            assert WELCOME_WORDS[locale] in rendered["html"]
-            assert WELCOME_WORDS[locale] in rendered["text"]
+            assert WELCOME_WORDS[locale] in html and WELCOME_WORDS[locale] in text
+
+
+def test_every_shipped_flow_passes_its_validation():
+    """What activating checks (content that renders for a sample contact, nothing
+    marketing in the transactional thank-you)."""
+    for flow, _created in install_defaults():
+        assert validation.problems(flow) == [], flow.slug
 
 
 def test_the_default_content_is_in_the_shops_language(settings):

@@ -345,7 +345,10 @@ class TestPostPurchase:
         rendered = render_message(thanks)
         assert rendered["subject"] == "Thank you for your order 1001"
         assert "- Stoneware mug x 2" in rendered["text"]
-        assert "unsubscribe" not in rendered["text"].lower()  # no marketing, nothing to stop
+        # It belongs to the order, and says so; its footer, like every block email's, still
+        # offers to stop the marketing ones.
+        for part in (rendered["text"], rendered["html"]):
+            assert "You receive this email about your order at Sample Shop." in part
         # A week later, the cross-sell is marketing: without consent it does not go.
         sent_now(now + 7 * DAY + timedelta(seconds=1))
         cross_sell = Message.objects.get(step__position=1)
@@ -488,4 +491,16 @@ class TestTransactionalSteps:
         assert self.problems(flow) == [
             "Step 1 “Welcome” is marked transactional, but a discount is marketing: remove "
             "the offer."
+        ]
+
+    def test_recommended_products_in_its_blocks_block_activation(self, db):
+        install_defaults()
+        flow = Flow.objects.get(slug="post-purchase")
+        assert self.problems(flow) == []
+        thanks = StepContent.objects.get(step__flow=flow, step__transactional=True, locale="fr")
+        thanks.blocks = [*thanks.blocks[:-1], {"type": "recommendations"}, thanks.blocks[-1]]
+        thanks.save()
+        assert self.problems(flow) == [
+            "Step 1 “Thank you for the order” is marked transactional, but recommended "
+            "products are marketing: take them out of its content."
         ]

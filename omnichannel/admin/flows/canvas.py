@@ -42,7 +42,10 @@ WORDS = {
     "no": pgettext_lazy("a split's path", "no"),
     "noConnection": _("(not connected)"),
     "saving": _("Saving…"),
-    "saved": _("Saved. The list of steps above shows the change once the page is reloaded."),
+    "saved": _(
+        "Saved. Reload the page before saving the form above: its list of steps is from "
+        "before the change."
+    ),
     "refused": _("Not saved: change what is named below, then save again."),
     "failed": _("The canvas could not reach the server. Try again."),
     "loadFailed": _("The figures could not be loaded for this period."),

@@ -1,5 +1,5 @@
-"""A step's page: its contents per channel and language, variants, conditions, a
-preview and a test send."""
+"""A step's page: its contents per channel and language, variants and their A/B test,
+conditions, a preview and a test send."""
 
 import json
 from functools import cached_property, partial
@@ -20,11 +20,13 @@ from ...conf import omnichannel_settings
 from ...core.durations import describe_wait
 from ...exceptions import SendError
 from ...flows import validation
+from ...flows.ab_tests import step_tests
 from ...flows.preview import preview_step, sample_contact
 from ...flows.variables import grouped_tags
 from ...models import ChannelCost, Contact, Step, StepContent, StepVariant
 from ...models.channels import Channel
 from ...models.flows import StepKind
+from ..ab_tests import ABTestsAdminMixin
 from ..permissions import may_view_contacts
 from .forms import (
     PHONE_CHANNELS,
@@ -41,7 +43,7 @@ class StepVariantInline(admin.TabularInline):
     model = StepVariant
     extra = 0
     formfield_overrides = DURATIONS_IN_WORDS
-    fields = ("name", "weight", "channel", "delay", "offer_value")
+    fields = ("name", "weight", "channel", "delay", "offer_value", "retired")
     verbose_name_plural = _(
         "A/B variants (each needs its own content below; empty fields follow the step)"
     )
@@ -131,7 +133,7 @@ class StepContentInline(admin.StackedInline):
 
 
 @admin.register(Step)
-class StepAdmin(admin.ModelAdmin):
+class StepAdmin(ABTestsAdminMixin, admin.ModelAdmin):
     """A step's page: its contents per channel and language, variants and conditions.
     Reached from its flow's page, so it is not listed on the admin index."""
 
@@ -196,6 +198,7 @@ class StepAdmin(admin.ModelAdmin):
         if step is not None:
             extra["step_problems"] = partial(_problems_of, step)
             extra["merge_tags"] = grouped_tags(step)
+            extra.update(self.ab_test_context(request, step))
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def get_urls(self):
@@ -211,8 +214,12 @@ class StepAdmin(admin.ModelAdmin):
                 view(require_POST(self.send_test_view)),
                 name="omnichannel_step_send_test",
             ),
+            *self.ab_test_urls(),
             *super().get_urls(),
         ]
+
+    def tests_of(self, obj):
+        return step_tests([obj])
 
     def preview_view(self, request, object_id):
         """The step's contents rendered for a chosen contact (or a sample one)."""

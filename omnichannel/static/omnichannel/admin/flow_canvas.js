@@ -40,12 +40,14 @@ document.addEventListener("DOMContentLoaded", () => {
   // Staff who may only view the flow see it drawn, nodes fixed, with no editing buttons.
   editor.editor_mode = config.editable ? "edit" : "fixed";
   editor.start();
-  for (const button of root.querySelectorAll("[data-oc-add], [data-oc-delete], [data-oc-save]")) {
+  const editing = "[data-oc-add], [data-oc-delete], [data-oc-save]";
+  for (const button of root.querySelectorAll(editing)) {
     button.hidden = !config.editable;
   }
   let currencies = [];
   let newNodes = 0;
   let selected = null; // the Drawflow id of the node in the panel
+  let unsaved = false; // changed since drawn: leaving the page asks first
 
   for (const input of [nameInput, channelSelect, delayInput, ...wayChoosers]) {
     input.disabled = !config.editable;
@@ -63,7 +65,8 @@ document.addEventListener("DOMContentLoaded", () => {
 
   const nodes = () => editor.drawflow.drawflow.Home.data;
   const element = (id) => drawing.querySelector(`#node-${id}`);
-  const byGraphId = (graphId) => Object.keys(nodes()).find((id) => nodes()[id].data.id === graphId);
+  const byGraphId = (graphId) =>
+    Object.keys(nodes()).find((id) => nodes()[id].data.id === graphId);
 
   function say(text) {
     status.textContent = text;
@@ -74,7 +77,8 @@ document.addEventListener("DOMContentLoaded", () => {
   function figuresText(data) {
     return Object.entries(data.figures || {})
       .map(([name, value]) => {
-        const shown = name === "revenue" && currencies.length ? `${value} ${currencies.join(", ")}` : value;
+        const inCurrency = name === "revenue" && currencies.length;
+        const shown = inCurrency ? `${value} ${currencies.join(", ")}` : value;
         return `${words.figures[name] || name} ${shown}`;
       })
       .join(" · ");
@@ -84,7 +88,7 @@ document.addEventListener("DOMContentLoaded", () => {
     return data.name || data.label || words.kinds[data.kind];
   }
 
-  // "Message: Reminder", or "End of the path" for a node with no name of its own.
+  // "Message: Reminder", or "Flow completed" for a node with no name of its own.
   function described(data) {
     const kind = words.kinds[data.kind];
     return title(data) === kind ? kind : `${kind}: ${title(data)}`;
@@ -94,7 +98,10 @@ document.addEventListener("DOMContentLoaded", () => {
     const data = nodes()[id].data;
     const box = element(id);
     const content = box.querySelector(".drawflow_content_node");
-    const kind = data.kind === "message" ? `${words.kinds.message} · ${channelLabels[data.channel] || ""}` : words.kinds[data.kind];
+    const kind =
+      data.kind === "message"
+        ? `${words.kinds.message} · ${channelLabels[data.channel] || ""}`
+        : words.kinds[data.kind];
     const lines = [
       ["oc-node-kind", kind],
       ["oc-node-name", title(data)],
@@ -121,7 +128,9 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   function place(data, x, y) {
-    const id = editor.addNode(data.kind, INPUTS[data.kind], OUTPUTS[data.kind], x, y, `oc-node oc-node-${data.kind}`, data, "");
+    const { kind } = data;
+    const classes = `oc-node oc-node-${kind}`;
+    const id = editor.addNode(kind, INPUTS[kind], OUTPUTS[kind], x, y, classes, data, "");
     render(id);
     return id;
   }
@@ -179,6 +188,7 @@ document.addEventListener("DOMContentLoaded", () => {
       editor.addConnection(byGraphId(edge.from), byGraphId(edge.to), output, "input_1");
     }
     fit();
+    unsaved = false;
   }
 
   // Zoom out (never in) until the whole flow is in view, its top left corner at the top
@@ -187,11 +197,13 @@ document.addEventListener("DOMContentLoaded", () => {
     const all = Object.values(nodes());
     const right = Math.max(...all.map((node) => node.pos_x)) + NODE.width + 20;
     const bottom = Math.max(...all.map((node) => node.pos_y)) + NODE.height + 20;
-    const zoom = Math.max(editor.zoom_min, Math.min(1, drawing.clientWidth / right, drawing.clientHeight / bottom));
+    const fits = Math.min(1, drawing.clientWidth / right, drawing.clientHeight / bottom);
+    const zoom = Math.max(editor.zoom_min, fits);
     editor.zoom = editor.zoom_last_value = zoom;
     editor.canvas_x = (-drawing.clientWidth / 2) * (1 - zoom);
     editor.canvas_y = (-drawing.clientHeight / 2) * (1 - zoom);
-    editor.precanvas.style.transform = `translate(${editor.canvas_x}px, ${editor.canvas_y}px) scale(${zoom})`;
+    const shift = `translate(${editor.canvas_x}px, ${editor.canvas_y}px)`;
+    editor.precanvas.style.transform = `${shift} scale(${zoom})`;
   }
 
   function refreshFigures(graph) {
@@ -286,7 +298,11 @@ document.addEventListener("DOMContentLoaded", () => {
         element(id).classList.add("oc-node-problem");
         item.tabIndex = 0;
         item.addEventListener("click", () => element(id).focus());
-        item.addEventListener("keydown", (event) => event.key === "Enter" && element(id).focus());
+        item.addEventListener("keydown", (event) => {
+          if (event.key === "Enter") {
+            element(id).focus();
+          }
+        });
       }
       problemList.append(item);
     }
@@ -306,6 +322,10 @@ document.addEventListener("DOMContentLoaded", () => {
         showProblems([]);
         await load(draw);
         say(words.saved);
+        // The form above still holds the steps as they were: saving it would undo this.
+        for (const button of document.querySelectorAll("#flow_form [type=submit]")) {
+          button.disabled = true;
+        }
       } else {
         showProblems(answer.problems || []);
         say(words.refused);
@@ -323,15 +343,24 @@ document.addEventListener("DOMContentLoaded", () => {
       id: `new:${newNodes}`,
       kind,
       name: words.new[kind],
+      // The first channel after "best available", as the server defaults to.
       channel: kind === "message" ? config.channels[1][0] : "",
       delay: "",
       step: null,
       figures: {},
     };
-    // Next to the selected node, else at the top left of the visible part of the canvas.
+    // Right of the selected node, else at the top left of the visible part of the canvas;
+    // lower down while another node is in the way.
     const near = selected !== null ? nodes()[selected] : null;
     const x = near ? near.pos_x + COLUMN : 40 - editor.canvas_x / editor.zoom;
-    const y = near ? near.pos_y + ROW / 2 : 40 - editor.canvas_y / editor.zoom;
+    let y = near ? near.pos_y : 40 - editor.canvas_y / editor.zoom;
+    const taken = (top) =>
+      Object.values(nodes()).some(
+        (node) => Math.abs(node.pos_x - x) < NODE.width && Math.abs(node.pos_y - top) < ROW,
+      );
+    while (taken(y)) {
+      y += ROW;
+    }
     const id = place(data, x, y);
     showPanel(id);
     nameInput.focus();
@@ -349,7 +378,9 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   function targetsFor(id) {
-    return Object.keys(nodes()).filter((other) => other !== String(id) && INPUTS[nodes()[other].data.kind]);
+    return Object.keys(nodes()).filter(
+      (other) => other !== String(id) && INPUTS[nodes()[other].data.kind],
+    );
   }
 
   function fillChooser(select, id) {
@@ -408,19 +439,44 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     update(nodes()[selected].data);
     render(selected);
+    unsaved = true;
   }
 
-  nameInput.addEventListener("input", () => changeSelected((data) => (data.name = nameInput.value)));
-  channelSelect.addEventListener("change", () => changeSelected((data) => (data.channel = channelSelect.value)));
-  delayInput.addEventListener("input", () => changeSelected((data) => (data.delay = delayInput.value)));
+  const changes = [
+    "nodeCreated",
+    "nodeRemoved",
+    "nodeMoved",
+    "connectionCreated",
+    "connectionRemoved",
+  ];
+  for (const change of changes) {
+    editor.on(change, () => (unsaved = true));
+  }
+  window.addEventListener("beforeunload", (event) => {
+    if (unsaved) {
+      event.preventDefault();
+      event.returnValue = ""; // what Chrome still needs to ask
+    }
+  });
+
+  nameInput.addEventListener("input", () => {
+    changeSelected((data) => (data.name = nameInput.value));
+  });
+  channelSelect.addEventListener("change", () => {
+    changeSelected((data) => (data.channel = channelSelect.value));
+  });
+  delayInput.addEventListener("input", () => {
+    changeSelected((data) => (data.delay = delayInput.value));
+  });
   for (const chooser of wayChoosers) {
     chooser.addEventListener("change", () => {
-      const output = chooser.dataset.ocOutput;
+      // Read first: removing the old way refills the panel's lists.
+      const [output, target] = [chooser.dataset.ocOutput, chooser.value];
       for (const connection of [...nodes()[selected].outputs[output].connections]) {
         editor.removeSingleConnection(selected, connection.node, output, connection.output);
       }
-      if (chooser.value) {
-        editor.addConnection(selected, chooser.value, output, "input_1");
+      if (target) {
+        editor.addConnection(selected, target, output, "input_1");
       }
     });
   }
@@ -449,6 +505,11 @@ document.addEventListener("DOMContentLoaded", () => {
     box.style.top = `${node.pos_y}px`;
     editor.updateConnectionNodes(`node-${id}`);
   });
+  editor.on("connectionRemoved", () => {
+    if (selected !== null) {
+      showPanel(selected);
+    }
+  });
   editor.on("nodeRemoved", (id) => {
     if (selected === String(id)) {
       showPanel(null);
@@ -472,7 +533,8 @@ document.addEventListener("DOMContentLoaded", () => {
       if (event.key === "Enter" || event.key === " ") {
         event.preventDefault();
         showPanel(id);
-        const first = panel.querySelector("[data-oc-field]:not([hidden]) input, [data-oc-field]:not([hidden]) select");
+        const open = "[data-oc-field]:not([hidden])";
+        const first = panel.querySelector(`${open} input, ${open} select`);
         (first || box).focus();
       } else if (event.key === "Delete" || (event.key === "Backspace" && event.metaKey)) {
         event.preventDefault();
