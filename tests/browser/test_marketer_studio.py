@@ -14,10 +14,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from omnichannel.flows.engine import advance_due
 from omnichannel.models import Flow, Message
 from omnichannel.models.flows import FlowStatus
-from omnichannel.outbox.dispatch import dispatch_batch
+from tests.flows.test_order_journey import sent_now
 
 from .conftest import ARTIFACTS
 from .test_flow_canvas import NODES, choose_with_the_keyboard, drawn, node
@@ -35,10 +34,6 @@ def shop_asks_for_a_phone(settings, locmem_channels):
     channel sends to the in-memory outbox, which is yielded."""
     settings.OMNICHANNEL = {**settings.OMNICHANNEL, "SIGNUP_PROFILE_FIELDS": ["phone"]}
     return locmem_channels
-
-
-def flow_page(live_server, flow):
-    return live_server.url + reverse("admin:omnichannel_flow_change", args=[flow.pk])
 
 
 def add_the_flow(page, live_server):
@@ -135,9 +130,7 @@ def run_the_due_work_for_four_days():
     Sunday in France), whatever day and hour the test runs."""
     start = timezone.now()
     for hour in range(4 * 24):
-        now = start + timedelta(hours=hour, minutes=1)
-        advance_due(now=now)
-        dispatch_batch("studio", now=now)
+        sent_now(start + timedelta(hours=hour, minutes=1))
 
 
 def test_a_marketer_builds_a_welcome_series_and_two_contacts_get_it(
@@ -284,6 +277,15 @@ def test_a_marketer_builds_a_welcome_series_and_two_contacts_get_it(
         ("ann@example.com", "Welcome text"),
         ("bo@example.com", "Welcome email"),
     }
+    # Bo took the split's "no" path: the text was never even queued for him.
+    assert not Message.objects.filter(contact__email="bo@example.com", channel="sms").exists()
+    # (sent_at is the real clock's; scheduled_at is the engine's, moved by ``now=``.)
+    due = dict(
+        Message.objects.filter(contact__email="ann@example.com").values_list(
+            "channel", "scheduled_at"
+        )
+    )
+    assert due["sms"] - due["email"] >= timedelta(days=1)  # the split waits a day
     texts = [parts for channel, _address, parts, _uuid in outbox if channel == "sms"]
     assert texts[0]["text"] == SMS_FIXED
     subjects = {
