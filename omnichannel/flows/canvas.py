@@ -10,8 +10,10 @@ optionally ``conditions`` and ``x`` / ``y`` (kept in ``Flow.canvas_layout``). An
 otherwise; an edge from a ``trigger:...`` node names the first step.
 
 Refused: a cycle, a node no path from the trigger reaches, a split without both paths, a
-delay that does not read, a path that stops on a message not last in the order (end it
-with an end node), and for an active flow, a graph with activation problems.
+delay that does not read, a path that stops on a message not last in the order or a
+split's path to ``end`` while steps follow the split (end either with an end node: a
+split's empty way means the next step in the order), and for an active flow, a graph with
+activation problems.
 
 Steps missing from the payload are deleted first, as the step admin deletes them
 (``paths.step_deleted``): contacts waiting for one go on to the step that followed it
@@ -21,6 +23,7 @@ waiting for it, by id, wherever it now stands.
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from ..core.durations import DelayError, parse_wait
 from ..models import Flow, Step
@@ -178,13 +181,26 @@ def _read(flow, payload):
     if problems:
         raise CanvasError(problems)
     for index, node_id in enumerate(order):
-        stops = nodes[node_id]["kind"] != StepKind.EXIT and not any(
-            successors.get((node_id, branch)) for branch in ("yes", "no")
-        )
-        if stops and index != len(order) - 1:
+        ways = {branch: successors.get((node_id, branch)) for branch in ("yes", "no")}
+        stops = nodes[node_id]["kind"] != StepKind.EXIT and not any(ways.values())
+        if index == len(order) - 1:
+            continue
+        if stops:
             refuse(
                 _("“%(node)s” ends its path: connect it to an end node or to a step.")
                 % _named(nodes, node_id),
+                node_id,
+            )
+        elif nodes[node_id]["kind"] == StepKind.SPLIT and None in ways.values():
+            # A split's empty way means the next step in the order (``Step.no_next_step``):
+            # drawn to "Flow completed" beside a way that goes on, it would lead there.
+            way = next(branch for branch, target in ways.items() if target is None)
+            refuse(
+                _(
+                    "“%(node)s”: its “%(way)s” path ends, but steps come after it: connect "
+                    "it to an end node or to a step."
+                )
+                % {**_named(nodes, node_id), "way": pgettext("a split's path", way)},
                 node_id,
             )
     if problems:

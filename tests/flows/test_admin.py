@@ -272,6 +272,16 @@ def test_activation_refuses_flows_with_problems_and_says_why(admin_client):
     ]
 
 
+def test_a_refused_activation_is_said_once(admin_client):
+    empty = make_flow(status="draft", activated_at=None, steps=[])
+    activate = reverse("admin:omnichannel_flow_do", args=[empty.pk, "activate"])
+    response = admin_client.post(activate, follow=True)
+    assert messages_of(response) == [
+        "“Welcome series” was not activated: The flow has no steps: add at least one message. "
+        "(1 problem in all, listed on its page)"
+    ]
+
+
 def test_resuming_keeps_the_first_activation_time(admin_client):
     activated = timezone.now() - timedelta(days=9)
     paused = make_flow(status="paused", activated_at=activated)
@@ -628,6 +638,15 @@ def test_the_variant_choice_of_a_content_lists_only_the_steps_variants(admin_cli
     StepContent.objects.create(step=bare_step, channel="email", subject="x")
     html = page(admin_client.get(step_url(bare_step)))
     assert "/ Mine</option>" in html and "/ Theirs</option>" not in html
+
+
+@pytest.mark.parametrize("channel, chosen", [("sms", "sms"), ("best", "")])
+def test_a_content_added_starts_on_the_steps_channel(admin_client, bare_step, channel, chosen):
+    bare_step.channel = channel
+    bare_step.save()
+    response = admin_client.get(step_url(bare_step))
+    added = response.context["inline_admin_formsets"][1].formset.empty_form
+    assert (added["channel"].value() or "") == chosen
 
 
 def test_deleting_a_step_returns_to_its_flow_with_positions_closed_up(admin_client):

@@ -122,6 +122,11 @@ def test_a_deleted_step_moves_its_waiting_contacts_on(draft):
          "no path"),
         ([node("new:1", "A", kind="split")], [edge("trigger:signup", "new:1")], "both"),
         ([node("new:1", "A", delay="30")], [edge("trigger:signup", "new:1")], "of what"),
+        # "no" drawn to "Flow completed" while "yes" goes on: saved, it would lead on too.
+        ([node("new:1", "A", kind="split"), node("new:2", "B"), node("new:3", "C", kind="exit")],
+         [edge("trigger:signup", "new:1"), edge("new:1", "new:2", "yes"),
+          edge("new:1", "end", "no"), edge("new:2", "new:3")],
+         "“A”: its “no” path ends"),
     ],
 )  # fmt: skip
 def test_refusals_are_named_and_change_nothing(draft, nodes, edges, words):

@@ -244,9 +244,12 @@ class FlowAdmin(admin.ModelAdmin):
                 messages.ERROR,
             )
         count = len(switched.done)
-        self.message_user(
-            request, done % {"n": count}, messages.SUCCESS if count else messages.WARNING
-        )
+        # "0 flows activated." under the reasons only repeats them (on a flow's own page,
+        # beside its Activate button, it reads as a second failure).
+        if count or not switched.refused:
+            self.message_user(
+                request, done % {"n": count}, messages.SUCCESS if count else messages.WARNING
+            )
 
     @admin.action(description=_("Pause the selected flows"), permissions=["change"])
     def pause(self, request, queryset):

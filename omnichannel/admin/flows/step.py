@@ -87,6 +87,10 @@ class StepContentInline(admin.StackedInline):
         variant = formset.form.base_fields["variant"]
         variant.queryset = obj.variants.all() if obj else StepVariant.objects.none()
         variant.help_text = _("Empty: the step's own content. Save new variants first.")
+        if obj is not None and obj.channel in Channel.values:
+            # A content added to the step starts on the channel the step sends on (on "best
+            # available channel", staff pick one).
+            formset.form.base_fields["channel"].initial = obj.channel
         return formset
 
     @cached_property
