@@ -17,15 +17,19 @@ Holdout lift compares, per flow with held-out enrollments triggered in the perio
 purchase rates of the enrolled and the held out (``flows.analytics``).
 
 Every figure comes from aggregate queries grouped in SQL (by bucket, channel, flow, popup,
-source, currency; ``TruncDay`` / ``TruncWeek`` in the current time zone): eight queries in
-all, whatever the number of days, flows, popups, messages and orders. On PostgreSQL the
-two over messages read their indexes only (``omnichannel_msg_sent_at``,
+source, currency; ``TruncDay`` / ``TruncWeek`` in the current time zone): at most ten
+queries in all, whatever the number of days, flows, popups, messages and orders. The
+message figures of the days the daily rollup holds (``results_rollup``, rebuilt hourly)
+are read from it; only the other days (today, days it lacks) are counted live, by two
+queries that on PostgreSQL read their indexes only (``omnichannel_msg_sent_at``,
 ``omnichannel_event_time``).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import reduce
+from operator import or_
 
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDay, TruncWeek
@@ -33,7 +37,15 @@ from django.utils import timezone
 
 from ..carts.recovery_report import Orders
 from ..core.rates import lift, ratio
-from ..models import Contact, DeliveryEvent, Enrollment, Message, TrackedOrder
+from ..models import (
+    Contact,
+    DeliveryEvent,
+    Enrollment,
+    Message,
+    MessageDay,
+    SummarizedDay,
+    TrackedOrder,
+)
 from ..models.channels import Channel
 from ..models.flows import FlowKind
 from ..models.messages import DeliveryEventKind
@@ -101,6 +113,10 @@ class MessageCounts:
     @property
     def bounce_rate(self):
         return ratio(self.bounced, self.sent)
+
+
+# The counted fates, as the rollup (``MessageDay``) stores them too.
+COUNTS = tuple(counted.name for counted in fields(MessageCounts) if counted.type is int)
 
 
 @dataclass
@@ -194,8 +210,7 @@ def marketing_results(start, end, granularity="day"):
     """The figures from ``start`` to ``end`` (dates, both included, in the current time
     zone), the trend in buckets of a ``granularity`` ("day" or "week")."""
     zone = timezone.get_current_timezone()
-    since = datetime.combine(start, time.min, tzinfo=zone)
-    until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
+    since, until = day_bounds(start, end, zone)
     trunc = GRANULARITIES[granularity]
 
     def bucket_of(field_name):
@@ -206,30 +221,31 @@ def marketing_results(start, end, granularity="day"):
     def bucket(moment):
         return buckets[timezone.localtime(moment, zone).date()]
 
-    # Messages: sent in the period, then what became of them.
+    # Messages: sent in the period, then what became of them; the days the daily rollup
+    # holds fresh are read from it, the others (today, days it lacks) live.
     totals, channels = MessageCounts(), {}
-    sent = Message.objects.filter(sent_at__gte=since, sent_at__lt=until)
-    for values in message_counts(sent, bucket_of("sent_at")):
-        day, channel = values.pop("bucket"), values.pop("channel")
-        currency, cost = values.pop("cost_currency"), values.pop("cost")
+
+    def count_messages(day, values):
+        channel, cost = values.pop("channel"), values.pop("cost", None)
+        currency = values.pop("cost_currency")
         per_channel = channels.setdefault(channel, ChannelFigures(channel)).messages
-        for counts in (totals, per_channel, bucket(day).messages):
+        for counts in (totals, per_channel, buckets[bucket_start(day, granularity)].messages):
             counts.add(values)
             if cost is not None:
                 _add_money(counts.cost, currency, cost)
-    # A message's events come after its send: the bound lets the events' time index
-    # (``omnichannel_event_time``) skip the older ones (a day of margin for clocks).
-    events = DeliveryEvent.objects.filter(
-        message__sent_at__gte=since,
-        message__sent_at__lt=until,
-        occurred_at__gte=since - timedelta(days=1),
-        kind__in=TRACKED_EVENTS,
-    )
-    for values in event_counts(events, bucket_of("message__sent_at")):
-        day, channel = values.pop("bucket"), values.pop("channel")
-        per_channel = channels.setdefault(channel, ChannelFigures(channel)).messages
-        for counts in (totals, per_channel, bucket(day).messages):
-            counts.add(values)
+
+    covered = summarized_days(start, end, zone)
+    if covered:
+        summarized = MessageDay.objects.filter(day__range=(start, end))
+        for values in summarized.values("day", "channel", "cost_currency", *COUNTS, "cost"):
+            if values["day"] in covered:
+                count_messages(values.pop("day"), values)
+    live = live_periods(start, end, covered, zone)
+    if live:
+        for values in message_counts(sent_in(live), bucket_of("sent_at")):
+            count_messages(local_day(values.pop("bucket"), zone), values)
+        for values in event_counts(events_of_sent_in(live), bucket_of("message__sent_at")):
+            count_messages(local_day(values.pop("bucket"), zone), values)
 
     # Orders: placed in the period, with their stored credit.
     purchases = TrackedOrder.objects.filter(
@@ -294,16 +310,75 @@ def marketing_results(start, end, granularity="day"):
     )
 
 
+def bucket_start(day, granularity):
+    """The first day of ``day``'s bucket: itself, or the Monday of its week (as
+    ``TruncWeek`` gives it)."""
+    return day - timedelta(days=day.weekday()) if granularity == "week" else day
+
+
 def bucket_starts(start, end, granularity):
-    """The first day of every bucket from ``start`` to ``end``: each day, or the Monday
-    of each week (as ``TruncWeek`` gives it), the first and last weeks maybe partial."""
-    first = start - timedelta(days=start.weekday()) if granularity == "week" else start
+    """The first day of every bucket from ``start`` to ``end``, the first and last weeks
+    maybe partial."""
+    first = bucket_start(start, granularity)
     step = timedelta(days=7 if granularity == "week" else 1)
     starts = []
     while first <= end:
         starts.append(first)
         first += step
     return starts
+
+
+def local_day(moment, zone):
+    return timezone.localtime(moment, zone).date()
+
+
+def day_bounds(first, last, zone):
+    """The instants from the start of ``first`` to the end of ``last`` in ``zone``."""
+    since = datetime.combine(first, time.min, tzinfo=zone)
+    return since, datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
+
+
+def summarized_days(start, end, zone):
+    """The days from ``start`` to ``end`` whose rollup rows are complete for ``zone``:
+    rebuilt in that zone after the day ended, so no message can still be sent that day."""
+    return {
+        summary.day
+        for summary in SummarizedDay.objects.filter(day__range=(start, end), time_zone=str(zone))
+        if summary.built_at >= day_bounds(summary.day, summary.day, zone)[1]
+    }
+
+
+def live_periods(start, end, covered, zone):
+    """The days from ``start`` to ``end`` not in ``covered``, as (since, until) instants,
+    one pair per run of consecutive days (usually one: today)."""
+    periods, first, day = [], None, start
+    while day <= end + timedelta(days=1):
+        if day <= end and day not in covered:
+            first = first or day
+        elif first:
+            periods.append(day_bounds(first, day - timedelta(days=1), zone))
+            first = None
+        day += timedelta(days=1)
+    return periods
+
+
+def sent_in(periods):
+    """Messages sent in any of ``periods``."""
+    return Message.objects.filter(
+        reduce(or_, (Q(sent_at__gte=since, sent_at__lt=until) for since, until in periods))
+    )
+
+
+def events_of_sent_in(periods):
+    """The tracked events of the messages sent in any of ``periods``."""
+    # A message's events come after its send: the bound lets the events' time index
+    # (``omnichannel_event_time``) skip the older ones (a day of margin for clocks).
+    sent = (Q(message__sent_at__gte=since, message__sent_at__lt=until) for since, until in periods)
+    return DeliveryEvent.objects.filter(
+        reduce(or_, sent),
+        occurred_at__gte=periods[0][0] - timedelta(days=1),
+        kind__in=TRACKED_EVENTS,
+    )
 
 
 # --- the queries -------------------------------------------------------------------------
@@ -327,15 +402,17 @@ def message_counts(sent, bucket):
 
 
 def event_counts(events, bucket):
-    """Messages with each fate per bucket and channel of the message; a message opened
-    twice (or clicked twice) counts once."""
+    """Messages with each fate per bucket, channel and cost currency of the message; a
+    message opened twice (or clicked twice) counts once."""
 
     def messages_with(condition):
         return Count("message", distinct=True, filter=condition)
 
     return (
-        events.annotate(bucket=bucket, channel=F("message__channel"))
-        .values("bucket", "channel")
+        events.annotate(
+            bucket=bucket, channel=F("message__channel"), cost_currency=F("message__cost_currency")
+        )
+        .values("bucket", "channel", "cost_currency")
         .annotate(
             opened=messages_with(Q(kind__in=OPENS)),
             opened_by_people=messages_with(Q(kind__in=OPENS, machine=False)),

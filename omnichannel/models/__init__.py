@@ -7,6 +7,7 @@ from .contacts import Contact
 from .costs import ChannelCost
 from .flows import Enrollment, Flow, Step, StepContent, StepVariant, StepVisit
 from .inbound import InboundMessage, SeenInboundMessage
+from .message_days import MessageDay, SummarizedDay
 from .messages import DeliveryEvent, Message
 from .orders import MarketingResults, TrackedOrder
 from .popups import Popup, PopupEvent, PopupFormUse, PopupSignup, PopupVariant
@@ -32,6 +33,7 @@ __all__ = [
     "InboundMessage",
     "MarketingResults",
     "Message",
+    "MessageDay",
     "Popup",
     "PopupEvent",
     "PopupFormUse",
@@ -48,6 +50,7 @@ __all__ = [
     "StepContent",
     "StepVariant",
     "StepVisit",
+    "SummarizedDay",
     "Suppression",
     "TrackedOrder",
     "WebhookDelivery",
