@@ -11,7 +11,7 @@ from .browsing import abandonment as browsing
 from .browsing import news
 from .carts import carts, recovery, winback
 from .contacts.privacy import retention
-from .flows import ab_tests
+from .flows import ab_tests, results_rollup
 from .flows import engine as flows
 from .outbox.tasks import dispatch_due  # noqa: F401  (the worker finds every task here)
 from .outgoing.tasks import deliver_webhooks  # noqa: F401
@@ -57,6 +57,12 @@ def expire_stale_carts():
 def decide_ab_tests():
     """Judge the A/B tests; promote or note their winners (``AB_TESTS``)."""
     return ab_tests.decide_all().__dict__
+
+
+@shared_task(name="omnichannel.summarize_messages", ignore_result=True)
+def summarize_messages():
+    """Rebuild the marketing home's daily message rollup of the last days (beat, hourly)."""
+    return results_rollup.rebuild_recent_message_days()
 
 
 @shared_task(name="omnichannel.purge_old_data", ignore_result=True)

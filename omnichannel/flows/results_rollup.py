@@ -19,7 +19,14 @@ from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from ..models import MessageDay, SummarizedDay
-from .results import day_bounds, event_counts, events_of_sent_in, local_day, message_counts, sent_in
+from .results import (
+    day_bounds,
+    event_counts,
+    events_of_sent_in,
+    local_day,
+    message_counts,
+    sent_in,
+)
 
 ROLLUP_DAYS = 30
 
