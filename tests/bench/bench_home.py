@@ -16,6 +16,11 @@ enrollments. Then, ``--rounds`` times, in turn:
   week, with the number of queries the render ran;
 * the baseline: the SQL of the render's slowest query, run directly through the cursor.
 
+First without the daily message rollup (``flows.results_rollup``), every day counted live;
+then the rollup is built for the 180 days (the backfill, timed), the hourly task's
+rebuild of the last 30 days is timed ``--rounds`` times, and the pages are measured again,
+past days read from the rollup and today counted live.
+
 Prints min / median of each, with the machine's load (``os.getloadavg()``), and the time
 each query of one render took.
 """
@@ -25,6 +30,7 @@ import os
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -42,6 +48,11 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from omnichannel.flows.results_rollup import (  # noqa: E402
+    ROLLUP_DAYS,
+    rebuild_message_days,
+    rebuild_recent_message_days,
+)
 from omnichannel.models import Flow, Popup  # noqa: E402
 from omnichannel.testing.factories import PopupFactory  # noqa: E402
 from tests.flows.conftest import make_flow  # noqa: E402
@@ -189,6 +200,25 @@ def figures(label, seconds, unit=1000):
     return f"  {label:<52} min {min(values):7.1f}   median {statistics.median(values):7.1f} ms"
 
 
+def measure(client, periods, rounds):
+    """Print the render and baseline figures of each period."""
+    for label, query in periods.items():
+        client.get(HOME, query)  # warm: the first render compiles the templates
+        renders, baselines, counts = [], [], set()
+        for _round in range(rounds):
+            elapsed, count, seen = render(client, query)
+            renders.append(elapsed)
+            counts.add(count)
+            slowest = max(seen, key=lambda query: query[0])
+            baselines.append(raw(slowest[1], slowest[2]))
+        print(figures(f"page render, {label}", renders))
+        print(figures("baseline: its slowest query, raw through the cursor", baselines))
+        print(f"  queries per render: {', '.join(map(str, sorted(counts)))} ({load()})")
+        print("  one render, query by query:")
+        for query_seconds, sql, _params in seen:
+            print(f"    {query_seconds * 1000:7.1f} ms  {' '.join(sql.split())[:110]}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -213,21 +243,22 @@ def main():
             "last 90 days by week": {"days": 90, "by": "week"},
         }
         print(f"the marketing home, {args.rounds} rounds, 1 process (up to {today})")
-        for label, query in periods.items():
-            client.get(HOME, query)  # warm: the first render compiles the templates
-            renders, baselines, counts = [], [], set()
-            for _round in range(args.rounds):
-                elapsed, count, seen = render(client, query)
-                renders.append(elapsed)
-                counts.add(count)
-                slowest = max(seen, key=lambda query: query[0])
-                baselines.append(raw(slowest[1], slowest[2]))
-            print(figures(f"page render, {label}", renders))
-            print(figures("baseline: its slowest query, raw through the cursor", baselines))
-            print(f"  queries per render: {', '.join(map(str, sorted(counts)))} ({load()})")
-            print("  one render, query by query:")
-            for query_seconds, sql, _params in seen:
-                print(f"    {query_seconds * 1000:7.1f} ms  {' '.join(sql.split())[:110]}")
+        print("without the daily rollup: every day counted live")
+        measure(client, periods, args.rounds)
+        started = time.perf_counter()
+        rows = rebuild_message_days(today - timedelta(days=DAYS), today - timedelta(days=1))
+        print(
+            f"backfill: {DAYS} days summarized in {time.perf_counter() - started:.1f} s,"
+            f" {rows} rows ({load()})"
+        )
+        hourly = []
+        for _round in range(args.rounds):
+            started = time.perf_counter()
+            rebuild_recent_message_days()
+            hourly.append(time.perf_counter() - started)
+        print(figures(f"the hourly task: the last {ROLLUP_DAYS} days rebuilt", hourly))
+        print("with the daily rollup: past days from it, today live")
+        measure(client, periods, args.rounds)
         print(f"({load()})")
     finally:
         connection.creation.destroy_test_db(original_name, verbosity=0)
