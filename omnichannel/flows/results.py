@@ -219,7 +219,7 @@ def marketing_results(start, end, granularity="day"):
     buckets = {first: Bucket(start=first) for first in bucket_starts(start, end, granularity)}
 
     def bucket(moment):
-        return buckets[timezone.localtime(moment, zone).date()]
+        return buckets[local_day(moment, zone)]
 
     # Messages: sent in the period, then what became of them; the days the daily rollup
     # holds fresh are read from it, the others (today, days it lacks) live.
