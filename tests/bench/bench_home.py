@@ -7,7 +7,7 @@ Creates a throwaway database of its own, ``omni_bench_home``, and fills it with 
 contacts joined over 180 days from five sources; 20 flows (three with a holdout) and 10
 popups; 1,000,000 messages sent over the same 180 days on four channels (SMS with a cost)
 and their delivery events (about a third opened, a tenth of those opens by a machine, 5 %
-clicked, 1 % bounced, 0.3 % unsubscribed: ~500,000 events); 100,000 orders in three
+clicked, 1 % bounced, 0.3 % unsubscribed: ~430,000 events); 100,000 orders in three
 currencies, 40 % credited to a message (flow, channel) and 10 % to a popup; 30,000
 enrollments. Then, ``--rounds`` times, in turn:
 
