@@ -8,7 +8,7 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
@@ -136,12 +136,13 @@ def test_a_long_page_costs_a_bounded_number_of_queries():
 
 
 def test_the_hourly_task_rebuilds_the_last_30_days_before_today():
-    today = timezone.localdate()
-    message(joined(at(10)), "email", timezone.now() - timedelta(days=2), delivered=True)
-    summarize_messages()
+    message(joined(at(10)), "email", at(15), delivered=True)
+    message(joined(at(10)), "email", at(17), delivered=True)  # "today": not summarized
+    with mock.patch("django.utils.timezone.now", return_value=at(17, 10)):
+        summarize_messages()
     days = set(SummarizedDay.objects.values_list("day", flat=True))
-    assert days == {today - timedelta(days=offset) for offset in range(1, 31)}
-    assert MessageDay.objects.get().delivered == 1
+    assert days == {date(2025, 3, 16) - timedelta(days=offset) for offset in range(30)}
+    assert MessageDay.objects.get().day == date(2025, 3, 15)
     assert periodic_tasks()["omnichannel: summarize messages"] == (
         "omnichannel.summarize_messages",
         3600,
@@ -154,3 +155,8 @@ def test_the_command_backfills_a_range_a_month_at_a_time():
     days = SummarizedDay.objects.values_list("day", flat=True)
     assert (min(days), max(days), len(days)) == (date(2025, 1, 1), date(2025, 3, 31), 90)
     same_either_way(START, END)
+
+
+def test_the_command_refuses_a_start_after_the_end():
+    with pytest.raises(CommandError, match="after"):
+        call_command("omnichannel_summarize", "--start", "2025-03-02", "--end", "2025-03-01")
