@@ -295,7 +295,8 @@ def test_no_click_window_credits_the_send(welcome, ann):
 
 def test_every_report_page_states_the_model(welcome, ann, admin_client):
     """The flow page, the cart recovery dashboard, the popup figures and the marketing
-    home show the same sentence; a cost nobody reported is the dashboard's em dash on the flow page too."""
+    home show the same sentence; a cost nobody reported is the dashboard's em dash on the
+    flow page too."""
     sent(enrol(welcome, ann), T0)  # no cost reported
     bought(ann, T0 + timedelta(hours=1))
     sentence = describe()

@@ -298,7 +298,7 @@ class TestTheShippedFlow:
         text, html = rendered["text"], rendered["html"]
         assert rendered["subject"] == "Still thinking it over?"
         assert "Hi Ann," in text
-        assert text.index("- Teapot (30.00)") < text.index("- Mug (12.50)")
+        assert text.index("- Teapot (€30.00)") < text.index("- Mug (€12.50)")
         # Each product links to its page (through the click-tracking redirect).
         assert html.count("/omnichannel/c/") >= 2 and ">Teapot</a>" in html and ">Mug</a>" in html
         products = message.context["trigger"]["products"]

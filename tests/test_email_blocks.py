@@ -128,7 +128,7 @@ def test_the_text_part_is_generated():
     assert "Back to my cart: https://shop.test/r/?t=abc&u=1" in text
     assert "- Mug <b> x 2\n- Tea x 1\nTotal: " in text
     assert "    BACK-7Q2Z\n\nValid three days." in text
-    assert "You may like\n- Teapot (20): https://shop.test/pot/" in text
+    assert "You may like\n- Teapot (€20.00): https://shop.test/pot/" in text
     assert "Unsubscribe: https://shop.test/u/TOKEN/" in text
     assert text.rstrip().endswith("1 Mill Road, Leeds")
     assert "hero.png" not in text
@@ -178,7 +178,8 @@ def test_the_viewed_block_lists_the_products_viewed_and_nothing_without_them():
         "a", href="https://shop.test/cup/"
     )
     assert "You looked at" in page.words
-    assert "You looked at\n- Teapot (20): https://shop.test/pot/\n- Cup (4):" in rendered["text"]
+    viewed = "You looked at\n- Teapot (€20.00): https://shop.test/pot/\n- Cup (€4.00):"
+    assert viewed in rendered["text"]
     empty = render(
         [{"type": "viewed", "title": "You looked at"}], {**context, "trigger": {"products": []}}
     )

@@ -468,7 +468,7 @@ def test_demo_after_the_order_thanks_a_review_request_a_cross_sell_and_a_win_bac
     assert "- Mug x 2: https://shop.example.com/products/mug/" in body
 
     [(subject, body)] = emails_at(start + timedelta(days=7, seconds=1))
-    assert subject == "Something to go with your order" and "- Teapot (30.00)" in body
+    assert subject == "Something to go with your order" and "- Teapot (€30.00)" in body
 
     lapsed = start + timedelta(days=91)
     assert detect_lapsed(now=lapsed).enrolled == 1
@@ -750,7 +750,7 @@ def test_demo_a_customer_who_browses_and_leaves_is_reminded_of_what_they_viewed(
     assert dispatch_batch("demo", now=enrollment.next_step_at).sent == 1
     [email] = mail.outbox
     assert email.to == ["ann@example.com"] and email.subject == "Still thinking it over?"
-    assert "- Teapot (30.00)" in email.body and "- Mug (12.50)" in email.body
+    assert "- Teapot (€30.00)" in email.body and "- Mug (€12.50)" in email.body
 
 
 def test_demo_a_visitor_who_asked_hears_of_the_price_drop_the_staff_makes(

@@ -70,7 +70,7 @@ PRODUCT_ROWS = (
     f'<img src="{{{{ product.image_url }}}}" alt="{{{{ product.name }}}}" {THUMBNAIL}></a>'
     "{% endif %}</td>"
     '<td style="$cell"><a href="{{ product.url }}" style="color:$text;">{{ product.name }}</a></td>'
-    '<td align="right" style="$cell color:$muted;">{{ product.price }}</td>'
+    '<td align="right" style="$cell color:$muted;">{{ product.price|money }}</td>'
     "</tr>{% endfor %}{% endif %}"
 )
 # What each list block shows: (the lines' list, their total, their currency) and the
@@ -506,7 +506,7 @@ class Builder:
             f"{{% if {products} %}}"
             + (title + "\n" if title else "")
             + f"{{% for product in {products} %}}"
-            "- {{ product.name }} ({{ product.price }}): {{ product.url }}\n{% endfor %}\n"
+            "- {{ product.name }} ({{ product.price|money }}): {{ product.url }}\n{% endfor %}\n"
             "{% endif %}"
         )
         return f"<mj-table>{self.slot(rows.replace('$products', products))}</mj-table>"

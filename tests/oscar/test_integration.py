@@ -84,7 +84,7 @@ class TestProductViews:
         assert dispatch_batch("oscar", now=due).sent == 1
         [(channel, to, rendered, _uuid)] = _outbox
         assert (channel, to) == ("email", "ann@example.com")
-        assert "- Tee 20.00" in rendered["text"]
+        assert "- Tee (€20.00)" in rendered["text"]
 
 
 class TestStockRecords:
