@@ -120,6 +120,7 @@ def detect_abandoned(now=None, batch_size=None):
             cart=cart,
             trigger_key=f"cart:{cart.uuid}",
             triggered_at=cart.last_activity_at + idle,
+            trigger=Trigger.CART_ABANDONED,
         )
         for cart in reachable
     ]
