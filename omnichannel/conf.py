@@ -133,9 +133,9 @@ DEFAULTS = {
     "FLOW_TIME_BUDGET_SECONDS": 20,
     # Idle carts the abandonment detection marks per batch (one transaction each), and how
     # long one detection task keeps going. A batch's fixed cost (its statements, the flows
-    # read) is most of a small batch's time: 1,000 carts take about a quarter of a second
-    # under load, 200 a tenth, so the larger batch sweeps twice as fast; the carts it locks
-    # that long have been idle for half an hour.
+    # read: 30-40 ms under load) is a third or more of a batch of 200's time, so batches of
+    # 1,000 sweep 1.4 to 1.9 times as fast (tests/bench/bench_recovery.py); the carts such
+    # a batch locks for a quarter to half a second have been idle for half an hour.
     "CART_DETECTION_BATCH_SIZE": 1000,
     "CART_DETECTION_TIME_BUDGET_SECONDS": 20,
     # How often celery beat runs the sweeps.
