@@ -133,7 +133,7 @@ DEFAULTS = {
     "FLOW_TIME_BUDGET_SECONDS": 20,
     # Idle carts the abandonment detection marks per batch (one transaction each), and how
     # long one detection task keeps going. A batch's fixed cost (its statements, the flows
-    # read: 30-40 ms under load) is a third or more of a batch of 200's time, so batches of
+    # read: 20-40 ms under load) is a third or more of a batch of 200's time, so batches of
     # 1,000 sweep 1.4 to 1.9 times as fast (tests/bench/bench_recovery.py); the carts such
     # a batch locks for a quarter to half a second have been idle for half an hour.
     "CART_DETECTION_BATCH_SIZE": 1000,
