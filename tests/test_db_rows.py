@@ -12,7 +12,7 @@ import pytest
 from django.db import connection, models
 from django.utils import timezone
 
-from omnichannel.core.db import _prepared, insert_objects, insert_rows, update_rows
+from omnichannel.core.db import _prepared_rows, insert_objects, insert_rows, update_rows
 from omnichannel.models import Enrollment, Message
 from omnichannel.testing.factories import ContactFactory
 
@@ -200,7 +200,7 @@ class PhoneLikeField(models.CharField):
 def test_values_are_prepared_as_django_would_prepare_them(field, value):
     # The rows' values skip Django's field preparation when it would return them as they
     # are; whatever the database, what is written is what Django would write.
-    prepared = _prepared(field, value, connection)
+    [[prepared]] = _prepared_rows([field], [[value]], connection)
     expected = field.get_db_prep_save(value, connection)
     # (Django wraps an int in psycopg's Int4 for server-side binding; either is the same
     # integer to PostgreSQL.)

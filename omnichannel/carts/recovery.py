@@ -46,12 +46,12 @@ def claim_idle(limit, now):
     abandoned carts: the claim marks them expired instead (a later change opens them
     again), so they neither count as abandoned nor come back to every sweep.
 
-    Everything is decided by the claim's one UPDATE over the claimed rows, so a batch
-    costs the same statements whatever its size; only the abandoned carts come back, and
-    only the columns an enrollment needs.
+    Everything is decided by the claim's one UPDATE over the claimed rows, which also
+    returns them (``claims.claim_returning``), so a batch costs the same statements
+    whatever its size; only the columns an enrollment needs come back.
     """
     empty = Q(item_count=0)
-    ids = claims.claim(
+    claimed = claims.claim_returning(
         CartSnapshot.objects.filter(status=CartStatus.OPEN, last_activity_at__lt=now - idle_time()),
         limit=limit,
         order_by=("last_activity_at",),
@@ -62,11 +62,11 @@ def claim_idle(limit, now):
             "abandoned_at": Case(When(empty, then=None), default=Value(now)),
             "reachable": Case(When(empty, then=None), default=reachability()),
         },
+        fields=ENTRY_FIELDS,
     )
-    abandoned = list(
-        CartSnapshot.objects.filter(pk__in=ids, status=CartStatus.ABANDONED).only(*ENTRY_FIELDS)
-    )
-    return len(ids), len(abandoned), [cart for cart in abandoned if cart.reachable]
+    # Newest first: of a contact's two carts in one batch, the later one is enrolled.
+    abandoned = [cart for cart in reversed(claimed) if cart.status == CartStatus.ABANDONED]
+    return len(claimed), len(abandoned), [cart for cart in abandoned if cart.reachable]
 
 
 # What enrolling a cart reads of it: its contact, the trigger's key and time, and what
@@ -120,6 +120,7 @@ def detect_abandoned(now=None, batch_size=None):
             cart=cart,
             trigger_key=f"cart:{cart.uuid}",
             triggered_at=cart.last_activity_at + idle,
+            trigger=Trigger.CART_ABANDONED,
         )
         for cart in reachable
     ]

@@ -15,8 +15,9 @@ stops, instead of writing over the new owner's work.
 import time
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models.functions import Greatest
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 
@@ -37,6 +38,67 @@ def claim(queryset, *, limit, order_by, mark):
         if ids:
             queryset.model._default_manager.filter(pk__in=ids).update(**mark)
     return ids
+
+
+def claim_returning(queryset, *, limit, order_by, mark, fields):
+    """``claim``, returning the claimed rows (``fields`` loaded) instead of their keys.
+
+    One statement where the database has ``UPDATE ... RETURNING`` (PostgreSQL, SQLite
+    3.35+): ``UPDATE ... WHERE pk IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n) RETURNING``
+    claims, marks and reads back at once, where ``claim`` and a re-read of what it marked
+    take three. The rows come with the values ``mark`` gave them, in ``order_by`` order
+    (plain field names, ``-`` for descending).
+    """
+    model = queryset.model
+    db = router.db_for_write(model)
+    connection = connections[db]
+    meta = model._meta
+    columns = [meta.pk, *(meta.get_field(name) for name in fields if name != meta.pk.name)]
+    if not _updates_returning(connection):
+        ids = claim(queryset, limit=limit, order_by=order_by, mark=mark)
+        rows = list(model._default_manager.filter(pk__in=ids).only(*fields))
+        return _ordered(rows, order_by)
+    claimed = (
+        queryset.select_for_update(skip_locked=True, of=("self",))
+        .order_by(*order_by)
+        .values("pk")[:limit]
+    )
+    update = model._default_manager.filter(pk__in=claimed).query.chain(UpdateQuery)
+    update.add_update_values(mark)
+    statement, params = update.get_compiler(db).as_sql()
+    returned = ", ".join(connection.ops.quote_name(column.column) for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{statement} RETURNING {returned}", params)
+        values = cursor.fetchall()
+    # The values as the database driver gives them: converted as a query's would be.
+    converters = []
+    for position, column in enumerate(columns):
+        expression = column.get_col(meta.db_table)
+        found = connection.ops.get_db_converters(expression)
+        found += expression.get_db_converters(connection)
+        converters += [(position, converter, expression) for converter in found]
+    names = [column.attname for column in columns]
+    rows = []
+    for row in values:
+        row = list(row)
+        for position, converter, expression in converters:
+            row[position] = converter(row[position], expression, connection)
+        rows.append(model.from_db(db, names, row))
+    return _ordered(rows, order_by)
+
+
+def _updates_returning(connection):
+    if connection.vendor == "sqlite":
+        return connection.Database.sqlite_version_info >= (3, 35)
+    return connection.vendor == "postgresql"
+
+
+def _ordered(rows, order_by):
+    # Stable sorts from the last key to the first: the first decides, the next break ties.
+    for key in reversed(order_by):
+        name = key.lstrip("-")
+        rows.sort(key=lambda row: getattr(row, name), reverse=key.startswith("-"))
+    return rows
 
 
 class Lease:

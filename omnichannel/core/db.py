@@ -34,16 +34,31 @@ def update_rows(objects, fields, *, where="", where_params=(), templates=None):
     connection = connections[router.db_for_write(model)]
     meta = model._meta
     columns = [meta.pk] + [meta.get_field(name) for name in fields]
-    rows = [
-        [_prepared(column, getattr(obj, column.attname), connection) for column in columns]
-        for obj in objects
-    ]
+    rows = _prepared_rows(
+        columns,
+        ([getattr(obj, column.attname) for column in columns] for obj in objects),
+        connection,
+    )
     write = _update_from_arrays if connection.vendor == "postgresql" else _update_each
     with connection.cursor() as cursor:
         write(cursor, connection, meta, columns, rows, where, list(where_params), templates or {})
 
 
-def _prepared(column, value, connection):
+def _prepared_rows(columns, rows, connection):
+    """Each row's values (in ``columns`` order) as ``_prepared`` makes them."""
+    # Each column's native types looked up once, not per value: the cache's key, the
+    # field, hashes slowly (a tenth of a thousand-row insert's Python time).
+    natives = [_native_types(column, connection.vendor) for column in columns]
+    return [
+        [
+            _prepared(column, value, connection, native)
+            for column, native, value in zip(columns, natives, row, strict=True)
+        ]
+        for row in rows
+    ]
+
+
+def _prepared(column, value, connection, native):
     # Django's fields write None as NULL; skipping their preparation for it saves a third
     # of a batch's Python time (most of a message's timestamps are still empty). A value
     # already of the type psycopg sends as the column's own is passed as it is, too: the
@@ -51,9 +66,7 @@ def _prepared(column, value, connection):
     # batch's time went to preparing timestamps).
     if value is None:
         return None
-    if type(value) in _native_types(column, connection.vendor) and (
-        type(value) is not datetime.datetime or value.tzinfo is not None
-    ):
+    if type(value) in native and (type(value) is not datetime.datetime or value.tzinfo is not None):
         return value
     return column.get_db_prep_save(value, connection)
 
@@ -168,10 +181,7 @@ def insert_rows(model, fields, rows, *, common=None, returning=None):
         )
         for field in shared
     ]
-    prepared = [
-        [_prepared(field, value, connection) for field, value in zip(varying, row, strict=True)]
-        for row in rows
-    ]
+    prepared = _prepared_rows(varying, rows, connection)
     key = meta.get_field(returning) if returning else None
     write = _insert_from_arrays if connection.vendor == "postgresql" else _insert_values
     with connection.cursor() as cursor:

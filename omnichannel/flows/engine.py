@@ -12,6 +12,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import cached_property
 
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Q, prefetch_related_objects
@@ -62,21 +63,31 @@ logger = logging.getLogger(__name__)
 
 
 class ContactFacts:
-    """Purchases and marketing consents of many contacts, read in two queries."""
+    """Purchases and marketing consents of many contacts, each read in one query when
+    first asked for: a flow that neither checks conditions nor exits on an unsubscription
+    (a cart recovery, usually) never reads the consents."""
 
     def __init__(self, contact_ids):
         self.contact_ids = contact_ids
         self._carting = None  # read on the first flow that exits on a cart
-        self.purchases = defaultdict(list)
+
+    @cached_property
+    def purchases(self):
+        purchases = defaultdict(list)
         for contact_id, placed_at in TrackedOrder.objects.filter(
-            contact_id__in=contact_ids, is_purchase=True
+            contact_id__in=self.contact_ids, is_purchase=True
         ).values_list("contact_id", "placed_at"):
-            self.purchases[contact_id].append(placed_at)
-        self.consents = defaultdict(dict)
+            purchases[contact_id].append(placed_at)
+        return purchases
+
+    @cached_property
+    def consents(self):
+        consents = defaultdict(dict)
         for contact_id, channel, status in Consent.objects.filter(
-            contact_id__in=contact_ids, purpose=Purpose.MARKETING
+            contact_id__in=self.contact_ids, purpose=Purpose.MARKETING
         ).values_list("contact_id", "channel", "status"):
-            self.consents[contact_id][channel] = status
+            consents[contact_id][channel] = status
+        return consents
 
     def for_condition(self, contact_id, cart):
         return conditions.Facts(
@@ -92,8 +103,10 @@ class ContactFacts:
             ordered = any(t >= since for t in self.purchases[contact_id])
             if ordered or (cart is not None and cart.status in FINAL_CART_STATUSES):
                 return ExitGoal.ORDERED
-        granted = ConsentStatus.GRANTED in self.consents[contact_id].values()
-        if ExitGoal.UNSUBSCRIBED in goals and not granted:
+        if (
+            ExitGoal.UNSUBSCRIBED in goals
+            and ConsentStatus.GRANTED not in self.consents[contact_id].values()
+        ):
             return ExitGoal.UNSUBSCRIBED
         if ExitGoal.CART_EMPTIED in goals and cart is not None and not cart.item_count:
             return ExitGoal.CART_EMPTIED
@@ -310,7 +323,12 @@ def triggered_flows(trigger_name):
 def enroll_triggered(trigger_name, entries):
     """Enrol ``entries`` in every active flow ``trigger_name`` starts, each with a constant
     number of queries (``enroll_many``); returns how many enrollments were created."""
-    entries = [replace(entry, trigger=trigger_name) for entry in entries]
+    # A copy only of an entry naming another trigger: ``replace`` copies every field, some
+    # 7 % of a cart detection batch's Python time when done for every entry.
+    entries = [
+        entry if entry.trigger == trigger_name else replace(entry, trigger=trigger_name)
+        for entry in entries
+    ]
     flows = triggered_flows(trigger_name).prefetch_related("steps__variants")
     return sum(len(enroll_many(flow, entries)) for flow in flows)
 

@@ -11,10 +11,10 @@ show whether the claim stays flat with the table's size. Prints, at both sizes:
 
 * the plan of the claim query (``EXPLAIN ANALYZE``) and whether it reads the partial
   index ``omnichannel_cart_open_idle``;
-* carts per second through ``detect_abandoned`` (claim deciding reachability, read back,
-  enrolment) run in a loop until nothing is left, against a baseline in the same run:
-  claiming the same batches with a plain ``SELECT ... FOR UPDATE SKIP LOCKED`` and
-  marking them abandoned with one ``UPDATE``, no enrolment;
+* carts per second through ``detect_abandoned`` (the claim deciding reachability and
+  returning the carts, enrolment) run in a loop until nothing is left, against a
+  baseline in the same run: claiming the same batches with a plain ``SELECT ... FOR
+  UPDATE SKIP LOCKED`` and marking them abandoned with one ``UPDATE``, no enrolment;
 
 and then, at 1,000,000 carts, SQL queries (and milliseconds) per batch at several
 ``CART_DETECTION_BATCH_SIZE`` values: constant means the count does not grow with the

@@ -10,9 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from omnichannel.carts.orders import record_order
-from omnichannel.carts.recovery import detect_abandoned
+from omnichannel.carts.recovery import claim_idle, detect_abandoned
 from omnichannel.channels import locmem
 from omnichannel.contacts.consent import grant_consent
+from omnichannel.core import claims
 from omnichannel.core.links import restore_url
 from omnichannel.flows.engine import advance_due
 from omnichannel.integrations import OrderData, get_adapter
@@ -56,6 +57,40 @@ def ann():
 
 def idle_cart(contact, minutes=40, **fields):
     return CartSnapshotFactory(contact=contact, last_activity_at=ago(minutes=minutes), **fields)
+
+
+@pytest.mark.parametrize("returning", [True, False])
+class TestClaim:
+    """``claim_idle`` through ``UPDATE ... RETURNING`` and through the claim and re-read of
+    a database without it: the same carts, marked and read back the same way."""
+
+    @pytest.fixture(autouse=True)
+    def database(self, monkeypatch, returning):
+        if not returning:
+            monkeypatch.setattr(claims, "_updates_returning", lambda connection: False)
+
+    def test_the_oldest_idle_carts_come_back_marked_newest_first(self, ann):
+        oldest = idle_cart(ann, minutes=50, value=Decimal("12.50"))
+        middle = idle_cart(ContactFactory(), minutes=45)
+        newest = idle_cart(ann, minutes=40)
+        now = timezone.now()
+        claimed, abandoned, reachable = claim_idle(2, now)
+        assert (claimed, abandoned) == (2, 2)
+        assert [cart.pk for cart in reachable] == [oldest.pk]  # middle's contact: no consent
+        cart = reachable[0]
+        assert (cart.status, cart.reachable, cart.value) == ("abandoned", True, Decimal("12.50"))
+        assert cart.last_activity_at == oldest.last_activity_at
+        assert cart.contact_id == ann.pk and cart.uuid == oldest.uuid
+        middle.refresh_from_db()
+        newest.refresh_from_db()
+        assert (middle.status, middle.reachable, middle.abandoned_at) == ("abandoned", False, now)
+        assert newest.status == "open"
+
+    def test_of_a_contacts_two_carts_in_a_batch_the_later_is_enrolled(self, recovery, ann):
+        idle_cart(ann, minutes=50)
+        later = idle_cart(ann, minutes=40)
+        assert detect_abandoned().enrolled == 1
+        assert Enrollment.objects.get().cart == later
 
 
 class TestDetection:
