@@ -5,6 +5,7 @@ The fast tier runs these on SQLite (``executemany``), the services tier on Postg
 (``unnest`` of column arrays).
 """
 
+import json
 import uuid
 from datetime import datetime, timedelta
 
@@ -13,7 +14,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from omnichannel.core.db import _prepared_rows, insert_objects, insert_rows, update_rows
-from omnichannel.models import Enrollment, Message
+from omnichannel.models import Contact, Enrollment, Message
 from omnichannel.testing.factories import ContactFactory
 
 from .flows.conftest import make_flow
@@ -208,3 +209,57 @@ def test_values_are_prepared_as_django_would_prepare_them(field, value):
     assert prepared == expected or (
         hasattr(expected, "obj") and prepared.obj == expected.obj  # psycopg's Jsonb wrapper
     )
+
+
+def plan_nodes(plan):
+    """Every node of an ``EXPLAIN (FORMAT JSON)`` plan, depth first."""
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from plan_nodes(child)
+
+
+@pytest.mark.services
+def test_a_guarded_update_reads_only_the_rows_it_writes():
+    """A guard such as ``locked_by = 'this worker'`` is one the statistics cannot know (a
+    worker's name is new to them): planned on its value, the update read every active
+    enrollment to write a batch, or scanned the batch again for each of its rows."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan is PostgreSQL's: run the services tier")
+    flow = make_flow(name="Welcome", slug="welcome", steps=[])
+    now = timezone.now()
+    contacts = Contact.objects.bulk_create(
+        Contact(email=f"c{i}@example.com") for i in range(20_000)
+    )
+    Enrollment.objects.bulk_create(
+        Enrollment(flow=flow, contact=c, trigger_key=f"k{c.pk}", triggered_at=now, next_step_at=now)
+        for c in contacts
+    )
+    batch = list(Enrollment.objects.order_by("pk")[:200])
+    Enrollment.objects.filter(pk__in=[e.pk for e in batch]).update(locked_by="worker-1")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE omnichannel_enrollment")
+    plans = []
+
+    def explained(execute, sql, params, many, context):
+        execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params, many, context)
+        plan = context["cursor"].fetchone()[0]
+        plans.append((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
+
+    for enrollment in batch:
+        enrollment.locked_by = ""
+    with connection.execute_wrapper(explained):
+        update_rows(
+            batch, ["locked_by"], where="locked_by = %s AND state = %s",
+            where_params=["worker-1", "active"],
+        )  # fmt: skip
+    assert not Enrollment.objects.filter(locked_by="worker-1").exists()
+    (plan,) = plans
+    nodes = list(plan_nodes(plan))
+    read = sum(
+        n["Actual Rows"] * n["Actual Loops"] + n.get("Rows Removed by Filter", 0)
+        for n in nodes
+        if n.get("Relation Name") == "omnichannel_enrollment"
+    )
+    assert read <= len(batch), (read, nodes)
+    unnests = [n for n in nodes if n["Node Type"] == "Function Scan"]
+    assert [n["Actual Loops"] for n in unnests] == [1], unnests

@@ -128,13 +128,19 @@ def _update_from_arrays(cursor, connection, meta, columns, rows, where, where_pa
     assignments = _assignments(
         connection, columns[1:], templates, lambda column: f"_v._new_{column.column}"
     )
-    guard = f" AND ({where})" if where else ""
+    # The planner cannot see into the unnest. Keyed on its primary keys again (``= ANY``),
+    # it looks the batch's rows up by key rather than reading every row a guard's index
+    # holds (all 30,000 active enrollments to write 200). And the guard's values as
+    # sub-selects: a value the statistics cannot know (``locked_by = 'this worker'``)
+    # would be taken for one row, and the unnest scanned again for each row found.
+    guard = f" AND ({where.replace('%s', '(SELECT %s)')})" if where else ""
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
     sql = (
-        f"UPDATE {quote(meta.db_table)} SET {assignments} "
-        f"FROM {source} AS _v({names}) "
-        f"WHERE {quote(meta.db_table)}.{quote(meta.pk.column)} = _v._pk{guard}"
+        f"UPDATE {table} SET {assignments} FROM {source} AS _v({names}) "
+        f"WHERE {table}.{pk} = _v._pk "
+        f"AND {table}.{pk} = ANY(%s::{meta.pk.db_type(connection)}[]){guard}"
     )
-    cursor.execute(sql, params + where_params)
+    cursor.execute(sql, [*params, params[0], *where_params])
 
 
 def _update_each(cursor, connection, meta, columns, rows, where, where_params, templates):
