@@ -8,13 +8,16 @@ The fast tier runs these on SQLite (``executemany``), the services tier on Postg
 import json
 import uuid
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection, models
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from omnichannel.core.db import _prepared_rows, insert_objects, insert_rows, update_rows
 from omnichannel.models import Contact, Enrollment, Message
+from omnichannel.models.messages import MessageStatus
 from omnichannel.testing.factories import ContactFactory
 
 from .flows.conftest import make_flow
@@ -112,6 +115,52 @@ def test_the_statement_text_does_not_grow_with_the_rows():
     assert len(inserts) == len(updates) == 2
     assert inserts[0] == inserts[1] and updates[0] == updates[1]
     assert len(inserts[0]) < 4096 and len(updates[0]) < 4096
+
+
+@pytest.mark.services
+def test_the_rows_travel_as_parameters_not_as_sql_text():
+    """Bound on the client, psycopg writes every value into the statement as a quoted
+    literal, in Python, one by one; bound on the server, the columns go as parameters."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the server-side binding is PostgreSQL's: run the services tier")
+    contact = ContactFactory()
+    with CaptureQueriesContext(connection) as queries:
+        insert_objects(new_messages(contact, [f"key-{i}-sent-as-a-parameter" for i in range(40)]))
+        messages = list(Message.objects.order_by("pk"))
+        for message in messages:
+            message.last_error = f"error of {message.idempotency_key}"
+        update_rows(messages, ["last_error"], where="locked_by = %s", where_params=["nobody"])
+        update_rows(messages, ["last_error"], where="locked_by = %s", where_params=[""])
+    written = [
+        q["sql"] for q in queries.captured_queries if q["sql"].startswith(("INSERT", "UPDATE"))
+    ]
+    assert len(written) == 3
+    assert all("sent-as-a-parameter" not in sql and "$1" in sql for sql in written), written
+    assert Message.objects.filter(last_error__startswith="error of key-").count() == 40
+
+
+def test_binary_parameters_keep_every_type():
+    """Decimals, enums, an all-NULL column, JSON and aware timestamps written through the
+    arrays read back as they were."""
+    contact = ContactFactory()
+    insert_objects(new_messages(contact, ["a", "b"]))
+    a, b = Message.objects.order_by("idempotency_key")
+    sent_at = timezone.now().replace(microsecond=123456)
+    for message, cost in ((a, Decimal("0.00790")), (b, None)):
+        message.status = MessageStatus.SENT
+        message.cost, message.cost_currency, message.segments = cost, "EUR", None
+        message.sent_at, message.rendered = sent_at, {"text": "Grüße, 'quoted' {braces}", "n": [1]}
+    update_rows([a, b], ["status", "cost", "cost_currency", "segments", "sent_at", "rendered"])
+    a, b = Message.objects.order_by("idempotency_key")
+    assert (a.status, a.cost, b.cost, a.segments, b.segments) == (
+        "sent",
+        Decimal("0.00790"),
+        None,
+        None,
+        None,
+    )
+    assert a.sent_at == b.sent_at == sent_at
+    assert a.rendered == b.rendered == {"text": "Grüße, 'quoted' {braces}", "n": [1]}
 
 
 FIELDS = ("uuid", "contact", "trigger_key", "triggered_at")

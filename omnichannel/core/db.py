@@ -8,16 +8,56 @@ through the model layer, and its ``VALUES (...), (...)`` text grows with the bat
 On PostgreSQL both helpers here pass one array per column and read them back with
 ``unnest()``: the statement is the same text for 1 row or 500, so psycopg's cache of
 parsed statements (which skips queries longer than 4 KB) keeps it, and the server
-plans it the same way each time. Elsewhere one parameterised statement per row through
+plans it the same way each time. The arrays go as parameters of the server, in binary
+(``array_cursor``). Elsewhere one parameterised statement per row through
 ``executemany``. Either way: one call, plain SQL.
 """
 
+import contextlib
 import datetime
 import functools
 import uuid
 
 from django.db import connections, models, router
 from django.db.models.constants import OnConflict
+
+
+@contextlib.contextmanager
+def array_cursor(connection):
+    """A cursor of ``connection`` for statements whose parameters are whole columns.
+
+    Django's psycopg cursors bind parameters on the client: psycopg writes every array
+    into the SQL text as a quoted literal, in Python, value by value (a fifth of a cart
+    detection batch's time, for 1,000 rows). This cursor binds on the server and sends
+    the ``%b`` parameters in binary, packed by psycopg's C dumpers: a 1,000-row insert of
+    seven columns takes 11 ms instead of 32. It is still Django's cursor wrapper, so
+    ``execute_wrapper``, query logging and error translation see its statements. Other
+    databases and psycopg 2 get the usual cursor (``placeholder`` then says ``%s``).
+    """
+    if connection.vendor != "postgresql" or not _psycopg3():
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = ServerBindingCursor(connection.connection)
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    with wrap(raw) as cursor:
+        yield cursor
+
+
+def placeholder(connection):
+    """The placeholder of an ``array_cursor`` parameter sent in binary."""
+    return "%b" if connection.vendor == "postgresql" and _psycopg3() else "%s"
+
+
+@functools.cache
+def _psycopg3():
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return is_psycopg3
 
 
 def update_rows(objects, fields, *, where="", where_params=(), templates=None):
@@ -40,7 +80,7 @@ def update_rows(objects, fields, *, where="", where_params=(), templates=None):
         connection,
     )
     write = _update_from_arrays if connection.vendor == "postgresql" else _update_each
-    with connection.cursor() as cursor:
+    with array_cursor(connection) as cursor:
         write(cursor, connection, meta, columns, rows, where, list(where_params), templates or {})
 
 
@@ -105,7 +145,9 @@ def _arrays(connection, columns, rows):
 
     The casts give each array its type: psycopg cannot tell an array of NULLs' type.
     """
-    unnest = ", ".join(f"%s::{column.db_type(connection)}[]" for column in columns)
+    unnest = ", ".join(
+        f"{placeholder(connection)}::{column.db_type(connection)}[]" for column in columns
+    )
     return f"unnest({unnest})", [list(values) for values in zip(*rows, strict=True)]
 
 
@@ -138,7 +180,7 @@ def _update_from_arrays(cursor, connection, meta, columns, rows, where, where_pa
     sql = (
         f"UPDATE {table} SET {assignments} FROM {source} AS _v({names}) "
         f"WHERE {table}.{pk} = _v._pk "
-        f"AND {table}.{pk} = ANY(%s::{meta.pk.db_type(connection)}[]){guard}"
+        f"AND {table}.{pk} = ANY({placeholder(connection)}::{meta.pk.db_type(connection)}[]){guard}"
     )
     cursor.execute(sql, [*params, params[0], *where_params])
 
@@ -190,7 +232,7 @@ def insert_rows(model, fields, rows, *, common=None, returning=None):
     prepared = _prepared_rows(varying, rows, connection)
     key = meta.get_field(returning) if returning else None
     write = _insert_from_arrays if connection.vendor == "postgresql" else _insert_values
-    with connection.cursor() as cursor:
+    with array_cursor(connection) as cursor:
         returned = write(cursor, connection, meta, varying, shared, prepared, shared_values, key)
     return [key.to_python(value) for value in returned] if key else []
 
@@ -227,7 +269,7 @@ def _insert_from_arrays(cursor, connection, meta, varying, shared, rows, shared_
     """PostgreSQL: one statement, one typed array per varying column."""
     names = [f"_c{position}" for position in range(len(varying))]
     source, arrays = _arrays(connection, varying, rows)
-    constants = [f"%s::{field.db_type(connection)}" for field in shared]
+    constants = [f"{placeholder(connection)}::{field.db_type(connection)}" for field in shared]
     cursor.execute(
         f"{_insert_start(connection, meta, varying, shared)} "
         f"SELECT {', '.join(names + constants)} FROM {source} AS _r({', '.join(names)}) "
