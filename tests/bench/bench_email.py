@@ -8,7 +8,7 @@ emails through Django's SMTP backend to it twice, on the same PostgreSQL databas
 
 * ours: messages queued in the outbox, sent by the dispatcher (claim, policy, render,
   hand over, send, record), batch after batch, one SMTP session per batch;
-* ours without the per-batch session (``EmailBackend.session`` replaced by the base
+* ours without the per-batch session (``EmailBackend.batch_session`` replaced by the base
   class's, which does nothing): one SMTP session per message, as before issue 15;
 * the floor: the same emails rendered and sent over one connection with no outbox work
   (no claim, no hand-over, no record), which the dispatcher's database work adds to;
@@ -148,12 +148,12 @@ def send_ours_one_session_each():
     from omnichannel.channels.base import BaseChannelBackend
     from omnichannel.channels.email import EmailBackend
 
-    per_batch = EmailBackend.session
-    EmailBackend.session = BaseChannelBackend.session
+    per_batch = EmailBackend.batch_session
+    EmailBackend.batch_session = BaseChannelBackend.batch_session
     try:
         send_ours()
     finally:
-        EmailBackend.session = per_batch
+        EmailBackend.batch_session = per_batch
 
 
 def send_without_database():
