@@ -32,9 +32,9 @@ def array_cursor(connection):
     the ``%b`` parameters in binary, packed by psycopg's C dumpers: a 1,000-row insert of
     seven columns takes 11 ms instead of 32. It is still Django's cursor wrapper, so
     ``execute_wrapper``, query logging and error translation see its statements. Other
-    databases and psycopg 2 get the usual cursor (``placeholder`` then says ``%s``).
+    databases and psycopg 2 get the usual cursor (``%s`` placeholders).
     """
-    if connection.vendor != "postgresql" or not _psycopg3():
+    if not _binds_binary(connection):
         with connection.cursor() as cursor:
             yield cursor
         return
@@ -48,16 +48,18 @@ def array_cursor(connection):
         yield cursor
 
 
-def placeholder(connection):
-    """The placeholder of an ``array_cursor`` parameter sent in binary."""
-    return "%b" if connection.vendor == "postgresql" and _psycopg3() else "%s"
-
-
-@functools.cache
-def _psycopg3():
+def _binds_binary(connection):
+    """Whether ``array_cursor`` binds on the server, in binary: PostgreSQL through psycopg 3."""
+    if connection.vendor != "postgresql":
+        return False
     from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
     return is_psycopg3
+
+
+def _placeholder(connection):
+    """An ``array_cursor`` parameter's placeholder: ``%b`` (binary) where it binds so."""
+    return "%b" if _binds_binary(connection) else "%s"
 
 
 def update_rows(objects, fields, *, where="", where_params=(), templates=None):
@@ -145,9 +147,8 @@ def _arrays(connection, columns, rows):
 
     The casts give each array its type: psycopg cannot tell an array of NULLs' type.
     """
-    unnest = ", ".join(
-        f"{placeholder(connection)}::{column.db_type(connection)}[]" for column in columns
-    )
+    array = _placeholder(connection)
+    unnest = ", ".join(f"{array}::{column.db_type(connection)}[]" for column in columns)
     return f"unnest({unnest})", [list(values) for values in zip(*rows, strict=True)]
 
 
@@ -176,11 +177,11 @@ def _update_from_arrays(cursor, connection, meta, columns, rows, where, where_pa
     # sub-selects: a value the statistics cannot know (``locked_by = 'this worker'``)
     # would be taken for one row, and the unnest scanned again for each row found.
     guard = f" AND ({where.replace('%s', '(SELECT %s)')})" if where else ""
-    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    table, pk, keys = quote(meta.db_table), quote(meta.pk.column), _placeholder(connection)
     sql = (
         f"UPDATE {table} SET {assignments} FROM {source} AS _v({names}) "
         f"WHERE {table}.{pk} = _v._pk "
-        f"AND {table}.{pk} = ANY({placeholder(connection)}::{meta.pk.db_type(connection)}[]){guard}"
+        f"AND {table}.{pk} = ANY({keys}::{meta.pk.db_type(connection)}[]){guard}"
     )
     cursor.execute(sql, [*params, params[0], *where_params])
 
@@ -269,7 +270,8 @@ def _insert_from_arrays(cursor, connection, meta, varying, shared, rows, shared_
     """PostgreSQL: one statement, one typed array per varying column."""
     names = [f"_c{position}" for position in range(len(varying))]
     source, arrays = _arrays(connection, varying, rows)
-    constants = [f"{placeholder(connection)}::{field.db_type(connection)}" for field in shared]
+    value = _placeholder(connection)
+    constants = [f"{value}::{field.db_type(connection)}" for field in shared]
     cursor.execute(
         f"{_insert_start(connection, meta, varying, shared)} "
         f"SELECT {', '.join(names + constants)} FROM {source} AS _r({', '.join(names)}) "
